@@ -1,0 +1,82 @@
+"""Run-time facts that are not params: the device, library versions, the code's commit, safe writes."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+DEVICE_ENV = "LTH_DEVICE"
+
+
+def pick_device() -> torch.device:
+    """CUDA when present, else CPU; ``LTH_DEVICE`` (e.g. ``cpu``, ``cuda:1``) overrides.
+
+    The device is deliberately not a param, so moving between machines does not invalidate DVC's cache.
+    """
+    requested = os.environ.get(DEVICE_ENV, "").strip()
+    if requested:
+        device = torch.device(requested)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise SystemExit(f"{DEVICE_ENV}={requested!r} but CUDA is not available on this machine; "
+                             "unset it or use LTH_DEVICE=cpu")
+        return device
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_description(device: torch.device) -> str:
+    """Human-readable name of the device (GPU model or CPU with its thread count)."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def environment_record(device: torch.device) -> dict[str, Any]:
+    """What a result was computed with: device kind and library versions (recorded in every result)."""
+    from lth.torchvision_compat import torchvision
+    import numpy
+    return {
+        "device": device.type,
+        "torch": torch.__version__.split("+")[0],
+        "torchvision": torchvision.__version__.split("+")[0],
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def code_commit(repo: Path | None = None) -> str:
+    """The git commit of the code, with ``+dirty`` if tracked code differs from it; ``unknown`` outside git."""
+    cwd = str(repo or Path.cwd())
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=cwd, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "lth", "stages",
+                                "params.yaml", "dvc.yaml"], cwd=cwd, capture_output=True, text=True,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write JSON via a temporary file and rename, so a failed run never leaves a half-written result."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(payload, indent=1, sort_keys=True, allow_nan=True) + "\n"
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+        handle.write(text)
+        tmp = Path(handle.name)
+    os.replace(tmp, path)
+
+
+def save_torch_atomic(path: Path, payload: Any) -> None:
+    """``torch.save`` via a temporary file and rename (datasets, checkpoints)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
+        tmp = Path(handle.name)
+    torch.save(payload, tmp)
+    os.replace(tmp, path)

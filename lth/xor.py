@@ -1,0 +1,133 @@
+"""XOR unit pruning (first version of the paper, Section 2).
+
+(a) Random init: how often a 2-H-1 net trained from a random init finds the XOR decision boundary (DB:
+all four points classified correctly) and reaches zero loss (ZL: mean binary cross-entropy below a stated
+threshold) after a fixed number of full-batch iterations.
+(b) Pruning: train 2-10-1 nets, remove hidden units by a heuristic (one-shot, or iteratively a few units
+per round with retraining), reset the survivors to their original init and retrain.
+Every configuration is one population: thousands of trials train in lock-step.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from lth.config import XorConfig
+from lth.engine import Split, TrainSettings, train_population
+from lth.masks import keep_top_units, unit_masks_for_mlp, unit_scores
+from lth.models import PopulationMLP
+
+XOR_INPUTS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
+XOR_LABELS = (0, 1, 1, 0)
+
+
+def xor_split(device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Split:
+    """The four XOR points and labels."""
+    return Split(torch.tensor(XOR_INPUTS, dtype=dtype, device=device),
+                 torch.tensor(XOR_LABELS, device=device))
+
+
+def train_settings(config: XorConfig) -> TrainSettings:
+    """Full-batch training settings of every XOR net."""
+    return TrainSettings(iterations=config.iterations, batch_size=0, optimizer=config.optimizer,
+                         lr=config.lr, momentum=config.momentum)
+
+
+def success_rates(loss: torch.Tensor, accuracy: torch.Tensor, threshold: float) -> dict[str, Any]:
+    """DB and ZL rates in percent with their binomial standard errors, from final loss/accuracy [K]."""
+    trials = int(loss.numel())
+
+    def rate(hits: torch.Tensor) -> tuple[float, float]:
+        p = hits.double().mean().item()
+        return round(100 * p, 3), round(100 * math.sqrt(p * (1 - p) / trials), 3)
+
+    db, db_se = rate(accuracy == 1.0)
+    zl, zl_se = rate(loss < threshold)
+    return {"db": db, "db_se": db_se, "zl": zl, "zl_se": zl_se, "trials": trials}
+
+
+def _train(config: XorConfig, model: PopulationMLP, init: dict[str, torch.Tensor], masks: dict,
+           seeds: list[int], data: Split, label: str) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    result = train_population(model, init, masks, train_settings(config), data, seeds, {"train": data},
+                              progress=label)
+    return result.params, result.curves["train"]["loss"][:, -1], result.curves["train"]["accuracy"][:, -1]
+
+
+def random_init_table(config: XorConfig, device: torch.device, progress: bool = True) -> dict[str, Any]:
+    """Success rates of randomly initialised nets for every width in ``config.hidden_units``."""
+    data = xor_split(device)
+    seeds = [config.seed + i for i in range(config.trials)]
+    table = {}
+    for width in tqdm(config.hidden_units, desc="xor random init", disable=not progress):
+        model = PopulationMLP((2, width, 1), config.activation)
+        init = model.init_params(seeds, config.init, config.init_std, device=device)
+        _, loss, accuracy = _train(config, model, init, {}, seeds, data, None)
+        table[str(width)] = success_rates(loss, accuracy, config.zero_loss_threshold)
+    return table
+
+
+def _repeat(tensors: dict[str, torch.Tensor], times: int) -> dict[str, torch.Tensor]:
+    return {name: t.repeat(times, *([1] * (t.dim() - 1))) for name, t in tensors.items()}
+
+
+def pruning_table(config: XorConfig, device: torch.device, progress: bool = True) -> dict[str, Any]:
+    """Success rates of pruned-and-reset nets for every heuristic, mode and target width.
+
+    All heuristics (and, for one-shot, all targets) of a round train as one population.
+    """
+    pruning = config.pruning
+    data = xor_split(device)
+    trials = config.trials
+    seeds = [config.seed + i for i in range(trials)]
+    model = PopulationMLP((2, pruning.start_units, 1), config.activation)
+    init = model.init_params(seeds, config.init, config.init_std, device=device)
+    all_alive = torch.ones(trials, pruning.start_units, dtype=torch.bool, device=device)
+    trained, loss, accuracy = _train(config, model, init, {}, seeds, data, "xor dense")
+    table: dict[str, Any] = {"dense": success_rates(loss, accuracy, config.zero_loss_threshold)}
+    targets = sorted(set(pruning.targets), reverse=True)
+    heuristics = pruning.heuristics
+    bad = [t for t in targets if t >= pruning.start_units]
+    if bad:
+        raise ValueError(f"xor.pruning.targets = {bad}: must be below xor.pruning.start_units "
+                         f"({pruning.start_units})")
+
+    def run_population(alive: torch.Tensor, copies: int, label: str):
+        masks = unit_masks_for_mlp(alive)
+        return _train(config, model, _repeat(init, copies), masks, seeds * copies, data, label)
+
+    if "one_shot" in pruning.modes:
+        alive = torch.cat([keep_top_units(unit_scores(trained, h), all_alive, t)
+                           for h in heuristics for t in targets])
+        _, loss, accuracy = run_population(alive, len(heuristics) * len(targets), "xor one-shot")
+        table["one_shot"] = {}
+        for i, h in enumerate(heuristics):
+            for j, t in enumerate(targets):
+                part = slice((i * len(targets) + j) * trials, (i * len(targets) + j + 1) * trials)
+                table["one_shot"].setdefault(h, {})[str(t)] = success_rates(
+                    loss[part], accuracy[part], config.zero_loss_threshold)
+
+    if "iterative" in pruning.modes:
+        table["iterative"] = {h: {} for h in heuristics}
+        alive = all_alive.repeat(len(heuristics), 1)
+        current = _repeat(trained, len(heuristics))
+        width = pruning.start_units
+        rounds = math.ceil((pruning.start_units - min(targets)) / pruning.units_per_round)
+        for round_index in tqdm(range(rounds), desc="xor iterative rounds", disable=not progress):
+            width = max(width - pruning.units_per_round, min(targets))
+            scores = torch.cat([unit_scores({k: v[i * trials:(i + 1) * trials] for k, v in current.items()}, h)
+                                for i, h in enumerate(heuristics)])
+            alive = keep_top_units(scores, alive, width)
+            current, loss, accuracy = run_population(alive, len(heuristics), None)
+            if width in targets:
+                for i, h in enumerate(heuristics):
+                    part = slice(i * trials, (i + 1) * trials)
+                    table["iterative"][h][str(width)] = success_rates(loss[part], accuracy[part],
+                                                                      config.zero_loss_threshold)
+        missing = [t for t in targets if str(t) not in table["iterative"][heuristics[0]]]
+        if missing:
+            raise ValueError(f"xor.pruning.targets {missing} are not reached from {pruning.start_units} units "
+                             f"in steps of xor.pruning.units_per_round = {pruning.units_per_round}")
+    return table
