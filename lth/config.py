@@ -95,15 +95,14 @@ def _check_scalar(key: str, value: Any, kind: type, meta: dict[str, Any]) -> Any
     allowed = _describe_allowed(meta, names[kind])
     if not ok:
         raise ConfigError(f"params.yaml: {key} = {value!r}: must be {allowed}")
+    given = value
     if kind is float:
         value = float(value)
-    if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(f"params.yaml: {key} = {value!r}: must be {allowed}")
     low, high = meta.get("min"), meta.get("max")
-    if low is not None and (value < low or (meta["min_exclusive"] and value == low)):
-        raise ConfigError(f"params.yaml: {key} = {value!r}: must be {allowed}")
-    if high is not None and (value > high or (meta["max_exclusive"] and value == high)):
-        raise ConfigError(f"params.yaml: {key} = {value!r}: must be {allowed}")
+    if ((meta.get("choices") and value not in meta["choices"])
+            or (low is not None and (value < low or (meta["min_exclusive"] and value == low)))
+            or (high is not None and (value > high or (meta["max_exclusive"] and value == high)))):
+        raise ConfigError(f"params.yaml: {key} = {given!r}: must be {allowed}")
     return value
 
 
@@ -171,13 +170,13 @@ def parse_params(raw: Any) -> Params:
             if not isinstance(overrides, dict):
                 raise ConfigError(f"params.yaml: {name}.profiles = {overrides!r}: must map profile names "
                                   "to overrides")
+            build(cls, section, name)
             for prof, override in overrides.items():
                 if prof not in PROFILES:
                     raise ConfigError(f"params.yaml: {name}.profiles.{prof}: unknown profile; allowed: "
                                       + ", ".join(PROFILES))
                 # Validate every profile's overrides, not only the active one.
                 build(cls, _merge(section, override or {}), f"{name}.profiles.{prof}")
-            build(cls, section, name)
             section = _merge(section, overrides.get(profile) or {})
         elif overrides:
             raise ConfigError(f"params.yaml: {name}.profiles: this section has no per-profile settings")

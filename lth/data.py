@@ -4,7 +4,7 @@ Data come from torchvision's dataset classes, which verify torchvision's md5 che
 online. Offline, ``LTH_DATA_MIRROR`` names a folder laid out like ``../shared/datasets`` (``MNIST/raw/*.gz``,
 ``FashionMNIST/raw/*.gz``, ``cifar10/`` with ``make_python_version.py`` or ``cifar-10-batches-py/``); its
 files are copied or rebuilt into the data root first, then torchvision checks and reads them.
-``LTH_DATA_MD5`` (tests only) names a JSON file ``{filename: md5}`` replacing torchvision's checksums, so
+``LTH_DATA_MD5`` (tests only) names a JSON file ``{dataset: {filename: md5}}`` replacing torchvision's checksums, so
 tiny generated files in the real formats pass the same checks.
 """
 from __future__ import annotations
@@ -37,12 +37,12 @@ class DataError(RuntimeError):
     """A dataset that is missing, corrupted or cannot be downloaded; the message says how to provide it."""
 
 
-def _md5_overrides() -> dict[str, str]:
+def _md5_overrides(name: str) -> dict[str, str]:
     path = os.environ.get(MD5_ENV)
     if not path:
         return {}
     try:
-        return json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text()).get(name, {})
     except (OSError, json.JSONDecodeError) as error:
         raise DataError(f"{MD5_ENV}={path}: cannot read a JSON mapping of file name to md5 ({error})") from None
 
@@ -55,7 +55,7 @@ def dataset_class(name: str) -> type:
         base = tv_datasets.CIFAR10
     else:
         raise DataError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
-    overrides = _md5_overrides()
+    overrides = _md5_overrides(name)
     if not overrides:
         return base
     attrs: dict[str, Any] = {"__module__": __name__}
@@ -104,6 +104,26 @@ def populate_from_mirror(name: str, root: Path, mirror: Path) -> None:
     else:
         raise DataError(f"cifar10: mirror {mirror} has neither cifar10/make_python_version.py nor "
                         "cifar10/cifar-10-batches-py/ (see README, 'Offline data')")
+
+
+def expected_files(name: str, root: Path) -> dict[Path, str]:
+    """The original files torchvision reads for ``name`` under ``root``, with their expected md5s."""
+    cls = dataset_class(name)
+    if name in _MNIST_LIKE:
+        folder = root / _MNIST_LIKE[name][1] / "raw"
+        return {folder / filename: md5 for filename, md5 in cls.resources}
+    folder = root / cls.base_folder
+    files = {folder / f: md5 for f, md5 in cls.train_list + cls.test_list}
+    files[folder / cls.meta["filename"]] = cls.meta["md5"]
+    return files
+
+
+def check_local_files(name: str, root: Path) -> None:
+    """Fail clearly on a present-but-corrupted original file (instead of silently re-downloading it)."""
+    for path, md5 in expected_files(name, root).items():
+        if path.exists() and file_md5(path) != md5:
+            raise DataError(f"{name}: {path} is corrupted: md5 {file_md5(path)}, expected {md5}. Delete it and "
+                            f"re-run online, or set {MIRROR_ENV} to a folder with the original files")
 
 
 def _cifar_intact(root: Path) -> bool:
@@ -157,6 +177,7 @@ def prepare(name: str, root: Path, validation_size: int, split_seed: int) -> dic
         if not Path(mirror).is_dir():
             raise DataError(f"{MIRROR_ENV}={mirror}: not a folder")
         populate_from_mirror(name, root, Path(mirror))
+    check_local_files(name, root)
     train_images, train_labels = _images_labels(_open(name, root, train=True))
     test_images, test_labels = _images_labels(_open(name, root, train=False))
     train_index, validation_index = validation_split(len(train_labels), validation_size, split_seed)
@@ -164,7 +185,7 @@ def prepare(name: str, root: Path, validation_size: int, split_seed: int) -> dic
     info = {"dataset": name, "train": int(len(train_index)), "validation": int(len(validation_index)),
             "test": int(len(test_labels)), "image_shape": list(train_images.shape[1:]),
             "split_seed": split_seed, "validation_index_sha256": digest,
-            "md5_overridden": bool(_md5_overrides())}
+            "md5_overridden": bool(_md5_overrides(name))}
     return {"train_images": train_images, "train_labels": train_labels, "test_images": test_images,
             "test_labels": test_labels, "train_index": train_index, "validation_index": validation_index,
             "info": info}

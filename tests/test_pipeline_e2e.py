@@ -1,0 +1,78 @@
+"""End to end: the real `dvc repro` on the smoke profile in a temporary copy of the project."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fakedata import make_mirror
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(cmd, cwd, env):
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"{cmd} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _repro(project, env):
+    out = _run([sys.executable, "-m", "dvc", "repro"], project, env)
+    return set(re.findall(r"Running stage '([^']+)'", out)), out
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    project = tmp_path_factory.mktemp("project")
+    for folder in ("lth", "stages"):
+        shutil.copytree(ROOT / folder, project / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, project / name)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["profile"] = "smoke"
+    params["data"]["validation_size"] = 10          # the fake data sets have 60 training images
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    override = make_mirror(project.parent / "mirror")
+    env = {**os.environ, "LTH_DATA_MIRROR": str(project.parent / "mirror"), "LTH_DATA_MD5": str(override),
+           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+           "LTH_DEVICE": "cpu"}
+    _run(["git", "init", "-q"], project, env)
+    _run([sys.executable, "-m", "dvc", "init", "-q"], project, env)
+    _run([sys.executable, "-m", "dvc", "config", "core.analytics", "false"], project, env)
+    return project, env
+
+
+def test_repro_then_param_change_reruns_only_affected_stages(project):
+    project, env = project
+    stages, _ = _repro(project, env)
+    assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "report"}
+    report = (project / "reports" / "report.md").read_text()
+    assert "## XOR" in report and "Profile `smoke`" in report and "test data" in report
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert metrics["xor"]["random_2_units_db"]["paper"] == 49.1
+    assert (project / "reports" / "figures" / "xor_success_rates.png").stat().st_size > 10_000
+    first = (project / "results" / "xor" / "results.json").read_text()
+
+    assert _repro(project, env)[0] == set()                         # nothing changed: nothing runs
+
+    params_path = project / "params.yaml"
+    original = params_path.read_text()
+    params = yaml.safe_load(original)
+    params["xor"]["lr"] = 0.02
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    assert _repro(project, env)[0] == {"xor", "report"}
+    assert (project / "results" / "xor" / "results.json").read_text() != first
+
+    params_path.write_text(original)                                 # revert: xor comes from the run-cache
+    stages, out = _repro(project, env)
+    assert "xor" not in stages and "Stage 'xor' is cached" in out
+    assert (project / "results" / "xor" / "results.json").read_text() == first
+
+    shown = _run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], project, env)
+    assert "random_2_units_db" in shown
