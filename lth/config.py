@@ -70,8 +70,38 @@ class XorConfig:
     pruning: XorPruningConfig = field(default_factory=XorPruningConfig, metadata={"help": "unit pruning"})
 
 
-SECTIONS: dict[str, type] = {"data": DataConfig, "xor": XorConfig}
-EXPERIMENTS_WITH_PROFILES = ("xor",)
+@dataclass(frozen=True)
+class MnistConfig:
+    """LeNet-300-100 on MNIST (Frankle & Carbin 2019, Figures 1, 3, 4; v1 Sections 3, 4, 6)."""
+    hidden_sizes: list[int] = setting([300, 100], "hidden layer widths", min=1)
+    init: str = setting("glorot_normal", "weight init (final paper: Gaussian Glorot; v1: 'normal' std 0.1)",
+                        choices=("glorot_normal", "normal", "glorot_uniform"))
+    init_std: float = setting(0.1, "std of the 'normal' init", min=0, min_exclusive=True)
+    optimizer: str = setting("adam", "optimizer", choices=("adam", "sgd"))
+    lr: float = setting(1.2e-3, "learning rate", min=0, min_exclusive=True)
+    batch_size: int = setting(60, "minibatch size", min=1)
+    iterations: int = setting(50000, "training iterations per training run", min=1)
+    eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
+    trials: int = setting(5, "independent tickets (different inits) per level", min=1)
+    hidden_rate: float = setting(0.2, "fraction of each hidden layer's surviving weights pruned per round",
+                                 min=0, max=1, min_exclusive=True, max_exclusive=True)
+    output_rate: float = setting(0.1, "fraction of the output layer's surviving weights pruned per round",
+                                 min=0, max=1, max_exclusive=True)
+    min_remaining: float = setting(0.018, "iterative pruning continues until Pm <= this", min=0, max=1,
+                                   min_exclusive=True, max_exclusive=True)
+    one_shot_rounds: list[int] = setting([1, 2, 3, 4, 5, 7, 9, 11, 13, 15, 17],
+                                         "one-shot levels, as the iterative round whose Pm they match", min=1)
+    reinit_per_ticket: int = setting(3, "random-reinitialisation controls per ticket", min=0)
+    rewire_per_ticket: int = setting(1, "random-rewiring controls per ticket", min=0)
+    random_mask_per_ticket: int = setting(1, "random-sparse-mask controls per ticket", min=0)
+    han_baseline: bool = setting(True, "train Han et al.'s prune-and-continue baseline (no rewind)")
+    curve_rounds: list[int] = setting([0, 3, 7, 12, 15, 18], "rounds whose test-accuracy curves are recorded "
+                                      "(Pm 100, 51.3, 21.1, 7.0, 3.6, 1.9%)", min=0)
+    seed: int = setting(0, "base seed", min=0)
+
+
+SECTIONS: dict[str, type] = {"data": DataConfig, "xor": XorConfig, "mnist": MnistConfig}
+EXPERIMENTS_WITH_PROFILES = ("xor", "mnist")
 
 
 # --------------------------------------------------------------------------------------------- validation

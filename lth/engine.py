@@ -61,6 +61,8 @@ class TrainResult:
     eval_iterations: list[int] = field(default_factory=list)
     curves: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)  # split -> loss/accuracy [K, T]
     diverged: torch.Tensor | None = None                                       # [K] bool
+    best_params: dict[str, torch.Tensor] | None = None   # each member's weights at its minimum tracked loss
+    best_iteration: torch.Tensor | None = None           # [K] iteration of that minimum (early stop)
 
 
 def make_optimizer(params: list[torch.Tensor], settings: TrainSettings) -> torch.optim.Optimizer:
@@ -116,13 +118,20 @@ class BatchSampler:
 def train_population(model: PopulationModel, params: dict[str, torch.Tensor], masks: Masks,
                      settings: TrainSettings, train: Split, data_seeds: list[int],
                      evaluations: dict[str, Split] | None = None, progress: str | None = None,
-                     on_eval: Callable[[int, dict[str, torch.Tensor]], None] | None = None) -> TrainResult:
+                     on_eval: Callable[[int, dict[str, torch.Tensor]], None] | None = None,
+                     eval_members: dict[str, torch.Tensor] | None = None,
+                     track_best: str | None = None) -> TrainResult:
     """Train every member of a population from ``params`` (not modified) under its ``masks``.
 
     ``data_seeds[k]`` fixes member k's batch order. Every ``eval_every`` iterations (and at the end)
     each split in ``evaluations`` is evaluated for all members at once, giving curves [K, T]. A member
     whose loss becomes NaN/inf is marked diverged; its parameters stop changing and its curves read NaN
     from then on, while the other members train on unaffected.
+
+    ``eval_members[name]`` restricts a split's evaluation to some members (curves then have one row per
+    listed member). ``track_best`` names a split (evaluated for all members) whose minimum loss defines
+    each member's early-stop point: the weights there are kept in ``best_params`` so that they can be
+    tested once at the end instead of testing every member at every evaluation.
     """
     evaluations = evaluations or {}
     members = next(iter(params.values())).shape[0]
@@ -137,12 +146,32 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
     diverged = torch.zeros(members, dtype=torch.bool, device=train.x.device)
     result = TrainResult(params={}, curves={name: {"loss": [], "accuracy": []} for name in evaluations})
 
+    eval_members = eval_members or {}
+    best_loss = torch.full((members,), math.inf, dtype=torch.float64, device=diverged.device)
+    if track_best is not None:
+        result.best_params = {name: p.detach().clone() for name, p in state.items()}
+        result.best_iteration = torch.zeros(members, dtype=torch.long, device=diverged.device)
+
     def record(iteration: int) -> None:
         result.eval_iterations.append(iteration)
         for name, split in evaluations.items():
-            loss, accuracy = evaluate(model, state, split)
-            result.curves[name]["loss"].append(torch.where(diverged, float("nan"), loss))
-            result.curves[name]["accuracy"].append(torch.where(diverged, float("nan"), accuracy))
+            chosen = eval_members.get(name)
+            if chosen is None:
+                loss, accuracy = evaluate(model, state, split)
+                gone = diverged
+            else:
+                loss, accuracy = evaluate(model, {n: p[chosen] for n, p in state.items()}, split)
+                gone = diverged[chosen]
+            loss = torch.where(gone, float("nan"), loss)
+            result.curves[name]["loss"].append(loss)
+            result.curves[name]["accuracy"].append(torch.where(gone, float("nan"), accuracy))
+            if name == track_best:
+                better = torch.nan_to_num(loss.double(), nan=math.inf) < best_loss
+                best_loss[better] = loss.double()[better]
+                result.best_iteration[better] = iteration
+                with torch.no_grad():
+                    for key, p in state.items():
+                        result.best_params[key][better] = p[better]
         if on_eval is not None:
             on_eval(iteration, state)
 

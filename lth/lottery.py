@@ -1,0 +1,245 @@
+"""Lottery-ticket procedures on the population engine: IMP with rewinding, one-shot pruning, the controls
+(random reinit, random rewiring, random sparse mask) and Han et al.'s prune-and-continue baseline.
+
+One training population per pruning round holds the tickets and all their controls. State is saved after
+every round (weights and masks needed for the next round plus results so far), so a killed run resumes
+from the last finished round and produces results identical to an uninterrupted run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from lth.config import MnistConfig
+from lth.data import DeviceData
+from lth.engine import TrainResult, TrainSettings, evaluate, train_population
+from lth.masks import Masks, dense_masks, prune_by_rate, prune_lowest, remaining_fraction
+from lth.models import PopulationMLP, sample_weight
+from lth.runtime import save_torch_atomic
+
+ROLES = ("ticket", "reinit", "rewire", "random_mask", "han")
+
+
+def derive_seed(*parts: Any) -> int:
+    """A 31-bit seed determined only by ``parts`` (so every member's randomness is reproducible alone)."""
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "little") & 0x7FFFFFFF
+
+
+def layer_rates(config: MnistConfig, names: list[str]) -> dict[str, float]:
+    """Per-round pruning rate of each layer: hidden layers at ``hidden_rate``, the output layer at ``output_rate``."""
+    return {name: (config.output_rate if name == names[-1] else config.hidden_rate) for name in names}
+
+
+def rounds_needed(sizes: dict[str, int], rates: dict[str, float], min_remaining: float) -> int:
+    """Number of IMP rounds until the overall fraction of weights remaining is <= ``min_remaining``."""
+    total = sum(sizes.values())
+    alive = dict(sizes)
+    for r in range(1, 200):
+        alive = {n: a - round(a * rates[n]) for n, a in alive.items()}
+        if sum(alive.values()) / total <= min_remaining:
+            return r
+    raise ValueError(f"pruning never reaches Pm <= {min_remaining} with rates {rates}")
+
+
+def one_shot_masks(trained: dict[str, torch.Tensor], names: list[str], rates: dict[str, float],
+                   rounds: int) -> Masks:
+    """Masks that keep, in one step, what ``rounds`` rounds of IMP would keep of each layer, by |trained|."""
+    masks = {}
+    for name in names:
+        weights = trained[name].flatten(1)
+        alive = weights.shape[1]
+        for _ in range(rounds):
+            alive -= round(alive * rates[name])
+        count = torch.full((weights.shape[0],), weights.shape[1] - alive, device=weights.device)
+        everything = torch.ones_like(weights, dtype=torch.bool)
+        masks[name] = prune_lowest(weights.abs(), everything, count).view_as(trained[name])
+    return masks
+
+
+def rewire(init: dict[str, torch.Tensor], masks: Masks, seeds: list[int]) -> tuple[dict[str, torch.Tensor], Masks]:
+    """Random rewiring: within each layer, move every surviving connection (with its initial value) to a
+    random position (one permutation of the layer's positions per member)."""
+    params, new_masks = {n: p.clone() for n, p in init.items()}, {}
+    for name, mask in masks.items():
+        flat_mask, flat_init = mask.flatten(1), init[name].flatten(1)
+        permuted_mask, permuted_init = torch.empty_like(flat_mask), torch.empty_like(flat_init)
+        for k, seed in enumerate(seeds):
+            order = torch.randperm(flat_mask.shape[1], generator=torch.Generator().manual_seed(
+                derive_seed(seed, name))).to(flat_mask.device)
+            permuted_mask[k], permuted_init[k] = flat_mask[k, order], flat_init[k, order]
+        new_masks[name] = permuted_mask.view_as(mask)
+        params[name] = (permuted_init * permuted_mask).view_as(init[name])
+    return params, new_masks
+
+
+def random_masks_like(masks: Masks, seeds: list[int]) -> Masks:
+    """Random sparse masks with exactly the same number of survivors per layer as ``masks``."""
+    new = {}
+    for name, mask in masks.items():
+        flat = mask.flatten(1)
+        out = torch.zeros_like(flat)
+        for k, seed in enumerate(seeds):
+            order = torch.randperm(flat.shape[1], generator=torch.Generator().manual_seed(derive_seed(seed, name)))
+            out[k, order[:int(flat[k].sum())].to(flat.device)] = True
+        new[name] = out.view_as(mask)
+    return new
+
+
+def _cat(parts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {name: torch.cat([p[name] for p in parts]) for name in parts[0]}
+
+
+def _rows(tensors: dict[str, torch.Tensor], start: int, stop: int) -> dict[str, torch.Tensor]:
+    return {name: t[start:stop] for name, t in tensors.items()}
+
+
+class MnistLottery:
+    """All MNIST LeNet experiments of one config: IMP rounds with controls, one-shot levels, Han baseline."""
+
+    def __init__(self, config: MnistConfig, data: DeviceData, device: torch.device, checkpoint: Path,
+                 progress: bool = True):
+        self.config, self.data, self.device, self.checkpoint = config, data, device, checkpoint
+        self.progress = progress
+        self.model = PopulationMLP((data.train.x.shape[1], *config.hidden_sizes, 10), "relu")
+        self.names = self.model.layer_names
+        self.rates = layer_rates(config, self.names)
+        self.trials = config.trials
+        self.ticket_seeds = [derive_seed(config.seed, "init", t) for t in range(self.trials)]
+        self.init = self.model.init_params(self.ticket_seeds, config.init, config.init_std, device=device)
+        sizes = {n: self.init[n][0].numel() for n in self.names}
+        self.rounds = rounds_needed(sizes, self.rates, config.min_remaining)
+        self.settings = TrainSettings(iterations=config.iterations, batch_size=config.batch_size,
+                                      optimizer=config.optimizer, lr=config.lr, eval_every=config.eval_every)
+        self.fingerprint = hashlib.sha256(json.dumps(
+            {"config": dataclasses.asdict(config), "data": [len(data.train), len(data.validation), len(data.test)]},
+            sort_keys=True).encode()).hexdigest()
+
+    # ------------------------------------------------------------------------------------ populations
+    def _fresh_init(self, count_per_ticket: int, round_index: int) -> dict[str, torch.Tensor]:
+        seeds = [derive_seed(self.config.seed, "reinit", round_index, t, j)
+                 for t in range(self.trials) for j in range(count_per_ticket)]
+        return self.model.init_params(seeds, self.config.init, self.config.init_std, device=self.device)
+
+    def _train(self, params: dict[str, torch.Tensor], masks: Masks, roles: list[str], round_index: int,
+               label: str, curves_for: torch.Tensor | None) -> tuple[TrainResult, dict[str, Any]]:
+        seeds = [derive_seed(self.config.seed, "data", label, round_index, k) for k in range(len(roles))]
+        evaluations = {"validation": self.data.validation}
+        eval_members = {}
+        if curves_for is not None:
+            evaluations["test"] = self.data.test
+            eval_members["test"] = curves_for
+        result = train_population(self.model, params, masks, self.settings, self.data.train, seeds, evaluations,
+                                  progress=f"{label} round {round_index}" if self.progress else None,
+                                  eval_members=eval_members, track_best="validation")
+        _, test_at_stop = evaluate(self.model, result.best_params, self.data.test)
+        _, final_test = evaluate(self.model, result.params, self.data.test)
+        pm = remaining_fraction(masks, self.names) if masks else torch.ones(len(roles), dtype=torch.float64)
+        summary: dict[str, Any] = {}
+        for role in dict.fromkeys(roles):
+            index = [k for k, r in enumerate(roles) if r == role]
+            summary[role] = {
+                "pm": [round(float(pm[k]), 6) for k in index],
+                "early_stop_iteration": [int(result.best_iteration[k]) for k in index],
+                "early_stop_accuracy": [round(float(test_at_stop[k]), 6) for k in index],
+                "final_accuracy": [round(float(final_test[k]), 6) for k in index],
+                "diverged": [bool(result.diverged[k]) for k in index]}
+        if curves_for is not None:
+            summary["curves"] = {"iterations": result.eval_iterations,
+                                 "test_accuracy": [[round(float(v), 5) for v in row]
+                                                   for row in result.curves["test"]["accuracy"].tolist()]}
+        return result, summary
+
+    def _imp_round(self, r: int, state: dict[str, Any]) -> dict[str, Any]:
+        """Round r: prune the previous tickets, rewind, and train tickets with every control at once."""
+        config, T = self.config, self.trials
+        curves = r in config.curve_rounds
+        if r == 0:
+            masks = dense_masks(self.init, self.names)
+            result, summary = self._train(self.init, masks, ["ticket"] * T, 0, "imp", 
+                                          torch.arange(T, device=self.device) if curves else None)
+            state["ticket_masks"], state["ticket_trained"] = masks, result.params
+            if config.han_baseline:
+                state["han_masks"], state["han_trained"] = masks, result.params
+            return summary
+        ticket_masks = prune_by_rate({n: state["ticket_trained"][n].abs() for n in self.names},
+                                     state["ticket_masks"], self.rates)
+        parts, mask_parts, roles = [self.init], [ticket_masks], ["ticket"] * T
+        if config.reinit_per_ticket:
+            R = config.reinit_per_ticket
+            parts.append(self._fresh_init(R, r))
+            mask_parts.append({n: m.repeat_interleave(R, 0) for n, m in ticket_masks.items()})
+            roles += ["reinit"] * (T * R)
+        if config.rewire_per_ticket:
+            W = config.rewire_per_ticket
+            seeds = [derive_seed(config.seed, "rewire", r, t, j) for t in range(T) for j in range(W)]
+            params, masks = rewire({n: p.repeat_interleave(W, 0) for n, p in self.init.items()},
+                                   {n: m.repeat_interleave(W, 0) for n, m in ticket_masks.items()}, seeds)
+            parts.append(params), mask_parts.append(masks)
+            roles += ["rewire"] * (T * W)
+        if config.random_mask_per_ticket:
+            M = config.random_mask_per_ticket
+            seeds = [derive_seed(config.seed, "random_mask", r, t, j) for t in range(T) for j in range(M)]
+            parts.append({n: p.repeat_interleave(M, 0) for n, p in self.init.items()})
+            mask_parts.append(random_masks_like({n: m.repeat_interleave(M, 0) for n, m in ticket_masks.items()},
+                                                seeds))
+            roles += ["random_mask"] * (T * M)
+        if config.han_baseline:
+            han_masks = prune_by_rate({n: state["han_trained"][n].abs() for n in self.names},
+                                      state["han_masks"], self.rates)
+            parts.append(state["han_trained"]), mask_parts.append(han_masks)
+            roles += ["han"] * T
+        # complete the mask dicts: biases are never pruned
+        result, summary = self._train(_cat(parts), _cat(mask_parts), roles, r, "imp",
+                                      torch.arange(T, device=self.device) if curves else None)
+        state["ticket_masks"], state["ticket_trained"] = ticket_masks, _rows(result.params, 0, T)
+        if config.han_baseline:
+            state["han_masks"] = han_masks
+            state["han_trained"] = _rows(result.params, len(roles) - T, len(roles))
+        return summary
+
+    def _one_shot(self, state: dict[str, Any]) -> list[dict[str, Any]]:
+        """Prune the dense-trained tickets straight to every one-shot level, rewind and train (one population)."""
+        levels = [r for r in self.config.one_shot_rounds]
+        T = self.trials
+        masks = _cat([one_shot_masks(state["dense_trained"], self.names, self.rates, r) for r in levels])
+        params = {n: p.repeat(len(levels), *([1] * (p.dim() - 1))) for n, p in self.init.items()}
+        _, summary = self._train(params, masks, ["ticket"] * (T * len(levels)), 0, "one-shot", None)
+        out = []
+        for i, r in enumerate(levels):
+            part = slice(i * T, (i + 1) * T)
+            out.append({"round": r, **{key: values[part] for key, values in summary["ticket"].items()}})
+        return out
+
+    # --------------------------------------------------------------------------------------- driver
+    def _load(self) -> dict[str, Any] | None:
+        if not self.checkpoint.exists():
+            return None
+        saved = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
+        return saved if saved.get("fingerprint") == self.fingerprint else None
+
+    def run(self) -> dict[str, Any]:
+        """Every IMP round (resuming from the checkpoint if one matches this config), then one-shot."""
+        state = self._load() or {"fingerprint": self.fingerprint, "rounds": [], "one_shot": None}
+        bar = tqdm(total=self.rounds + 2, desc="mnist lenet rounds", disable=not self.progress,
+                   initial=len(state["rounds"]) + (state["one_shot"] is not None))
+        for r in range(len(state["rounds"]), self.rounds + 1):
+            summary = self._imp_round(r, state)
+            state["rounds"].append({"round": r, **summary})
+            if r == 0:
+                state["dense_trained"] = state["ticket_trained"]
+            save_torch_atomic(self.checkpoint, state)
+            bar.update(1)
+        if state["one_shot"] is None:
+            state["one_shot"] = self._one_shot(state) if self.config.one_shot_rounds else []
+            save_torch_atomic(self.checkpoint, state)
+            bar.update(1)
+        bar.close()
+        return {"rounds": state["rounds"], "one_shot": state["one_shot"],
+                "layer_rates": self.rates, "weights": {n: int(self.init[n][0].numel()) for n in self.names}}
