@@ -15,3 +15,29 @@ XOR_PRUNING = {
     ("iterative", "output_magnitude"): {10: (99.0, 93.3), 4: (96.9, 85.9), 2: (78.6, 56.1)},
     ("iterative", "product"): {10: (98.5, 92.9), 4: (97.6, 90.3), 2: (91.5, 79.4)},
 }
+
+# LeNet-300-100 on MNIST. v1 numbers as given in ../shared/seeds/001_*.txt (Sections 3, 4, 6); final-paper
+# (ICLR 2019) statements from ../shared/seeds/004_*.txt and the paper's Section 2.
+MNIST_V1 = "Frankle & Carbin 2018 (arXiv v1)"
+MNIST_FINAL = "Frankle & Carbin, ICLR 2019"
+MNIST_CLAIMS = {
+    # key: (paper value, unit, source, what the paper says)
+    "ticket_returns_to_dense_speed_pm": (1.8, "% remaining", MNIST_V1 + " §4",
+                                         "iterative tickets return to the dense net's convergence time at Pm 1.8%"),
+    "ticket_accuracy_drops_pm": (1.5, "% remaining", MNIST_V1 + " §4",
+                                 "iterative tickets' accuracy drops off at Pm 1.5%"),
+    "reinit_accuracy_drops_pm": (37.0, "% remaining", MNIST_V1 + " §4",
+                                 "reinitialised controls' accuracy drops off at Pm 37%"),
+    "rewire_accuracy_drops_pm": (52.0, "% remaining", MNIST_V1 + " §4",
+                                 "rewired controls' accuracy drops off around Pm 52%"),
+    "ticket_vs_reinit_speed_25": (2.28, "x", MNIST_V1 + " §3",
+                                  "25% tickets converge 2.28x as fast as their reinitialised controls (paper: one-shot; ours: iterative level nearest 25%)"),
+    "one_shot_returns_to_dense_speed_pm": (7.5, "% remaining", MNIST_V1 + " §4",
+                                           "one-shot tickets return to dense convergence time between Pm 5% and 10%"),
+    "one_shot_accuracy_drops_pm": (15.0, "% remaining", MNIST_V1 + " §4",
+                                   "one-shot accuracy begins to drop off at Pm 15%"),
+    "ticket_speedup_21": (None, "x dense", MNIST_FINAL + " Fig. 3/4",
+                          "tickets at Pm 21.1% learn fastest; no single number in the text"),
+    "ticket_accuracy_gain_13": (None, "pp", MNIST_FINAL + " Fig. 4",
+                                "tickets at moderate Pm reach higher test accuracy than dense; read from the figure"),
+}

@@ -51,9 +51,10 @@ def project(tmp_path_factory):
 def test_repro_then_param_change_reruns_only_affected_stages(project):
     project, env = project
     stages, _ = _repro(project, env)
-    assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "report"}
+    assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "mnist", "report"}
     report = (project / "reports" / "report.md").read_text()
-    assert "## XOR" in report and "Profile `smoke`" in report and "test data" in report
+    assert "## XOR" in report and "## MNIST" in report and "Profile `smoke`" in report and "test data" in report
+    assert (project / "reports" / "figures" / "mnist_controls.png").exists()
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["xor"]["random_2_units_db"]["paper"] == 49.1
     assert (project / "reports" / "figures" / "xor_success_rates.png").stat().st_size > 10_000

@@ -1,0 +1,133 @@
+"""Benchmark: population-engine speed for LeNet-300-100 vs a plain per-model PyTorch loop vs sgemm.
+
+Measures, on the current device (LTH_DEVICE overrides): model-steps/s of the population engine (masked,
+Adam, batch 60) for K = 1, 8, 32, 128 members, with per-member and shared batch order; the same for the
+usual open_lth-style loop (an nn.Module, a DataLoader over a TensorDataset, one model at a time); and the
+machine's sgemm rate. Prints the ratios; --json prints one JSON object instead.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+from lth.engine import Split, TrainSettings, train_population  # noqa: E402
+from lth.masks import dense_masks, prune_by_rate  # noqa: E402
+from lth.models import PopulationMLP  # noqa: E402
+from lth.runtime import device_description, pick_device  # noqa: E402
+
+STEP_FLOP = 6 * 60 * (784 * 300 + 300 * 100 + 100 * 10)   # forward 2, backward 4 FLOP per MAC, batch 60
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def sgemm_gflops(device: torch.device, n: int = 2048, repeat: int = 10) -> float:
+    """GFLOP/s of a large float32 matrix product (the machine's practical ceiling)."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a @ b
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(repeat):
+        a @ b
+    _sync(device)
+    return 2 * n ** 3 * repeat / (time.perf_counter() - start) / 1e9
+
+
+def population_rate(device: torch.device, data: Split, members: int, shared: bool, iterations: int) -> float:
+    """Model-steps/s of the engine: ``members`` masked LeNets (50% sparse) trained with Adam at batch 60."""
+    model = PopulationMLP((784, 300, 100, 10))
+    params = model.init_params(list(range(members)), device=device)
+    masks = prune_by_rate({n: params[n].abs() for n in model.layer_names}, dense_masks(params, model.layer_names),
+                          {n: 0.5 for n in model.layer_names})
+    settings = TrainSettings(iterations=iterations, batch_size=60, optimizer="adam", lr=1.2e-3,
+                             shared_data_order=shared)
+    train_population(model, params, masks, settings.__class__(**{**settings.__dict__, "iterations": 5}), data,
+                     list(range(members)))
+    _sync(device)
+    start = time.perf_counter()
+    train_population(model, params, masks, settings, data, list(range(members)))
+    _sync(device)
+    return members * iterations / (time.perf_counter() - start)
+
+
+def plain_loop_rate(device: torch.device, data: Split, iterations: int) -> float:
+    """Model-steps/s of the usual loop: nn.Module + DataLoader(TensorDataset), masks applied each step."""
+    net = nn.Sequential(nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10)).to(device)
+    masks = [torch.rand_like(m.weight) > 0.5 for m in net if isinstance(m, nn.Linear)]
+    optimizer = torch.optim.Adam(net.parameters(), lr=1.2e-3)
+    loader = DataLoader(TensorDataset(data.x.cpu(), data.y.cpu()), batch_size=60, shuffle=True, drop_last=True)
+
+    def steps(count: int) -> None:
+        done = 0
+        while done < count:
+            for x, y in loader:
+                x, y = x.to(device), y.to(device)
+                loss = nn.functional.cross_entropy(net(x), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                with torch.no_grad():
+                    for layer, mask in zip((m for m in net if isinstance(m, nn.Linear)), masks):
+                        layer.weight.mul_(mask)
+                done += 1
+                if done == count:
+                    return
+
+    steps(5)
+    _sync(device)
+    start = time.perf_counter()
+    steps(iterations)
+    _sync(device)
+    return iterations / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--members", type=int, nargs="+", default=[1, 8, 32, 128], help="population sizes K")
+    parser.add_argument("--model-steps", type=int, default=3000,
+                        help="model-steps per measurement (iterations = this / K, at least 20)")
+    args = parser.parse_args()
+    device = pick_device()
+    generator = torch.Generator().manual_seed(0)
+    data = Split(torch.randn(55000, 784, generator=generator).to(device),
+                 torch.randint(0, 10, (55000,), generator=generator).to(device))
+    gemm = sgemm_gflops(device)
+    plain = plain_loop_rate(device, data, max(200, args.model_steps // 4))
+    rows = []
+    for members in args.members:
+        iterations = max(20, args.model_steps // members)
+        for shared in (False, True):
+            rate = population_rate(device, data, members, shared, iterations)
+            rows.append({"members": members, "shared_order": shared, "model_steps_per_s": round(rate, 1),
+                         "x_plain": round(rate / plain, 2),
+                         "fraction_of_sgemm": round(rate * STEP_FLOP / 1e9 / gemm, 3)})
+    best = max(rows, key=lambda r: r["model_steps_per_s"])
+    report = {"device": device_description(device), "threads": torch.get_num_threads(),
+              "sgemm_gflops": round(gemm, 1), "plain_loop_model_steps_per_s": round(plain, 1),
+              "lenet_step_mflop": round(STEP_FLOP / 1e6, 1), "population": rows, "best": best}
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return
+    print(f"device {report['device']}; sgemm {gemm:.0f} GFLOP/s; LeNet step {STEP_FLOP / 1e6:.1f} MFLOP")
+    print(f"plain per-model loop (nn.Module + DataLoader): {plain:.0f} model-steps/s")
+    for r in rows:
+        print(f"population K={r['members']:>4} {'shared' if r['shared_order'] else 'own   '} order: "
+              f"{r['model_steps_per_s']:>8.0f} model-steps/s  {r['x_plain']:>5.2f}x plain  "
+              f"{100 * r['fraction_of_sgemm']:>5.1f}% of sgemm")
+    print(f"best: K={best['members']} ({best['x_plain']:.2f}x plain, {100 * best['fraction_of_sgemm']:.0f}% of sgemm)")
+
+
+if __name__ == "__main__":
+    main()

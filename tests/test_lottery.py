@@ -1,0 +1,128 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import lth.lottery as lottery
+from lth.lottery import (MnistLottery, layer_rates, one_shot_masks, random_masks_like, rewire, rounds_needed)
+from lth.config import MnistConfig
+from lth.masks import dense_masks, prune_by_rate
+from lth.models import PopulationMLP
+from lottery_run import TINY, tiny_data
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_layer_rates_output_at_half_rate_and_rounds_to_target():
+    names = ["fc0.weight", "fc1.weight", "fc2.weight"]
+    rates = layer_rates(MnistConfig(), names)
+    assert rates == {"fc0.weight": 0.2, "fc1.weight": 0.2, "fc2.weight": 0.1}
+    sizes = {"fc0.weight": 235200, "fc1.weight": 30000, "fc2.weight": 1000}
+    r = rounds_needed(sizes, rates, 0.018)
+    assert 0.8 ** r * 266200 < 0.0185 * 266200 and r == 19
+
+
+def test_one_shot_masks_keep_what_imp_would_per_layer():
+    model = PopulationMLP((30, 24, 12, 10))
+    params = model.init_params([0, 1], "glorot_normal")
+    rates = {"fc0.weight": 0.2, "fc1.weight": 0.2, "fc2.weight": 0.1}
+    masks = dense_masks(params, model.layer_names)
+    for _ in range(3):
+        masks = prune_by_rate({n: params[n].abs() for n in masks}, masks, rates)
+    shot = one_shot_masks(params, model.layer_names, rates, 3)
+    for name in masks:      # same scores => identical masks; and same per-layer counts
+        assert torch.equal(shot[name], masks[name])
+
+
+def test_rewiring_and_random_mask_statistics():
+    model = PopulationMLP((30, 24, 12, 10))
+    init = model.init_params([0, 1], "glorot_normal")
+    masks = prune_by_rate({n: init[n].abs() for n in model.layer_names}, dense_masks(init, model.layer_names),
+                          {"fc0.weight": 0.6, "fc1.weight": 0.6, "fc2.weight": 0.3})
+    params, rewired = rewire(init, masks, [5, 6])
+    randoms = random_masks_like(masks, [7, 8])
+    for name in masks:
+        for k in range(2):
+            assert rewired[name][k].sum() == masks[name][k].sum() == randoms[name][k].sum()
+            # the surviving initial values are kept, only their positions move
+            kept = init[name][k][masks[name][k]].sort().values
+            assert torch.equal(params[name][k][rewired[name][k]].sort().values, kept)
+            assert (params[name][k][~rewired[name][k]] == 0).all()
+        assert not torch.equal(rewired[name], masks[name]) and not torch.equal(randoms[name], masks[name])
+
+
+def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
+    """Round 1's tickets start from the original init under the pruned mask; reinit controls share the
+    mask with fresh weights; Han starts from the trained weights."""
+    calls = []
+    real = lottery.train_population
+
+    def spy(model, params, masks, *args, **kwargs):
+        calls.append(({n: p.clone() for n, p in params.items()}, {n: m.clone() for n, m in masks.items()}))
+        result = real(model, params, masks, *args, **kwargs)
+        calls[-1] = calls[-1] + (result,)
+        return result
+
+    monkeypatch.setattr(lottery, "train_population", spy)
+    run = MnistLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False)
+    results = run.run()
+    T, R = TINY.trials, TINY.reinit_per_ticket
+    init0, _, trained0 = calls[0]
+    params1, masks1, _ = calls[1]
+    for name in run.names:
+        assert torch.equal(params1[name][:T], init0[name])                      # rewind to W0
+        assert torch.equal(masks1[name][T:T + T * R], masks1[name][:T].repeat_interleave(R, 0))
+        assert not torch.equal(params1[name][T:T + R], init0[name][:1].repeat(R, *[1] * (init0[name].dim() - 1)))
+        assert torch.equal(params1[name][-T:], trained0.params[name])           # Han continues training
+        # tickets' masks remove 20% (hidden) / 10% (output) of weights by |trained|
+        rate = 0.1 if name == run.names[-1] else 0.2
+        alive = masks1[name][:T].flatten(1).sum(1).double() / masks1[name][0].numel()
+        assert torch.allclose(alive, torch.full((T,), 1 - rate, dtype=torch.double), atol=0.01)
+    assert [r["round"] for r in results["rounds"]] == list(range(run.rounds + 1))
+    assert set(results["rounds"][1]) >= {"ticket", "reinit", "rewire", "random_mask", "han"}
+    assert len(results["rounds"][1]["reinit"]["pm"]) == T * R
+    assert len(results["rounds"][2]["curves"]["test_accuracy"]) == T
+
+
+def _run(checkpoint: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(HERE / "lottery_run.py"), str(checkpoint), str(out)])
+
+
+def test_kill_and_resume_gives_identical_results_and_runs_are_deterministic(tmp_path):
+    whole, again, resumed = tmp_path / "whole.json", tmp_path / "again.json", tmp_path / "resumed.json"
+    assert _run(tmp_path / "a.pt", whole).wait() == 0
+    assert _run(tmp_path / "b.pt", again).wait() == 0
+    assert whole.read_bytes() == again.read_bytes()                  # same params and seeds: same bytes
+
+    checkpoint = tmp_path / "c.pt"
+    process = _run(checkpoint, resumed)
+    deadline = time.time() + 120
+    rounds_done = 0
+    while time.time() < deadline and process.poll() is None:
+        if checkpoint.exists():
+            try:
+                rounds_done = len(torch.load(checkpoint, weights_only=False)["rounds"])
+            except Exception:    # caught mid-rename: try again
+                rounds_done = 0
+            if rounds_done >= 2:
+                break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not resumed.exists()
+    assert _run(checkpoint, resumed).wait() == 0
+    assert resumed.read_bytes() == whole.read_bytes()
+
+
+def test_checkpoint_of_another_config_is_ignored(tmp_path):
+    checkpoint = tmp_path / "ck.pt"
+    MnistLottery(TINY, tiny_data(), torch.device("cpu"), checkpoint, progress=False).run()
+    other = MnistLottery(TINY.__class__(**{**TINY.__dict__, "lr": 0.002}), tiny_data(), torch.device("cpu"),
+                         checkpoint, progress=False)
+    assert other._load() is None
