@@ -49,7 +49,11 @@ def test_committed_params_are_valid_and_profiles_resolve():
     ("xor.profiles.fast", {}, r"xor.profiles.fast: unknown profile"),
     ("profile", "huge", r"profile = 'huge': must be one of smoke, quick, paper"),
     ("data.validation_size", 0, r"data.validation_size = 0: must be an integer >= 1"),
-    ("mnist", {}, r"mnist: unknown key; allowed top-level keys"),
+    ("cifar", {}, r"cifar: unknown key; allowed top-level keys"),
+    ("mnist.output_rate", 1.0, r"mnist.output_rate = 1.0: must be a number >= 0 and < 1"),
+    ("mnist.hidden_rate", -0.2, r"mnist.hidden_rate = -0.2: must be a number > 0 and < 1"),
+    ("mnist.init", "he", r"mnist.init = .he.: must be one of glorot_normal, normal"),
+    ("mnist.han_baseline", "yes", r"mnist.han_baseline = .yes.: must be true or false"),
 ])
 def test_bad_values_name_key_value_and_what_is_allowed(path, value, message):
     with pytest.raises(ConfigError, match=message):
