@@ -69,8 +69,14 @@ class PopulationMLP:
         layers = len(self.sizes) - 1
         for i in range(layers):
             weight, bias = params[f"fc{i}.weight"], params[f"fc{i}.bias"]
-            h = torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2)) if h.dim() == 3 else \
-                torch.matmul(h, weight.transpose(1, 2)) + bias.unsqueeze(1)
+            if h.dim() == 2:
+                # A batch shared by all members: one [B, in] x [in, K*out] product instead of K small ones
+                # (the weights' [K, out, in] layout makes the [K*out, in] view free).
+                members, outputs, inputs = weight.shape
+                h = torch.addmm(bias.reshape(1, members * outputs), h, weight.reshape(members * outputs, inputs).t())
+                h = h.view(-1, members, outputs).transpose(0, 1)
+            else:
+                h = torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
             if i < layers - 1:
                 h = act(h)
         return h

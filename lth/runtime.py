@@ -1,6 +1,7 @@
 """Run-time facts that are not params: the device, library versions, the code's commit, safe writes."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -74,9 +75,16 @@ def write_json_atomic(path: Path, payload: Any) -> None:
 
 
 def save_torch_atomic(path: Path, payload: Any) -> None:
-    """``torch.save`` via a temporary file and rename (datasets, checkpoints)."""
+    """``torch.save`` via a temporary file and rename (datasets, checkpoints).
+
+    Serialised in memory first: torch names the archive's records after the file it writes to, so saving
+    to a randomly named temporary file would make identical data produce different bytes (and DVC would
+    see a changed dataset on every run).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
+        handle.write(buffer.getbuffer())
         tmp = Path(handle.name)
-    torch.save(payload, tmp)
     os.replace(tmp, path)

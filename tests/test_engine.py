@@ -45,6 +45,24 @@ def test_population_equals_separate_trainings(settings):
         assert torch.allclose(together.curves["test"]["loss"][k], alone.curves["test"]["loss"][0], atol=1e-12)
 
 
+def test_shared_order_population_equals_separate_trainings():
+    """With one shared batch order (the fast single-product first layer), each member still equals a
+    separate training that sees the same batches."""
+    train, test = _problem()
+    model = PopulationMLP((20, 16, 8, 3))
+    seeds = [21, 22, 23]
+    params = model.init_params(seeds, "glorot_normal", dtype=torch.float64)
+    masks = _random_masks(model, params, 2)
+    settings = TrainSettings(iterations=50, batch_size=8, optimizer="adam", lr=3e-3, eval_every=25,
+                             shared_data_order=True)
+    together = train_population(model, params, masks, settings, train, [7, 8, 9], {"test": test})
+    for k in range(3):
+        alone = train_population(model, {n: p[k:k + 1] for n, p in params.items()},
+                                 {n: m[k:k + 1] for n, m in masks.items()}, settings, train, [7], {"test": test})
+        for name in params:
+            assert torch.allclose(together.params[name][k], alone.params[name][0], atol=1e-12, rtol=0)
+
+
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_pruned_weights_stay_exactly_zero(optimizer):
     train, _ = _problem(torch.float32)
