@@ -1,0 +1,40 @@
+import json
+
+from lth.report import build_report
+from lth.report_mnist import _sustained_crossing, mnist_claims
+
+
+def test_sustained_crossing_ignores_single_dips():
+    pm = [100, 80, 50, 20, 10, 5, 2]
+    accuracy = [98.0, 97.9, 98.2, 98.3, 98.1, 97.5, 97.0]      # dip at 80%, then drops for good at 5%
+    assert _sustained_crossing(pm, accuracy, 98.0) == 5
+    assert _sustained_crossing(pm, [99] * 7, 98.0) is None
+
+
+def _level(pm, it, acc):
+    return {"pm": [pm / 100] * 2, "early_stop_iteration": [it] * 2, "early_stop_accuracy": [acc] * 2,
+            "final_accuracy": [acc] * 2, "diverged": [False, False]}
+
+
+def test_mnist_claims_from_synthetic_levels():
+    rounds = [{"round": 0, "ticket": _level(100, 1000, 0.980)}]
+    for r, (pm, it, acc, reinit_acc) in enumerate([(50, 800, 0.982, 0.981), (25, 400, 0.984, 0.975),
+                                                    (10, 700, 0.983, 0.970), (2, 1200, 0.970, 0.950)], 1):
+        rounds.append({"round": r, "ticket": _level(pm, it, acc), "reinit": _level(pm, 1000, reinit_acc),
+                       "rewire": _level(pm, 1000, reinit_acc)})
+    result = {"rounds": rounds, "one_shot": [{"round": 1, **_level(50, 900, 0.981)}]}
+    claims = mnist_claims(result)
+    assert claims["ticket_accuracy_drops_pm"] == 2.0
+    assert claims["reinit_accuracy_drops_pm"] == 25.0
+    assert claims["ticket_returns_to_dense_speed_pm"] == 2.0
+    assert claims["ticket_vs_reinit_speed_25"] == 2.5
+    assert claims["ticket_accuracy_gain_13"] == 0.3     # nearest level to 13.5% is 10%: 98.3 - 98.0
+
+
+def test_report_skips_missing_experiments_and_says_so(tmp_path):
+    (tmp_path / "results").mkdir()
+    metrics = build_report(tmp_path / "results", tmp_path / "reports", "abc")
+    text = (tmp_path / "reports" / "report.md").read_text()
+    assert metrics == {} and "## XOR" not in text and "Not reproduced yet" in text and "`abc`" in text
+    assert "xor: no results" in text and "mnist: no results" in text
+    json.dumps(metrics)
