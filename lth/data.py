@@ -17,11 +17,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from lth.torchvision_compat import datasets as tv_datasets
+
+if TYPE_CHECKING:
+    from lth.engine import Split
 
 MIRROR_ENV = "LTH_DATA_MIRROR"
 MD5_ENV = "LTH_DATA_MD5"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,8 @@ from lth.config import MnistConfig
 from lth.data import DeviceData
 from lth.engine import TrainResult, TrainSettings, evaluate, train_population
 from lth.masks import Masks, dense_masks, prune_by_rate, prune_lowest, remaining_fraction
-from lth.models import PopulationMLP, sample_weight
+from lth.models import PopulationMLP
 from lth.runtime import save_torch_atomic
-
-ROLES = ("ticket", "reinit", "rewire", "random_mask", "han")
-
 
 def derive_seed(*parts: Any) -> int:
     """A 31-bit seed determined only by ``parts`` (so every member's randomness is reproducible alone)."""
@@ -162,7 +158,7 @@ class MnistLottery:
         curves = r in config.curve_rounds
         if r == 0:
             masks = dense_masks(self.init, self.names)
-            result, summary = self._train(self.init, masks, ["ticket"] * T, 0, "imp", 
+            result, summary = self._train(self.init, masks, ["ticket"] * T, 0, "imp",
                                           torch.arange(T, device=self.device) if curves else None)
             state["ticket_masks"], state["ticket_trained"] = masks, result.params
             if config.han_baseline:
@@ -195,7 +191,6 @@ class MnistLottery:
                                       state["han_masks"], self.rates)
             parts.append(state["han_trained"]), mask_parts.append(han_masks)
             roles += ["han"] * T
-        # complete the mask dicts: biases are never pruned
         result, summary = self._train(_cat(parts), _cat(mask_parts), roles, r, "imp",
                                       torch.arange(T, device=self.device) if curves else None)
         state["ticket_masks"], state["ticket_trained"] = ticket_masks, _rows(result.params, 0, T)
@@ -206,7 +201,7 @@ class MnistLottery:
 
     def _one_shot(self, state: dict[str, Any]) -> list[dict[str, Any]]:
         """Prune the dense-trained tickets straight to every one-shot level, rewind and train (one population)."""
-        levels = [r for r in self.config.one_shot_rounds]
+        levels = self.config.one_shot_rounds
         T = self.trials
         masks = _cat([one_shot_masks(state["dense_trained"], self.names, self.rates, r) for r in levels])
         params = {n: p.repeat(len(levels), *([1] * (p.dim() - 1))) for n, p in self.init.items()}

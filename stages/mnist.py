@@ -4,12 +4,13 @@ random-reinit / random-rewiring / random-mask controls and Han et al.'s prune-an
 Reads params `profile` and `mnist` and data/mnist.pt; writes results/mnist/lenet.json. Progress is saved
 after every pruning round in checkpoints/mnist/ (not a DVC output): a killed run resumes where it stopped.
 """
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
 
 from lth.cli import run_stage, stage_parser  # noqa: E402
 from lth.config import as_dict, load_params  # noqa: E402
@@ -39,7 +40,7 @@ def main() -> None:
         write_json_atomic(OUT / "lenet.json", {"profile": params.profile, "config": as_dict(config),
                                                "environment": environment_record(device), **results})
         write_json_atomic(OUT / "timing.json", {"total_s": round(time.perf_counter() - start, 1),
-                                                "threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0)})
+                                                "threads": torch.get_num_threads()})
         CHECKPOINT.unlink(missing_ok=True)
         last = results["rounds"][-1]["ticket"]
         return (f"{len(results['rounds'])} IMP levels down to Pm {100 * last['pm'][0]:.1f}%, "

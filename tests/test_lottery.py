@@ -1,11 +1,9 @@
-import json
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
 import torch
 
 import lth.lottery as lottery
