@@ -23,10 +23,10 @@ class ConfigError(ValueError):
 
 def setting(default: Any, help: str, *, min: float | None = None, max: float | None = None,
             min_exclusive: bool = False, max_exclusive: bool = False,
-            choices: tuple[str, ...] | None = None) -> Any:
+            choices: tuple[str, ...] | None = None, allow_empty: bool = False) -> Any:
     """A dataclass field with its allowed range/choices and a one-line explanation."""
     meta = {"help": help, "min": min, "max": max, "min_exclusive": min_exclusive,
-            "max_exclusive": max_exclusive, "choices": choices}
+            "max_exclusive": max_exclusive, "choices": choices, "allow_empty": allow_empty}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -100,8 +100,51 @@ class MnistConfig:
     seed: int = setting(0, "base seed", min=0)
 
 
-SECTIONS: dict[str, type] = {"data": DataConfig, "xor": XorConfig, "mnist": MnistConfig}
-EXPERIMENTS_WITH_PROFILES = ("xor", "mnist")
+@dataclass(frozen=True)
+class CifarConfig:
+    """One CIFAR-10 network's lottery experiment (final paper Figs. 5-8): IMP with rewinding to init and the
+    random-reinit control. A section's ``variants`` (dropout; learning rate; warmup) override these values."""
+    arch: str = setting("conv2", "network", choices=("conv2", "conv4", "conv6", "vgg19", "resnet20"))
+    width: float = setting(1.0, "multiplier of every hidden width (1 = the paper's net; < 1 for reduced-scale "
+                           "runs)", min=0, min_exclusive=True)
+    dropout: float = setting(0.0, "dropout rate on the hidden fc layers (Conv-2/4/6 only)", min=0, max=1,
+                             max_exclusive=True)
+    init: str = setting("glorot_normal", "weight init (biases 0, batch-norm scale 1)",
+                        choices=("glorot_normal", "normal", "glorot_uniform"))
+    init_std: float = setting(0.1, "std of the 'normal' init", min=0, min_exclusive=True)
+    optimizer: str = setting("adam", "optimizer", choices=("adam", "sgd"))
+    lr: float = setting(2e-4, "learning rate (after warmup)", min=0, min_exclusive=True)
+    momentum: float = setting(0.9, "SGD momentum", min=0, max=1, max_exclusive=True)
+    weight_decay: float = setting(0.0, "L2 weight decay", min=0)
+    lr_milestones: list[int] = setting([], "iterations at which the learning rate is multiplied by lr_gamma",
+                                       min=1, allow_empty=True)
+    lr_gamma: float = setting(0.1, "learning-rate decay factor at each milestone", min=0, min_exclusive=True)
+    warmup: int = setting(0, "iterations of linear learning-rate warmup from 0 (0 = none)", min=0)
+    batch_size: int = setting(60, "minibatch size", min=1)
+    iterations: int = setting(20000, "training iterations per training run", min=1)
+    eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
+    augment: bool = setting(False, "random flip + 4-pixel pad-and-crop, on the device")
+    pruning: str = setting("layerwise", "layerwise (conv/fc/output rates) or global (one rate over all conv "
+                           "weights; shortcuts and fc unpruned)", choices=("layerwise", "global"))
+    conv_rate: float = setting(0.1, "fraction of surviving conv weights pruned per round (layerwise, and the "
+                               "rate of global pruning)", min=0, max=1, max_exclusive=True)
+    fc_rate: float = setting(0.2, "fraction of surviving hidden-fc weights pruned per round (layerwise)",
+                             min=0, max=1, max_exclusive=True)
+    output_rate: float = setting(0.1, "fraction of surviving output-layer weights pruned per round (layerwise)",
+                                 min=0, max=1, max_exclusive=True)
+    rounds: int = setting(15, "IMP rounds after the dense run", min=0)
+    trials: int = setting(5, "independent tickets (different inits) per level", min=1)
+    reinit_per_ticket: int = setting(1, "random-reinitialisation controls per ticket", min=0)
+    curve_rounds: list[int] = setting([0], "rounds whose test-accuracy curves are recorded", min=0,
+                                      allow_empty=True)
+    seed: int = setting(0, "base seed", min=0)
+
+
+CIFAR_NETS = ("conv2", "conv4", "conv6", "vgg19", "resnet20")
+SECTIONS: dict[str, type] = {"data": DataConfig, "xor": XorConfig, "mnist": MnistConfig,
+                             **{net: CifarConfig for net in CIFAR_NETS}}
+EXPERIMENTS_WITH_PROFILES = ("xor", "mnist", *CIFAR_NETS)
+SECTIONS_WITH_VARIANTS = CIFAR_NETS
 
 
 # --------------------------------------------------------------------------------------------- validation
@@ -153,8 +196,9 @@ def build(cls: type, raw: Any, prefix: str) -> Any:
             values[name] = build(hint, value, key)
         elif typing.get_origin(hint) is list:
             (item_kind,) = typing.get_args(hint)
-            if not isinstance(value, list) or not value:
-                raise ConfigError(f"params.yaml: {key} = {value!r}: must be a non-empty list of "
+            if not isinstance(value, list) or (not value and not meta.get("allow_empty")):
+                raise ConfigError(f"params.yaml: {key} = {value!r}: must be a "
+                                  + ("" if meta.get("allow_empty") else "non-empty ") + "list of "
                                   + _describe_allowed(meta, {int: "integers", str: "strings",
                                                              float: "numbers"}[item_kind]))
             values[name] = [_check_scalar(f"{key}[{i}]", v, item_kind, meta) for i, v in enumerate(value)]
@@ -196,22 +240,40 @@ def parse_params(raw: Any) -> Params:
     for name, cls in SECTIONS.items():
         section = dict(raw.get(name) or {})
         overrides = section.pop("profiles", None) or {}
+        resolve = _with_variants if name in SECTIONS_WITH_VARIANTS else build
         if name in EXPERIMENTS_WITH_PROFILES:
             if not isinstance(overrides, dict):
                 raise ConfigError(f"params.yaml: {name}.profiles = {overrides!r}: must map profile names "
                                   "to overrides")
-            build(cls, section, name)
+            resolve(cls, section, name)
             for prof, override in overrides.items():
                 if prof not in PROFILES:
                     raise ConfigError(f"params.yaml: {name}.profiles.{prof}: unknown profile; allowed: "
                                       + ", ".join(PROFILES))
                 # Validate every profile's overrides, not only the active one.
-                build(cls, _merge(section, override or {}), f"{name}.profiles.{prof}")
+                resolve(cls, _merge(section, override or {}), f"{name}.profiles.{prof}")
             section = _merge(section, overrides.get(profile) or {})
         elif overrides:
             raise ConfigError(f"params.yaml: {name}.profiles: this section has no per-profile settings")
-        sections[name] = build(cls, section, name)
+        sections[name] = resolve(cls, section, name)
     return Params(profile=profile, sections=sections)
+
+
+def _with_variants(cls: type, raw: Any, prefix: str) -> dict[str, Any]:
+    """A section with a ``variants`` mapping (variant name -> overrides) -> {variant: config}."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"params.yaml: {prefix} = {raw!r}: must be a mapping of settings")
+    section = dict(raw)
+    variants = section.pop("variants", None)
+    if not isinstance(variants, dict) or not variants:
+        raise ConfigError(f"params.yaml: {prefix}.variants = {variants!r}: must map variant names to overrides "
+                          "(e.g. plain: {})")
+    build(cls, section, prefix)
+    for variant, override in variants.items():
+        if not isinstance(override, (dict, type(None))):
+            raise ConfigError(f"params.yaml: {prefix}.variants.{variant} = {override!r}: must be a mapping")
+    return {variant: build(cls, _merge(section, override or {}), f"{prefix}.variants.{variant}")
+            for variant, override in variants.items()}
 
 
 def load_params(path: Path | str = "params.yaml") -> Params:

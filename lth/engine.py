@@ -1,8 +1,10 @@
 """The population engine: train K same-shaped models in lock-step, each with its own mask, init and seed.
 
 Members are stacked along a leading axis, so one optimizer step updates every member; the summed loss
-gives each member exactly its own gradient. Pruned weights are exactly zero after every step: gradients
-are masked before the step (so Adam's moments stay zero there) and weights after it.
+gives each member exactly its own gradient. Pruned weights are exactly zero after every step: they start
+at zero and their gradients are masked before every step, so the optimizer's state and update stay zero
+there. ``train_in_chunks`` trains a population a few members at a time through the same loop, for nets and
+devices where one big population does not pay (conv nets on a CPU).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 import torch
+from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from lth.masks import Masks, apply_masks
@@ -18,7 +21,7 @@ from lth.models import population_correct, population_loss
 
 
 class PopulationModel(Protocol):
-    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor: ...
+    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class TrainSettings:
     warmup_iterations: int = 0           # linear warmup from 0 to lr
     eval_every: int = 0                  # 0 = evaluate only after the last iteration
     shared_data_order: bool = False      # all members see the same batches (faster; same order for all)
+    augment: bool = False                # random horizontal flip + 4-pixel pad-and-crop of image batches
 
     def lr_factor(self, iteration: int) -> float:
         """Learning-rate multiplier at ``iteration`` (0-based): linear warmup, then step decay."""
@@ -85,6 +89,7 @@ def evaluate(model: PopulationModel, params: dict[str, torch.Tensor], split: Spl
     """Mean loss [K] and accuracy [K] of every member on ``split``, in chunks of examples."""
     total_loss = None
     correct = None
+    chunk = min(chunk, getattr(model, "eval_chunk", chunk))
     for start in range(0, len(split), chunk):
         x, y = split.x[start:start + chunk], split.y[start:start + chunk]
         logits = model.forward(params, x)
@@ -137,12 +142,17 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
     members = next(iter(params.values())).shape[0]
     if len(data_seeds) != members:
         raise ValueError(f"need one data seed per member: got {len(data_seeds)} for {members} members")
-    state = {name: p.detach().clone().requires_grad_(True) for name, p in params.items()}
+    buffers = set(getattr(model, "buffer_names", ()))
+    state = {name: p.detach().clone().requires_grad_(name not in buffers) for name, p in params.items()}
     apply_masks(state, masks)
     # Masks as multipliers of the parameters' dtype: multiplying by a bool tensor takes a slow
     # type-promoting path (measured 3-4x slower than a same-dtype multiply on the CPU).
     grad_masks = {name: mask.to(state[name].dtype) for name, mask in masks.items()}
-    optimizer = make_optimizer(list(state.values()), settings)
+    optimizer = make_optimizer([p for name, p in state.items() if name not in buffers], settings)
+    # Dropout draws from torch's global generator and augmentation from its own: seed both from the
+    # members' data seeds so that a run (and a resumed run) is reproducible.
+    torch.manual_seed(data_seeds[0])
+    augment_generator = torch.Generator(train.x.device).manual_seed(data_seeds[0]) if settings.augment else None
     full_batch = settings.batch_size <= 0 or settings.batch_size >= len(train)
     sampler = None if full_batch else BatchSampler(len(train), settings.batch_size, data_seeds,
                                                    settings.shared_data_order, train.x.device)
@@ -190,7 +200,9 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
             x, y = train.x[index], train.y[index]
             if x.shape[0] == 1:
                 x, y = x[0], y[0]
-        losses = population_loss(model.forward(state, x), y)
+        if augment_generator is not None:
+            x = flip_and_crop(x, augment_generator)
+        losses = population_loss(model.forward(state, x, training=True), y)
         bad = ~torch.isfinite(losses)
         if bad.any():
             diverged |= bad
@@ -203,7 +215,8 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
         with torch.no_grad():
             if diverged.any():
                 for p in state.values():
-                    p.grad[diverged] = 0
+                    if p.grad is not None:
+                        p.grad[diverged] = 0
             for name, mask in grad_masks.items():
                 state[name].grad.mul_(mask)
         # No re-masking of the weights after the step: a pruned weight starts at 0 and its gradient is
@@ -220,6 +233,65 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
                      for name, curves in result.curves.items()}
     result.diverged = diverged
     return result
+
+
+def train_in_chunks(model: PopulationModel, params: dict[str, torch.Tensor], masks: Masks,
+                    settings: TrainSettings, train: Split, data_seeds: list[int], chunk: int,
+                    evaluations: dict[str, Split] | None = None, progress: str | None = None,
+                    eval_members: dict[str, torch.Tensor] | None = None,
+                    track_best: str | None = None) -> TrainResult:
+    """``train_population`` on consecutive groups of at most ``chunk`` members, joined into one result.
+
+    Members are independent, so this gives the same result as one population up to floating-point
+    rounding (and, for dropout/augmentation, random draws seeded per group)."""
+    members = len(data_seeds)
+    if chunk >= members:
+        return train_population(model, params, masks, settings, train, data_seeds, evaluations, progress,
+                                eval_members=eval_members, track_best=track_best)
+    eval_members = eval_members or {}
+    parts = []
+    for start in range(0, members, chunk):
+        stop = min(members, start + chunk)
+        local = {name: (chosen[(chosen >= start) & (chosen < stop)] - start) for name, chosen in eval_members.items()}
+        skip = {name: Split(split.x[:0], split.y[:0]) for name, split in (evaluations or {}).items()
+                if name in local and local[name].numel() == 0}
+        chunk_evals = {name: split for name, split in (evaluations or {}).items() if name not in skip}
+        label = f"{progress} members {start + 1}-{stop}/{members}" if progress else None
+        parts.append(train_population(model, {n: p[start:stop] for n, p in params.items()},
+                                      {n: m[start:stop] for n, m in masks.items()}, settings, train,
+                                      data_seeds[start:stop], chunk_evals, label,
+                                      eval_members={n: c for n, c in local.items() if n not in skip},
+                                      track_best=track_best))
+    first = parts[0]
+    joined = TrainResult(params={n: torch.cat([p.params[n] for p in parts]) for n in first.params},
+                         eval_iterations=first.eval_iterations,
+                         diverged=torch.cat([p.diverged for p in parts]))
+    joined.curves = {name: {metric: torch.cat([p.curves[name][metric] for p in parts if name in p.curves])
+                            for metric in ("loss", "accuracy")} for name in (evaluations or {})}
+    if track_best is not None:
+        joined.best_params = {n: torch.cat([p.best_params[n] for p in parts]) for n in first.best_params}
+        joined.best_iteration = torch.cat([p.best_iteration for p in parts])
+    return joined
+
+
+def flip_and_crop(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """The standard CIFAR augmentation, on the device: each image [..., C, H, W] is flipped horizontally
+    with probability 1/2 and cropped back to H x W at a random offset after zero-padding by ``pad`` pixels
+    (zero = the mean pixel, since inputs are normalised)."""
+    shape = x.shape
+    images = x.reshape(-1, *shape[-3:])
+    count, _, height, width = images.shape
+    device = images.device
+    flip = torch.rand(count, generator=generator, device=device) < 0.5
+    images = torch.where(flip.view(-1, 1, 1, 1), images.flip(3), images)
+    padded = F.pad(images, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (count, 1), generator=generator, device=device)
+    dx = torch.randint(0, 2 * pad + 1, (count, 1), generator=generator, device=device)
+    rows = (dy + torch.arange(height, device=device)).view(count, 1, height, 1)
+    cols = (dx + torch.arange(width, device=device)).view(count, 1, 1, width)
+    channels = torch.arange(images.shape[1], device=device).view(1, -1, 1, 1)
+    batch = torch.arange(count, device=device).view(-1, 1, 1, 1)
+    return padded[batch, channels, rows, cols].reshape(shape)
 
 
 def early_stop(result: TrainResult, validation: str = "validation", test: str = "test") -> dict[str, torch.Tensor]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,8 @@ from tqdm.auto import tqdm
 
 from lth.config import MnistConfig
 from lth.data import DeviceData
-from lth.engine import TrainResult, TrainSettings, evaluate, train_population
-from lth.masks import Masks, dense_masks, prune_by_rate, prune_lowest, remaining_fraction
+from lth.engine import TrainResult, TrainSettings, evaluate, train_in_chunks
+from lth.masks import Masks, dense_masks, prune_by_rate, prune_global, prune_lowest, remaining_fraction
 from lth.models import PopulationMLP
 from lth.runtime import save_torch_atomic
 
@@ -96,26 +97,37 @@ def _rows(tensors: dict[str, torch.Tensor], start: int, stop: int) -> dict[str, 
     return {name: t[start:stop] for name, t in tensors.items()}
 
 
-class MnistLottery:
-    """All MNIST LeNet experiments of one config: IMP rounds with controls, one-shot levels, Han baseline."""
+class Lottery:
+    """IMP with rewinding for one population model, with the controls ``spec`` asks for.
 
-    def __init__(self, config: MnistConfig, data: DeviceData, device: torch.device, checkpoint: Path,
-                 progress: bool = True):
-        self.config, self.data, self.device, self.checkpoint = config, data, device, checkpoint
-        self.progress = progress
-        self.model = PopulationMLP((data.train.x.shape[1], *config.hidden_sizes, 10), "relu")
-        self.names = self.model.layer_names
-        self.rates = layer_rates(config, self.names)
-        self.trials = config.trials
-        self.ticket_seeds = [derive_seed(config.seed, "init", t) for t in range(self.trials)]
-        self.init = self.model.init_params(self.ticket_seeds, config.init, config.init_std, device=device)
-        sizes = {n: self.init[n][0].numel() for n in self.names}
-        self.rounds = rounds_needed(sizes, self.rates, config.min_remaining)
-        self.settings = TrainSettings(iterations=config.iterations, batch_size=config.batch_size,
-                                      optimizer=config.optimizer, lr=config.lr, eval_every=config.eval_every)
+    ``spec`` supplies seed, init, init_std, trials, reinit_per_ticket and curve_rounds, and optionally
+    rewire_per_ticket, random_mask_per_ticket, han_baseline and one_shot_rounds (absent = not run).
+    ``names`` are the prunable weights; ``rates`` their per-round pruning rates (layerwise) or, with
+    ``global_rate``, one rate over all of them pooled. ``chunk`` trains populations that many members at a
+    time (None = all at once).
+    """
+
+    def __init__(self, spec: Any, model: Any, names: list[str], rates: dict[str, float], rounds: int,
+                 settings: TrainSettings, data: DeviceData, device: torch.device, checkpoint: Path,
+                 progress: bool = True, label: str = "lottery", global_rate: float | None = None,
+                 chunk: int | None = None):
+        self.config, self.model, self.names, self.rates = spec, model, names, rates
+        self.rounds, self.settings, self.data, self.device = rounds, settings, data, device
+        self.checkpoint, self.progress, self.label = checkpoint, progress, label
+        self.global_rate, self.chunk = global_rate, chunk
+        self.trials = spec.trials
+        self.ticket_seeds = [derive_seed(spec.seed, "init", t) for t in range(self.trials)]
+        self.init = model.init_params(self.ticket_seeds, spec.init, spec.init_std, device=device)
         self.fingerprint = hashlib.sha256(json.dumps(
-            {"config": dataclasses.asdict(config), "data": [len(data.train), len(data.validation), len(data.test)]},
+            {"config": dataclasses.asdict(spec), "data": [len(data.train), len(data.validation), len(data.test)]},
             sort_keys=True).encode()).hexdigest()
+
+    def prune(self, scores: dict[str, torch.Tensor], masks: Masks) -> Masks:
+        """One round of magnitude pruning: layerwise at ``rates`` or global at ``global_rate``."""
+        if self.global_rate is not None:
+            return prune_global(scores, masks, self.names, self.global_rate)
+        return prune_by_rate(scores, masks, self.rates)
+
 
     # ------------------------------------------------------------------------------------ populations
     def _fresh_init(self, count_per_ticket: int, round_index: int) -> dict[str, torch.Tensor]:
@@ -131,9 +143,10 @@ class MnistLottery:
         if curves_for is not None:
             evaluations["test"] = self.data.test
             eval_members["test"] = curves_for
-        result = train_population(self.model, params, masks, self.settings, self.data.train, seeds, evaluations,
-                                  progress=f"{label} round {round_index}" if self.progress else None,
-                                  eval_members=eval_members, track_best="validation")
+        result = train_in_chunks(self.model, params, masks, self.settings, self.data.train, seeds,
+                                 self.chunk or len(roles), evaluations,
+                                 progress=f"{label} round {round_index}" if self.progress else None,
+                                 eval_members=eval_members, track_best="validation")
         _, test_at_stop = evaluate(self.model, result.best_params, self.data.test)
         _, final_test = evaluate(self.model, result.params, self.data.test)
         pm = remaining_fraction(masks, self.names) if masks else torch.ones(len(roles), dtype=torch.float64)
@@ -161,40 +174,38 @@ class MnistLottery:
             result, summary = self._train(self.init, masks, ["ticket"] * T, 0, "imp",
                                           torch.arange(T, device=self.device) if curves else None)
             state["ticket_masks"], state["ticket_trained"] = masks, result.params
-            if config.han_baseline:
+            if getattr(config, "han_baseline", False):
                 state["han_masks"], state["han_trained"] = masks, result.params
             return summary
-        ticket_masks = prune_by_rate({n: state["ticket_trained"][n].abs() for n in self.names},
-                                     state["ticket_masks"], self.rates)
+        ticket_masks = self.prune({n: state["ticket_trained"][n].abs() for n in self.names}, state["ticket_masks"])
         parts, mask_parts, roles = [self.init], [ticket_masks], ["ticket"] * T
-        if config.reinit_per_ticket:
+        if getattr(config, "reinit_per_ticket", 0):
             R = config.reinit_per_ticket
             parts.append(self._fresh_init(R, r))
             mask_parts.append({n: m.repeat_interleave(R, 0) for n, m in ticket_masks.items()})
             roles += ["reinit"] * (T * R)
-        if config.rewire_per_ticket:
+        if getattr(config, "rewire_per_ticket", 0):
             W = config.rewire_per_ticket
             seeds = [derive_seed(config.seed, "rewire", r, t, j) for t in range(T) for j in range(W)]
             params, masks = rewire({n: p.repeat_interleave(W, 0) for n, p in self.init.items()},
                                    {n: m.repeat_interleave(W, 0) for n, m in ticket_masks.items()}, seeds)
             parts.append(params), mask_parts.append(masks)
             roles += ["rewire"] * (T * W)
-        if config.random_mask_per_ticket:
+        if getattr(config, "random_mask_per_ticket", 0):
             M = config.random_mask_per_ticket
             seeds = [derive_seed(config.seed, "random_mask", r, t, j) for t in range(T) for j in range(M)]
             parts.append({n: p.repeat_interleave(M, 0) for n, p in self.init.items()})
             mask_parts.append(random_masks_like({n: m.repeat_interleave(M, 0) for n, m in ticket_masks.items()},
                                                 seeds))
             roles += ["random_mask"] * (T * M)
-        if config.han_baseline:
-            han_masks = prune_by_rate({n: state["han_trained"][n].abs() for n in self.names},
-                                      state["han_masks"], self.rates)
+        if getattr(config, "han_baseline", False):
+            han_masks = self.prune({n: state["han_trained"][n].abs() for n in self.names}, state["han_masks"])
             parts.append(state["han_trained"]), mask_parts.append(han_masks)
             roles += ["han"] * T
         result, summary = self._train(_cat(parts), _cat(mask_parts), roles, r, "imp",
                                       torch.arange(T, device=self.device) if curves else None)
         state["ticket_masks"], state["ticket_trained"] = ticket_masks, _rows(result.params, 0, T)
-        if config.han_baseline:
+        if getattr(config, "han_baseline", False):
             state["han_masks"] = han_masks
             state["han_trained"] = _rows(result.params, len(roles) - T, len(roles))
         return summary
@@ -222,7 +233,7 @@ class MnistLottery:
     def run(self) -> dict[str, Any]:
         """Every IMP round (resuming from the checkpoint if one matches this config), then one-shot."""
         state = self._load() or {"fingerprint": self.fingerprint, "rounds": [], "one_shot": None}
-        bar = tqdm(total=self.rounds + 2, desc="mnist lenet rounds", disable=not self.progress,
+        bar = tqdm(total=self.rounds + 2, desc=f"{self.label} rounds", disable=not self.progress,
                    initial=len(state["rounds"]) + (state["one_shot"] is not None))
         for r in range(len(state["rounds"]), self.rounds + 1):
             summary = self._imp_round(r, state)
@@ -232,9 +243,28 @@ class MnistLottery:
             save_torch_atomic(self.checkpoint, state)
             bar.update(1)
         if state["one_shot"] is None:
-            state["one_shot"] = self._one_shot(state) if self.config.one_shot_rounds else []
+            state["one_shot"] = self._one_shot(state) if getattr(self.config, "one_shot_rounds", None) else []
             save_torch_atomic(self.checkpoint, state)
             bar.update(1)
         bar.close()
         return {"rounds": state["rounds"], "one_shot": state["one_shot"],
                 "layer_rates": self.rates, "weights": {n: int(self.init[n][0].numel()) for n in self.names}}
+
+
+class MnistLottery(Lottery):
+    """All MNIST LeNet experiments of one config: IMP rounds with controls, one-shot levels, Han baseline."""
+
+    def __init__(self, config: MnistConfig, data: DeviceData, device: torch.device, checkpoint: Path,
+                 progress: bool = True):
+        model = PopulationMLP((data.train.x.shape[1], *config.hidden_sizes, 10), "relu")
+        rates = layer_rates(config, model.layer_names)
+        sizes = {n: math.prod(s) for n, s in zip(model.layer_names, _mlp_shapes(config, data))}
+        settings = TrainSettings(iterations=config.iterations, batch_size=config.batch_size,
+                                 optimizer=config.optimizer, lr=config.lr, eval_every=config.eval_every)
+        super().__init__(config, model, model.layer_names, rates, rounds_needed(sizes, rates, config.min_remaining),
+                         settings, data, device, checkpoint, progress, label="mnist lenet")
+
+
+def _mlp_shapes(config: MnistConfig, data: DeviceData) -> list[tuple[int, int]]:
+    sizes = [data.train.x.shape[1], *config.hidden_sizes, 10]
+    return [(o, i) for i, o in zip(sizes[:-1], sizes[1:])]

@@ -62,24 +62,32 @@ class PopulationMLP:
             members.append(member)
         return {name: torch.stack([m[name] for m in members]).to(device) for name in members[0]}
 
-    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:
         """Logits [K, B, out] for inputs [B, in] (shared by all members) or [K, B, in] (one batch each)."""
         act = ACTIVATIONS[self.activation]
         h = x
         layers = len(self.sizes) - 1
         for i in range(layers):
-            weight, bias = params[f"fc{i}.weight"], params[f"fc{i}.bias"]
-            if h.dim() == 2:
-                # A batch shared by all members: one [B, in] x [in, K*out] product instead of K small ones
-                # (the weights' [K, out, in] layout makes the [K*out, in] view free).
-                members, outputs, inputs = weight.shape
-                h = torch.addmm(bias.reshape(1, members * outputs), h, weight.reshape(members * outputs, inputs).t())
-                h = h.view(-1, members, outputs).transpose(0, 1)
-            else:
-                h = torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
+            h = population_linear(h, params[f"fc{i}.weight"], params[f"fc{i}.bias"])
             if i < layers - 1:
                 h = act(h)
         return h
+
+
+def population_linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """Each member's affine layer: [B, in] (shared by all members) or [K, B, in] -> [K, B, out].
+
+    For a shared batch this is one [B, in] x [in, K*out] product instead of K small ones (the weights'
+    [K, out, in] layout makes the [K*out, in] view free).
+    """
+    members, outputs, inputs = weight.shape
+    if h.dim() == 2:
+        flat = weight.reshape(members * outputs, inputs).t()
+        h = torch.addmm(bias.reshape(1, -1), h, flat) if bias is not None else h @ flat
+        return h.view(-1, members, outputs).transpose(0, 1)
+    if bias is None:
+        return torch.bmm(h, weight.transpose(1, 2))
+    return torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
 
 
 def population_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -58,7 +58,7 @@ def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
     """Round 1's tickets start from the original init under the pruned mask; reinit controls share the
     mask with fresh weights; Han starts from the trained weights."""
     calls = []
-    real = lottery.train_population
+    real = lottery.train_in_chunks
 
     def spy(model, params, masks, *args, **kwargs):
         calls.append(({n: p.clone() for n, p in params.items()}, {n: m.clone() for n, m in masks.items()}))
@@ -66,7 +66,7 @@ def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
         calls[-1] = calls[-1] + (result,)
         return result
 
-    monkeypatch.setattr(lottery, "train_population", spy)
+    monkeypatch.setattr(lottery, "train_in_chunks", spy)
     run = MnistLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False)
     results = run.run()
     T, R = TINY.trials, TINY.reinit_per_ticket

@@ -1,0 +1,262 @@
+"""Convolutional population models for CIFAR-10: Conv-2/4/6 (optionally with dropout), VGG-19 and ResNet-20.
+
+Like ``PopulationMLP`` they are stateless: parameters (and batch-norm running statistics, the
+``buffer_names``) live in a ``dict[name, Tensor[K, ...]]``. Inside the network the K members' feature maps
+are held side by side as channels, ``[B, K*C, H, W]``, so every convolution of the population is one
+grouped convolution (groups = K) whose weight is a free view of the stacked ``[K, C_out, C_in, 3, 3]``
+tensor, and batch norm over those channels keeps statistics per member and channel. A batch shared by all
+members enters the first layer as one ordinary convolution with K*C_out filters.
+
+``layer_kinds`` tells the pruning code what each weight is: ``conv``, ``shortcut`` (ResNet 1x1
+projections), ``fc`` (hidden fully connected) or ``output``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from lth.models import population_linear, sample_weight
+
+# The papers' layer plans: numbers are 3x3 conv widths, "M" a 2x2 max-pool.
+CONV_PLANS: dict[str, tuple] = {
+    "conv2": (64, 64, "M"),
+    "conv4": (64, 64, "M", 128, 128, "M"),
+    "conv6": (64, 64, "M", 128, 128, "M", 256, 256, "M"),
+    "vgg19": (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512),
+}
+RESNET_STAGES = (16, 32, 64)          # ResNet-20: 3 stages of 3 basic blocks each
+ARCHITECTURES = ("conv2", "conv4", "conv6", "vgg19", "resnet20")
+
+
+def _scaled(width: int, factor: float) -> int:
+    return max(1, int(round(width * factor)))
+
+
+def to_member_channels(x: torch.Tensor) -> torch.Tensor:
+    """One batch per member [K, B, C, H, W] -> the population layout [B, K*C, H, W]."""
+    members, batch, channels, height, width = x.shape
+    return x.transpose(0, 1).reshape(batch, members * channels, height, width)
+
+
+def population_conv2d(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, shared: bool,
+                      stride: int = 1, padding: int = 1) -> torch.Tensor:
+    """Every member's convolution at once. ``h`` is [B, C_in, H, W] when ``shared`` (the same input for
+    all members) and [B, K*C_in, H, W] otherwise; returns [B, K*C_out, H', W']."""
+    members, out_channels = weight.shape[:2]
+    flat = weight.reshape(members * out_channels, *weight.shape[2:])
+    flat_bias = bias.reshape(-1) if bias is not None else None
+    return F.conv2d(h, flat, flat_bias, stride=stride, padding=padding, groups=1 if shared else members)
+
+
+def population_batch_norm(h: torch.Tensor, params: dict[str, torch.Tensor], prefix: str,
+                          training: bool) -> torch.Tensor:
+    """Batch norm with per-member, per-channel statistics; in training it updates the running
+    statistics in ``params`` in place (they are [K, C] tensors and the [K*C] views share their storage)."""
+    return F.batch_norm(h, params[f"{prefix}.running_mean"].view(-1), params[f"{prefix}.running_var"].view(-1),
+                        params[f"{prefix}.weight"].view(-1), params[f"{prefix}.bias"].view(-1),
+                        training=training, momentum=0.1, eps=1e-5)
+
+
+def to_member_features(h: torch.Tensor, members: int) -> torch.Tensor:
+    """[B, K*C, H, W] -> [K, B, C*H*W] (each member's flattened features, in a single net's order)."""
+    batch = h.shape[0]
+    return h.reshape(batch, members, -1).transpose(0, 1)
+
+
+class _PopulationNet:
+    """Shared parameter bookkeeping of the conv populations: shapes -> initial parameters."""
+    eval_chunk = 1000      # examples per evaluation chunk (feature maps of K members must fit in memory)
+
+    def shapes(self) -> dict[str, tuple[tuple[int, ...], str]]:
+        """name -> (per-member shape, kind) with kind weight | bias | bn_weight | bn_bias | mean | var."""
+        raise NotImplementedError
+
+    @property
+    def buffer_names(self) -> list[str]:
+        """Batch-norm running statistics: state that the forward pass updates but the optimizer does not."""
+        return [n for n, (_, kind) in self.shapes().items() if kind in ("mean", "var")]
+
+    def init_params(self, seeds: list[int], init: str = "glorot_normal", std: float = 0.1,
+                    dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        """Initial parameters of one member per seed: weights from ``init``, biases 0, batch-norm scale 1."""
+        shapes = self.shapes()
+        members = []
+        for seed in seeds:
+            generator = torch.Generator().manual_seed(int(seed))
+            member = {}
+            for name, (shape, kind) in shapes.items():
+                if kind == "weight":
+                    member[name] = sample_weight(shape, init, generator, std, dtype)
+                elif kind in ("bn_weight", "var"):
+                    member[name] = torch.ones(shape, dtype=dtype)
+                else:
+                    member[name] = torch.zeros(shape, dtype=dtype)
+            members.append(member)
+        return {name: torch.stack([m[name] for m in members]).to(device) for name in shapes}
+
+    def parameter_count(self, include_buffers: bool = False) -> int:
+        """Trainable parameters of one member (what the papers' tables count)."""
+        return sum(math.prod(shape) for name, (shape, kind) in self.shapes().items()
+                   if include_buffers or kind not in ("mean", "var"))
+
+
+@dataclass(frozen=True)
+class PopulationConvNet(_PopulationNet):
+    """Conv-2/4/6 (3x3 convs with biases, ReLU, max-pools, then fc 256-256-10, optional dropout on the
+    hidden fc layers) and VGG-19 (3x3 convs without biases, batch norm, ReLU, max-pools, global average
+    pool, fc 10). ``width`` scales every hidden width (1.0 = the paper's net; smaller for reduced-scale runs)."""
+    arch: str = "conv2"
+    width: float = 1.0
+    dropout: float = 0.0
+    image_size: int = 32
+    in_channels: int = 3
+    classes: int = 10
+
+    @property
+    def batch_norm(self) -> bool:
+        return self.arch == "vgg19"
+
+    @property
+    def fc_sizes(self) -> list[int]:
+        return [] if self.arch == "vgg19" else [_scaled(256, self.width), _scaled(256, self.width)]
+
+    def shapes(self) -> dict[str, tuple[tuple[int, ...], str]]:
+        shapes: dict[str, tuple[tuple[int, ...], str]] = {}
+        channels, size, index = self.in_channels, self.image_size, 0
+        for item in CONV_PLANS[self.arch]:
+            if item == "M":
+                size //= 2
+                continue
+            out = _scaled(item, self.width)
+            shapes[f"conv{index}.weight"] = ((out, channels, 3, 3), "weight")
+            if self.batch_norm:
+                for stat, kind in (("weight", "bn_weight"), ("bias", "bn_bias"), ("running_mean", "mean"),
+                                   ("running_var", "var")):
+                    shapes[f"bn{index}.{stat}"] = ((out,), kind)
+            else:
+                shapes[f"conv{index}.bias"] = ((out,), "bias")
+            channels, index = out, index + 1
+        features = channels if self.arch == "vgg19" else channels * size * size
+        for i, out in enumerate([*self.fc_sizes, self.classes]):
+            shapes[f"fc{i}.weight"] = ((out, features), "weight")
+            shapes[f"fc{i}.bias"] = ((out,), "bias")
+            features = out
+        return shapes
+
+    @property
+    def layer_kinds(self) -> dict[str, str]:
+        """Every weight tensor (what pruning acts on) and its kind: conv, fc or output."""
+        fc = [n for n in self.shapes() if n.startswith("fc") and n.endswith(".weight")]
+        kinds = {n: "conv" for n in self.shapes() if n.startswith("conv") and n.endswith(".weight")}
+        kinds.update({n: ("output" if n == fc[-1] else "fc") for n in fc})
+        return kinds
+
+    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:
+        """Logits [K, B, 10] for images [B, C, H, W] (shared by all members) or [K, B, C, H, W]."""
+        members = params["conv0.weight"].shape[0]
+        shared = x.dim() == 4
+        h = x if shared else to_member_channels(x)
+        index = 0
+        for item in CONV_PLANS[self.arch]:
+            if item == "M":
+                h = F.max_pool2d(h, 2)
+                continue
+            h = population_conv2d(h, params[f"conv{index}.weight"], params.get(f"conv{index}.bias"), shared)
+            if self.batch_norm:
+                h = population_batch_norm(h, params, f"bn{index}", training)
+            h = torch.relu(h)
+            shared, index = False, index + 1
+        if self.arch == "vgg19":
+            h = F.adaptive_avg_pool2d(h, 1)
+        h = to_member_features(h, members)
+        layers = len(self.fc_sizes) + 1
+        for i in range(layers):
+            h = population_linear(h, params[f"fc{i}.weight"], params[f"fc{i}.bias"])
+            if i < layers - 1:
+                h = torch.relu(h)
+                if self.dropout:
+                    h = F.dropout(h, self.dropout, training)
+        return h
+
+
+@dataclass(frozen=True)
+class PopulationResNet(_PopulationNet):
+    """ResNet-20 for CIFAR-10 (the final paper's "Resnet-18"): a 16-channel 3x3 stem, three stages of three
+    basic blocks (16, 32, 64 channels; stride 2 entering stages 2 and 3, where a 1x1 convolution with batch
+    norm projects the shortcut), global average pool, fc 10. Convolutions have no biases; every one is
+    followed by batch norm."""
+    width: float = 1.0
+    blocks_per_stage: int = 3
+    in_channels: int = 3
+    classes: int = 10
+
+    def _blocks(self) -> list[tuple[str, int, int, int]]:
+        """(prefix, in channels, out channels, stride) of every basic block."""
+        blocks, channels = [], _scaled(16, self.width)
+        for s, stage_width in enumerate(RESNET_STAGES):
+            out = _scaled(stage_width, self.width)
+            for b in range(self.blocks_per_stage):
+                stride = 2 if s > 0 and b == 0 else 1
+                blocks.append((f"s{s}b{b}", channels, out, stride))
+                channels = out
+        return blocks
+
+    def shapes(self) -> dict[str, tuple[tuple[int, ...], str]]:
+        shapes: dict[str, tuple[tuple[int, ...], str]] = {}
+
+        def conv_bn(prefix: str, bn: str, out: int, inp: int, kernel: int) -> None:
+            shapes[f"{prefix}.weight"] = ((out, inp, kernel, kernel), "weight")
+            for stat, kind in (("weight", "bn_weight"), ("bias", "bn_bias"), ("running_mean", "mean"),
+                               ("running_var", "var")):
+                shapes[f"{bn}.{stat}"] = ((out,), kind)
+
+        stem = _scaled(16, self.width)
+        conv_bn("stem.conv", "stem.bn", stem, self.in_channels, 3)
+        for prefix, inp, out, stride in self._blocks():
+            conv_bn(f"{prefix}.conv1", f"{prefix}.bn1", out, inp, 3)
+            conv_bn(f"{prefix}.conv2", f"{prefix}.bn2", out, out, 3)
+            if stride != 1 or inp != out:
+                conv_bn(f"{prefix}.shortcut", f"{prefix}.shortcut_bn", out, inp, 1)
+        final = _scaled(RESNET_STAGES[-1], self.width)
+        shapes["fc.weight"] = ((self.classes, final), "weight")
+        shapes["fc.bias"] = ((self.classes,), "bias")
+        return shapes
+
+    @property
+    def layer_kinds(self) -> dict[str, str]:
+        """Every weight tensor and its kind: conv, shortcut (1x1 projections) or output."""
+        return {n: ("output" if n == "fc.weight" else "shortcut" if ".shortcut." in f"{n}." else "conv")
+                for n, (_, kind) in self.shapes().items() if kind == "weight"}
+
+    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:
+        """Logits [K, B, 10] for images [B, C, H, W] (shared by all members) or [K, B, C, H, W]."""
+        members = params["fc.weight"].shape[0]
+        shared = x.dim() == 4
+        h = x if shared else to_member_channels(x)
+        h = population_conv2d(h, params["stem.conv.weight"], None, shared)
+        h = torch.relu(population_batch_norm(h, params, "stem.bn", training))
+        for prefix, inp, out, stride in self._blocks():
+            y = population_conv2d(h, params[f"{prefix}.conv1.weight"], None, False, stride=stride)
+            y = torch.relu(population_batch_norm(y, params, f"{prefix}.bn1", training))
+            y = population_conv2d(y, params[f"{prefix}.conv2.weight"], None, False)
+            y = population_batch_norm(y, params, f"{prefix}.bn2", training)
+            if f"{prefix}.shortcut.weight" in params:
+                h = population_conv2d(h, params[f"{prefix}.shortcut.weight"], None, False, stride=stride, padding=0)
+                h = population_batch_norm(h, params, f"{prefix}.shortcut_bn", training)
+            h = torch.relu(y + h)
+        h = to_member_features(F.adaptive_avg_pool2d(h, 1), members)
+        return population_linear(h, params["fc.weight"], params["fc.bias"])
+
+
+def make_convnet(arch: str, width: float = 1.0, dropout: float = 0.0) -> PopulationConvNet | PopulationResNet:
+    """The population model for one of ``ARCHITECTURES``."""
+    if arch == "resnet20":
+        if dropout:
+            raise ValueError("dropout is only defined for conv2/conv4/conv6")
+        return PopulationResNet(width=width)
+    if arch not in CONV_PLANS:
+        raise ValueError(f"unknown architecture {arch!r}; allowed: " + ", ".join(ARCHITECTURES))
+    return PopulationConvNet(arch=arch, width=width, dropout=dropout)
