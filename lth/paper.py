@@ -41,3 +41,19 @@ MNIST_CLAIMS = {
     "ticket_accuracy_gain_13": (None, "pp", MNIST_FINAL + " Fig. 4",
                                 "tickets at moderate Pm reach higher test accuracy than dense; read from the figure"),
 }
+
+# CIFAR-10, final paper (Frankle & Carbin, ICLR 2019) Sections 3-4. The seeds (../shared/seeds/004_*.txt)
+# show Figs. 5, 7, 8 without numbers; these are the statements of the paper's text.
+CIFAR_SOURCE = "Frankle & Carbin, ICLR 2019"
+# net -> (largest early-stop speedup over dense (x), at Pm %, largest accuracy gain over dense (pp), at Pm %)
+CONV_CLAIMS = {"conv2": (3.5, 8.8, 3.4, 4.6), "conv4": (3.5, 9.2, 3.5, 11.1), "conv6": (2.5, 15.1, 3.3, 26.4)}
+CONV_ABOVE_DENSE_PM = 2.0      # all three stay above the dense net's accuracy while Pm > 2%
+# Dropout (Sec. 3, Fig. 6): dropout raises the dense net's accuracy by (pp), pruning then adds up to (pp).
+DROPOUT_CLAIMS = {"conv2": (2.1, 2.3), "conv4": (3.0, 4.6), "conv6": (2.4, 4.7)}
+RESNET_DENSE_ACCURACY = 90.5   # ResNet-20 ("Resnet-18"), rate 0.1, no warmup (Sec. 4, Fig. 8)
+DEEP_FINDINGS = {
+    "high_lr": "rate 0.1 (no warmup): IMP finds no winning tickets; tickets do no better than random reinit",
+    "low_lr": "rate 0.01: winning tickets exist (beat reinit) but the dense net is less accurate than at 0.1",
+    "warmup": "rate 0.1 with linear warmup (VGG-19 10K iterations; ResNet-20 20K iterations to 0.03): "
+              "winning tickets at the higher accuracy",
+}

@@ -195,13 +195,13 @@ def data_section(results: Path) -> Section | None:
 
 
 def _sections() -> list[Callable[[Path, Path], Section | None]]:
+    from lth.report_cifar import cifar_section
     from lth.report_mnist import mnist_section
-    return [xor_section, mnist_section]
+    return [xor_section, mnist_section, cifar_section]
 
 
 NOT_YET = ["MNIST anatomy of tickets (surviving init distributions, connectivity) and the parameter sweeps "
            "(init scale, network size, pruning rate)",
-           "CIFAR-10 Conv-2/4/6 (with dropout), VGG-19, ResNet-20",
            "follow-ups: supermasks and mask criteria, early-bird tickets, layerwise importance metrics"]
 
 

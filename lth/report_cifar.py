@@ -1,0 +1,235 @@
+"""CIFAR-10 section of the report: the final paper's Figs. 5-8 (Conv-2/4/6, dropout, VGG-19, ResNet-20)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from lth import paper
+from lth.report import Section, markdown_table, read_json, run_facts
+from lth.report_mnist import level_stats
+
+CONV_NETS = ("conv2", "conv4", "conv6")
+DEEP_NETS = ("vgg19", "resnet20")
+VARIANT_STYLE = {"plain": "tab:blue", "dropout": "tab:green", "high_lr": "tab:red", "low_lr": "tab:blue",
+                 "warmup": "tab:green"}
+NET_TITLE = {"conv2": "Conv-2", "conv4": "Conv-4", "conv6": "Conv-6", "vgg19": "VGG-19", "resnet20": "ResNet-20"}
+
+
+def load_cifar(results: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """(net, variant) -> result JSON for every CIFAR stage that has run."""
+    folder = results / "cifar"
+    found = {}
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        if path.stem.endswith("_timing"):
+            continue
+        result = read_json(path)
+        found[(result["net"], result["variant"])] = result
+    return found
+
+
+def summary(result: dict[str, Any]) -> dict[str, float | None]:
+    """The paper's headline quantities for one run: dense accuracy, best ticket gain and speedup (and the Pm
+    where they occur), and ticket minus reinit accuracy at the sparsest level."""
+    rounds = result["rounds"]
+    pm, acc, _, _ = level_stats(rounds, "ticket", "early_stop_accuracy")
+    _, its, _, _ = level_stats(rounds, "ticket", "early_stop_iteration")
+    out: dict[str, float | None] = {"dense_accuracy": round(float(100 * acc[0]), 2)}
+    gain = 100 * (acc[1:] - acc[0]) if len(acc) > 1 else np.array([])
+    # A run whose validation loss never improved stops at iteration 0: no speedup is defined then.
+    speed = its[0] / its[1:] if len(its) > 1 and its[0] > 0 and (its[1:] > 0).all() else np.array([])
+    out["max_accuracy_gain_pp"] = round(float(gain.max()), 2) if len(gain) else None
+    out["max_accuracy_gain_pm"] = round(float(pm[1:][gain.argmax()]), 1) if len(gain) else None
+    out["max_speedup"] = round(float(speed.max()), 2) if len(speed) else None
+    out["max_speedup_pm"] = round(float(pm[1:][speed.argmax()]), 1) if len(speed) else None
+    last = rounds[-1]
+    out["sparsest_pm"] = round(100 * last["ticket"]["pm"][0], 1)
+    out["ticket_minus_reinit_pp"] = (round(float(100 * (np.mean(last["ticket"]["early_stop_accuracy"])
+                                                        - np.mean(last["reinit"]["early_stop_accuracy"]))), 2)
+                                     if "reinit" in last else None)
+    return out
+
+
+def _pm_axes(ax, pms: list[float]) -> None:
+    ax.set_xscale("log")
+    ax.set_xlim(max(pms) * 1.15, min(pms) / 1.15)
+    ax.set_xticks(sorted(set(round(p, 1) for p in pms), reverse=True))
+    ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.minorticks_off()
+    ax.set_xlabel("percent of prunable weights remaining (Pm)")
+    ax.grid(alpha=0.3)
+
+
+def pm_figure(path: Path, runs: list[tuple[str, dict[str, Any]]], title: str) -> None:
+    """Early-stop iteration and test accuracy at early stop vs Pm; tickets solid, random reinit dashed, one
+    colour per variant (paper Figs. 5-8 layout), min/max bars over trials."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
+    pms = []
+    for variant, result in runs:
+        for role, style in (("ticket", "-"), ("reinit", "--")):
+            rounds = result["rounds"] if role == "ticket" else [r for r in result["rounds"] if role in r]
+            if role == "reinit" and rounds:
+                rounds = [{"reinit": result["rounds"][0]["ticket"]}] + rounds   # dense point shared
+            pm, *it = level_stats(rounds, role, "early_stop_iteration")
+            if not len(pm):
+                continue
+            _, *acc = level_stats(rounds, role, "early_stop_accuracy")
+            pms += list(pm)
+            label = f"{variant}: {'winning ticket' if role == 'ticket' else 'random reinit'}"
+            for ax, (mean, low, high) in zip(axes, (it, [100 * a for a in acc])):
+                ax.errorbar(pm, mean, yerr=[mean - low, high - mean], color=VARIANT_STYLE.get(variant, "k"),
+                            linestyle=style, marker="o" if role == "ticket" else "x", markersize=4, capsize=2,
+                            label=label)
+    for ax, ylabel in zip(axes, ("early-stop iteration (min. validation loss)", "test accuracy at early stop (%)")):
+        _pm_axes(ax, pms)
+        ax.set_ylabel(ylabel)
+    axes[1].legend(fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def curves_figure(path: Path, runs: list[tuple[str, dict[str, Any]]]) -> None:
+    """Test accuracy over training of the tickets at the recorded levels, one panel per network."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 4), squeeze=False)
+    for ax, (net, result) in zip(axes[0], runs):
+        recorded = [r for r in result["rounds"] if "curves" in r]
+        colours = plt.cm.viridis(np.linspace(0, 0.9, max(1, len(recorded))))
+        for colour, r in zip(colours, recorded):
+            its = np.array(r["curves"]["iterations"])
+            acc = 100 * np.array(r["curves"]["test_accuracy"])
+            ax.plot(its, acc.mean(0), color=colour, label=f"Pm {100 * r['ticket']['pm'][0]:.1f}%")
+            ax.fill_between(its, acc.min(0), acc.max(0), color=colour, alpha=0.2)
+        ax.set_title(NET_TITLE[net])
+        ax.set_xlabel("training iteration")
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("Winning tickets on CIFAR-10: test accuracy during training", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
+    reduced = sorted({r["profile"] for r in runs.values() if r["profile"] != "paper"})
+    if not reduced:
+        return ""
+    parts = []
+    for (net, variant), r in sorted(runs.items()):
+        c = r["config"]
+        parts.append(f"{NET_TITLE[net]} {variant}: width x{c['width']:g}, {c['iterations']} iterations, "
+                     f"{c['rounds']} rounds, {c['trials']} trial(s)")
+    return ("\n\n> **Reduced scale** (profile " + ", ".join(f"`{p}`" for p in reduced) + "): every hidden width is "
+            "multiplied by `width`, training is far shorter than the paper's (20K-112K iterations) and rounds prune "
+            "faster, so that all of CIFAR-10 runs on a 2-core CPU within the pipeline's budget. Most runs are still "
+            "improving when training stops (early-stop iteration = the last one), so compare accuracies and the "
+            "ticket-vs-reinit ordering, not absolute numbers or speedups. `profile: paper` runs the paper's "
+            "settings (GPU; see README for the cost). Settings: " + "; ".join(parts) + ".")
+
+
+def cifar_section(results: Path, figures: Path) -> Section | None:
+    """Figures 5-8 replicas, headline numbers beside the paper's, and the per-level tables."""
+    runs = load_cifar(results)
+    if not runs:
+        return None
+    metrics: dict[str, Any] = {}
+    rows = []
+    for (net, variant), result in sorted(runs.items()):
+        s = summary(result)
+        metrics[f"{net}_{variant}"] = s
+        claim = paper.CONV_CLAIMS.get(net) if variant == "plain" else None
+        paper_gain = f"{claim[2]:g} pp @ {claim[3]:g}%" if claim else "–"
+        paper_speed = f"{claim[0]:g}x @ {claim[1]:g}%" if claim else "–"
+        if net == "resnet20" and variant == "high_lr":
+            paper_dense = f"{paper.RESNET_DENSE_ACCURACY:g}"
+        else:
+            paper_dense = "–"
+        rows.append([f"{NET_TITLE[net]} {variant}", f"{s['dense_accuracy']:.2f}", paper_dense,
+                     f"{s['max_accuracy_gain_pp']:+.2f} pp @ {s['max_accuracy_gain_pm']:g}%"
+                     if s["max_accuracy_gain_pp"] is not None else "–", paper_gain,
+                     f"{s['max_speedup']:.2f}x @ {s['max_speedup_pm']:g}%" if s["max_speedup"] is not None else "–",
+                     paper_speed,
+                     f"{s['ticket_minus_reinit_pp']:+.2f} pp @ {s['sparsest_pm']:g}%"
+                     if s["ticket_minus_reinit_pp"] is not None else "–"])
+    table = markdown_table(["net, variant", "dense acc. %", "paper", "best ticket gain over dense", "paper",
+                            "best early-stop speedup", "paper", "ticket − reinit at sparsest level"], rows)
+
+    dropout_rows = []
+    for net in CONV_NETS:
+        if (net, "plain") in runs and (net, "dropout") in runs:
+            plain, drop = summary(runs[(net, "plain")]), summary(runs[(net, "dropout")])
+            raise_pp = float(drop["dense_accuracy"] - plain["dense_accuracy"])
+            claim = paper.DROPOUT_CLAIMS[net]
+            metrics[f"{net}_dropout_raises_dense_pp"] = {"measured": round(raise_pp, 2), "paper": claim[0]}
+            dropout_rows.append([NET_TITLE[net], f"{raise_pp:+.2f}", f"{claim[0]:g}",
+                                 f"{drop['max_accuracy_gain_pp']:+.2f}" if drop["max_accuracy_gain_pp"] is not None
+                                 else "–", f"{claim[1]:g}"])
+    dropout_table = markdown_table(["net", "dropout raises dense acc. (pp)", "paper", "pruning adds up to (pp)",
+                                    "paper"], dropout_rows) if dropout_rows else "(dropout runs missing)"
+
+    figure_md = []
+    for net in CONV_NETS + DEEP_NETS:
+        net_runs = [(v, r) for (n, v), r in sorted(runs.items()) if n == net]
+        if not net_runs:
+            continue
+        which = {"conv2": "5 and 6", "conv4": "5 and 6", "conv6": "5 and 6", "vgg19": "7", "resnet20": "8"}[net]
+        pm_figure(figures / f"cifar_{net}.png", net_runs,
+                  f"{NET_TITLE[net]} on CIFAR-10: winning tickets vs random reinit (replicates paper Fig. {which})")
+        figure_md.append(f"![{net}](figures/cifar_{net}.png)\n\n*{NET_TITLE[net]}: early-stop iteration and test "
+                         f"accuracy vs Pm for each variant ({', '.join(v for v, _ in net_runs)}); tickets solid, "
+                         f"random reinit dashed; replicates paper Fig. {which}.*")
+    curve_runs = [(net, runs[(net, "plain")]) for net in CONV_NETS if (net, "plain") in runs]
+    if curve_runs:
+        curves_figure(figures / "cifar_curves.png", curve_runs)
+        figure_md.insert(0, "![curves](figures/cifar_curves.png)\n\n*Test accuracy over training of Conv-2/4/6 "
+                            "winning tickets at the recorded Pm levels (paper Fig. 5's companion curves).*")
+
+    level_rows = []
+    for (net, variant), result in sorted(runs.items()):
+        for r in result["rounds"]:
+            cells = [f"{NET_TITLE[net]} {variant}", f"{100 * r['ticket']['pm'][0]:.1f}"]
+            for role in ("ticket", "reinit"):
+                cells.append(f"{np.mean(r[role]['early_stop_iteration']):.0f} / "
+                             f"{100 * np.mean(r[role]['early_stop_accuracy']):.2f}" if role in r else "–")
+            level_rows.append(cells)
+    levels = markdown_table(["run", "Pm %", "ticket (early stop / acc. %)", "reinit"], level_rows)
+    diverged = sum(sum(r[role]["diverged"]) for res in runs.values() for r in res["rounds"] for role in r
+                   if isinstance(r[role], dict) and "diverged" in r[role])
+    findings = "\n".join(f"- `{variant}`: {text}" for variant, text in paper.DEEP_FINDINGS.items())
+    first = next(iter(runs.values()))
+    text = f"""## CIFAR-10: Conv-2/4/6, dropout, VGG-19 and ResNet-20 (final paper Figs. 5-8)
+
+{run_facts(first)}{_scale_note(runs)}
+
+Conv-2/4/6 (Adam; the paper's layers) prune each round their conv, hidden-fc and output weights layerwise at
+their own rates; VGG-19 and ResNet-20 (SGD with momentum 0.9, weight decay 1e-4, step schedule, random flip +
+pad-and-crop on the device, batch norm with statistics per member) prune **globally** over all conv weights
+(not ResNet's 1x1 shortcut projections, not the fc layer). Survivors are rewound to their initial values; the
+**random reinit** control trains the same mask from a fresh init. Pm counts the prunable weights. Early stop
+and accuracy as for MNIST (5,000 validation images). Diverged runs: {diverged}.
+
+{(chr(10) * 2).join(figure_md)}
+
+**Headline numbers beside the paper's** (paper: Sec. 3 for Conv-2/4/6, unpruned dropout-free runs; Sec. 4 for
+ResNet-20's dense accuracy):
+
+{table}
+
+**Dropout** (paper Fig. 6):
+
+{dropout_table}
+
+**VGG-19 / ResNet-20, what the paper finds** (Sec. 4, Figs. 7-8) — compare with the ticket − reinit column and
+the figures:
+
+{findings}
+
+**Every level** (early-stop iteration / test accuracy %, means over trials):
+
+{levels}
+"""
+    return Section(text, metrics)
