@@ -79,3 +79,24 @@ def test_stage_stops_before_work_and_keeps_existing_results(tmp_path):
     assert run.returncode == 2
     assert run.stderr.strip() == "xor: error: params.yaml: xor.iterations = -1: must be an integer >= 1"
     assert json.loads(previous.read_text()) == {"kept": True}
+
+
+def test_cifar_variants_resolve_after_the_profile():
+    paper = parse_params(_with("profile", "paper"))
+    quick = parse_params(_with("profile", "quick"))
+    assert paper["conv2"]["dropout"].iterations == 60000 and paper["conv2"]["dropout"].dropout == 0.5
+    assert paper["vgg19"]["low_lr"].lr == 0.01 and paper["vgg19"]["warmup"].warmup == 10000
+    assert paper["resnet20"]["warmup"].lr == 0.03
+    assert quick["vgg19"]["warmup"].warmup < quick["vgg19"]["warmup"].iterations
+    assert quick["conv4"]["plain"].width < 1 and paper["conv4"]["plain"].width == 1
+
+
+@pytest.mark.parametrize("path, value, message", [
+    ("conv2.variants.dropout", {"dropout": 1.5}, "conv2.variants.dropout.dropout = 1.5: must be a number >= 0"),
+    ("vgg19.variants.warmup", {"warmpu": 5}, "vgg19.variants.warmup.warmpu: unknown key"),
+    ("resnet20.variants", None, "resnet20.variants = None: must map variant names"),
+    ("conv4.pruning", "random", "conv4.pruning = 'random': must be one of layerwise, global"),
+])
+def test_cifar_errors_name_the_key(path, value, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_params(_with(path, value))

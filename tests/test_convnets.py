@@ -1,0 +1,147 @@
+"""CIFAR nets: the paper's parameter counts, the population layout, batch norm per member, pruning rates,
+schedules and the on-device augmentation."""
+import pytest
+import torch
+from torch import nn
+
+from lth.cifar import CifarLottery, train_settings
+from lth.config import CifarConfig
+from lth.convnets import make_convnet
+from lth.data import DeviceData
+from lth.engine import Split, TrainSettings, flip_and_crop, train_in_chunks, train_population
+from lth.masks import dense_masks, remaining_fraction
+
+
+@pytest.mark.parametrize("arch, expected, paper", [
+    ("conv2", 4_301_642, 4.3e6), ("conv4", 2_425_930, 2.4e6), ("vgg19", 20_035_018, 20.0e6),
+    ("resnet20", 272_474, 274e3)])
+def test_parameter_counts_match_the_papers_table(arch, expected, paper):
+    count = make_convnet(arch).parameter_count()
+    assert count == expected
+    assert abs(count - paper) / paper < 0.02
+
+
+def test_conv6_count_is_that_of_its_listed_layers():
+    """The paper's table says 1.7M for Conv-6, but its listed layers (64,64,P,128,128,P,256,256,P, fc
+    4096-256-256-10) hold 2.26M weights; the conv layers alone are 1.14M. We build the listed layers."""
+    model = make_convnet("conv6")
+    shapes = model.shapes()
+    conv = sum(torch.Size(s).numel() for n, (s, _) in shapes.items() if n.startswith("conv") and n.endswith("weight"))
+    assert conv == 1_144_512
+    assert shapes["fc0.weight"][0] == (256, 4096)
+    assert model.parameter_count() == 2_262_602
+
+
+def _reference_conv2(params, k):
+    """Member k of a population Conv-2 as an ordinary nn.Sequential."""
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 16 * 16, 32), nn.ReLU(), nn.Linear(32, 32),
+                        nn.ReLU(), nn.Linear(32, 10)).double()
+    layers = [net[0], net[2], net[6], net[8], net[10]]
+    names = ["conv0", "conv1", "fc0", "fc1", "fc2"]
+    with torch.no_grad():
+        for layer, name in zip(layers, names):
+            layer.weight.copy_(params[f"{name}.weight"][k])
+            layer.bias.copy_(params[f"{name}.bias"][k])
+    return net
+
+
+def test_population_forward_equals_plain_modules_for_shared_and_own_batches():
+    model = make_convnet("conv2", width=0.125)
+    params = model.init_params([1, 2, 3], dtype=torch.float64)
+    for p in params.values():
+        p.add_(0.01 * torch.randn_like(p))          # non-zero biases too
+    x = torch.randn(5, 3, 32, 32, dtype=torch.float64)
+    own = torch.randn(3, 5, 3, 32, 32, dtype=torch.float64)
+    shared_out, own_out = model.forward(params, x), model.forward(params, own)
+    for k in range(3):
+        reference = _reference_conv2(params, k)
+        assert torch.allclose(shared_out[k], reference(x), atol=1e-10)
+        assert torch.allclose(own_out[k], reference(own[k]), atol=1e-10)
+
+
+@pytest.mark.parametrize("arch", ["vgg19", "resnet20"])
+def test_batch_norm_population_equals_separate_models(arch):
+    """Members with batch norm trained together (grouped convs, per-member statistics) == each alone."""
+    model = make_convnet(arch, width=0.125)
+    generator = torch.Generator().manual_seed(0)
+    train = Split(torch.randn(16, 3, 16, 16, generator=generator, dtype=torch.float64),   # small images: fast
+                  torch.randint(0, 10, (16,), generator=generator))
+    params = model.init_params([5, 6], dtype=torch.float64)
+    masks = {n: torch.rand(params[n].shape, generator=generator) > 0.3
+             for n, kind in model.layer_kinds.items() if kind == "conv"}
+    settings = TrainSettings(iterations=3, batch_size=4, optimizer="sgd", lr=0.05, momentum=0.9,
+                             weight_decay=1e-4)
+    together = train_population(model, params, masks, settings, train, [7, 8])
+    chunked = train_in_chunks(model, params, masks, settings, train, [7, 8], chunk=1)
+    for name in params:
+        assert torch.allclose(together.params[name], chunked.params[name], atol=1e-9), name
+    assert not torch.equal(together.params["fc.weight" if arch == "resnet20" else "fc0.weight"],
+                           params["fc.weight" if arch == "resnet20" else "fc0.weight"])
+    running = [n for n in model.buffer_names if n.endswith("running_mean")][0]
+    assert not torch.equal(together.params[running], params[running])   # statistics were updated
+    for name, mask in masks.items():
+        assert (together.params[name][~mask] == 0).all()
+
+
+def _tiny_data():
+    generator = torch.Generator().manual_seed(0)
+    split = lambda n: Split(torch.randn(n, 3, 32, 32, generator=generator), torch.arange(n) % 10)  # noqa: E731
+    return DeviceData(train=split(40), validation=split(20), test=split(20))
+
+
+def test_layerwise_rates_for_conv_nets_and_global_rate_for_vgg(tmp_path):
+    data = _tiny_data()
+    conv6 = CifarLottery(CifarConfig(arch="conv6", width=0.125, conv_rate=0.15, trials=2), data,
+                         torch.device("cpu"), tmp_path / "a.pt", progress=False)
+    kinds = conv6.model.layer_kinds
+    assert {conv6.rates[n] for n in conv6.names if kinds[n] == "conv"} == {0.15}
+    assert conv6.rates["fc0.weight"] == conv6.rates["fc1.weight"] == 0.2 and conv6.rates["fc2.weight"] == 0.1
+    scores = {n: torch.rand(conv6.init[n].shape) for n in conv6.names}
+    pruned = conv6.prune(scores, dense_masks(conv6.init, conv6.names))
+    for name in conv6.names:
+        kept = pruned[name].flatten(1).float().mean(1)
+        assert torch.allclose(kept, torch.full_like(kept, 1 - conv6.rates[name]), atol=0.01)
+
+    vgg = CifarLottery(CifarConfig(arch="vgg19", width=0.125, pruning="global", conv_rate=0.2, trials=2), data,
+                       torch.device("cpu"), tmp_path / "b.pt", progress=False)
+    assert all(n.startswith("conv") for n in vgg.names) and "fc0.weight" not in vgg.names
+    scores = {n: torch.rand(vgg.init[n].shape) * (i + 1) for i, n in enumerate(vgg.names)}   # later layers larger
+    pruned = vgg.prune(scores, dense_masks(vgg.init, vgg.names))
+    assert torch.allclose(remaining_fraction(pruned, vgg.names), torch.full((2,), 0.8, dtype=torch.float64),
+                          atol=1e-4)
+    per_layer = [float(pruned[n].float().mean()) for n in vgg.names]
+    assert per_layer[0] < 0.8 < per_layer[-1]          # global: small-magnitude layers lose more
+
+
+def test_resnet_global_pruning_skips_shortcuts_and_fc(tmp_path):
+    resnet = CifarLottery(CifarConfig(arch="resnet20", width=0.25, pruning="global", trials=1), _tiny_data(),
+                          torch.device("cpu"), tmp_path / "r.pt", progress=False)
+    assert not any("shortcut" in n for n in resnet.names) and "fc.weight" not in resnet.names
+    assert len(resnet.names) == 19           # stem + 18 block convs
+
+
+def test_warmup_and_step_schedules():
+    config = CifarConfig(arch="resnet20", optimizer="sgd", lr=0.03, warmup=20000, lr_milestones=[20000, 25000],
+                         iterations=30000)
+    settings = train_settings(config)
+    assert settings.lr_factor(0) == pytest.approx(1 / 20000)
+    assert settings.lr_factor(9999) == pytest.approx(0.5)
+    assert settings.lr_factor(19999) == pytest.approx(1.0)
+    assert settings.lr_factor(20000) == pytest.approx(0.1)
+    assert settings.lr_factor(25000) == pytest.approx(0.01)
+    assert train_settings(CifarConfig(optimizer="adam")).momentum == 0.0
+
+
+def test_flip_and_crop_gives_shifted_or_flipped_windows():
+    images = torch.randn(2, 6, 3, 8, 8)
+    out = flip_and_crop(images, torch.Generator().manual_seed(0), pad=2)
+    assert out.shape == images.shape
+    padded = torch.nn.functional.pad(images.reshape(-1, 3, 8, 8), (2, 2, 2, 2))
+    for original, result in zip(padded, out.reshape(-1, 3, 8, 8)):
+        windows = [candidate[:, dy:dy + 8, dx:dx + 8] for candidate in (original, original.flip(2))
+                   for dy in range(5) for dx in range(5)]
+        assert any(torch.equal(result, w) for w in windows)
+    again = flip_and_crop(images, torch.Generator().manual_seed(0), pad=2)
+    assert torch.equal(out, again)
+    assert not torch.equal(out, images)
