@@ -3,7 +3,8 @@
 Measures, on the current device (LTH_DEVICE overrides): model-steps/s of the population engine (masked,
 Adam, batch 60) for K = 1, 8, 32, 128 members, with per-member and shared batch order; the same for the
 usual open_lth-style loop (an nn.Module, a DataLoader over a TensorDataset, one model at a time); and the
-machine's sgemm rate. Prints the ratios; --json prints one JSON object instead.
+machine's sgemm rate; and the step rates of paper-size Conv-2 and ResNet-20 populations (for the README's cost
+estimate of the `paper` profile). Prints the ratios; --json prints one JSON object instead.
 """
 from __future__ import annotations
 
@@ -92,12 +93,41 @@ def plain_loop_rate(device: torch.device, data: Split, iterations: int) -> float
     return iterations / (time.perf_counter() - start)
 
 
+def conv_rate(device: torch.device, arch: str, members: int, iterations: int) -> float:
+    """Model-steps/s of the engine for a paper-size CIFAR net: Conv-2 (Adam, batch 60) or ResNet-20 (SGD
+    with momentum and weight decay, batch 128, on-device augmentation), 50% of conv weights masked."""
+    from lth.convnets import make_convnet
+    model = make_convnet(arch)
+    params = model.init_params(list(range(members)), device=device)
+    masks = {n: torch.rand(params[n].shape, generator=torch.Generator().manual_seed(0)).to(device) > 0.5
+             for n, kind in model.layer_kinds.items() if kind == "conv"}
+    generator = torch.Generator().manual_seed(0)
+    data = Split(torch.randn(2000, 3, 32, 32, generator=generator).to(device),
+                 torch.randint(0, 10, (2000,), generator=generator).to(device))
+    if arch == "conv2":
+        settings = TrainSettings(iterations=iterations, batch_size=60, optimizer="adam", lr=2e-4)
+    else:
+        settings = TrainSettings(iterations=iterations, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9,
+                                 weight_decay=1e-4, augment=True)
+    seeds = list(range(members))
+    train_population(model, params, masks, settings.__class__(**{**settings.__dict__, "iterations": 2}), data, seeds)
+    _sync(device)
+    start = time.perf_counter()
+    train_population(model, params, masks, settings, data, seeds)
+    _sync(device)
+    return members * iterations / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--members", type=int, nargs="+", default=[1, 8, 32, 128], help="population sizes K")
     parser.add_argument("--model-steps", type=int, default=3000,
                         help="model-steps per measurement (iterations = this / K, at least 20)")
+    parser.add_argument("--conv-iterations", type=int, default=0,
+                        help="iterations per Conv-2 / ResNet-20 measurement (0 = 20 on a CPU, 200 on a GPU)")
+    parser.add_argument("--conv-members", type=int, nargs="+", default=[1, 4],
+                        help="population sizes for the conv nets")
     args = parser.parse_args()
     device = pick_device()
     generator = torch.Generator().manual_seed(0)
@@ -114,9 +144,13 @@ def main() -> None:
                          "x_plain": round(rate / plain, 2),
                          "fraction_of_sgemm": round(rate * STEP_FLOP / 1e9 / gemm, 3)})
     best = max(rows, key=lambda r: r["model_steps_per_s"])
+    conv_iterations = args.conv_iterations or (200 if device.type == "cuda" else 20)
+    conv_rows = [{"net": arch, "members": k, "model_steps_per_s": round(conv_rate(device, arch, k, conv_iterations), 2)}
+                 for arch in ("conv2", "resnet20") for k in args.conv_members]
     report = {"device": device_description(device), "threads": torch.get_num_threads(),
               "sgemm_gflops": round(gemm, 1), "plain_loop_model_steps_per_s": round(plain, 1),
-              "lenet_step_mflop": round(STEP_FLOP / 1e6, 1), "population": rows, "best": best}
+              "lenet_step_mflop": round(STEP_FLOP / 1e6, 1), "population": rows, "best": best,
+              "conv": conv_rows}
     if args.json:
         print(json.dumps(report, indent=1))
         return
@@ -127,6 +161,8 @@ def main() -> None:
               f"{r['model_steps_per_s']:>8.0f} model-steps/s  {r['x_plain']:>5.2f}x plain  "
               f"{100 * r['fraction_of_sgemm']:>5.1f}% of sgemm")
     print(f"best: K={best['members']} ({best['x_plain']:.2f}x plain, {100 * best['fraction_of_sgemm']:.0f}% of sgemm)")
+    for r in conv_rows:
+        print(f"{r['net']:>8} (paper size) K={r['members']}: {r['model_steps_per_s']:.2f} model-steps/s")
 
 
 if __name__ == "__main__":

@@ -51,9 +51,15 @@ def project(tmp_path_factory):
 def test_repro_then_param_change_reruns_only_affected_stages(project):
     project, env = project
     stages, _ = _repro(project, env)
-    assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "mnist", "report"}
+    cifar = {f"cifar_conv@{net}-{variant}" for net in ("conv2", "conv4", "conv6") for variant in ("plain", "dropout")}
+    cifar |= {f"cifar_deep@{net}-{variant}" for net in ("vgg19", "resnet20")
+              for variant in ("high_lr", "low_lr", "warmup")}
+    assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "mnist", "report", *cifar}
     report = (project / "reports" / "report.md").read_text()
     assert "## XOR" in report and "## MNIST" in report and "Profile `smoke`" in report and "test data" in report
+    assert "## CIFAR-10" in report and (project / "reports" / "figures" / "cifar_vgg19.png").exists()
+    assert set(json.loads((project / "reports" / "metrics.json").read_text())["cifar"]) >= {"conv2_plain",
+                                                                                           "resnet20_warmup"}
     assert (project / "reports" / "figures" / "mnist_controls.png").exists()
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["xor"]["random_2_units_db"]["paper"] == 49.1
