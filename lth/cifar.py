@@ -36,11 +36,13 @@ class CifarLottery(Lottery):
 
     Layerwise pruning prunes conv, hidden fc and output weights at their own rates (Conv-2/4/6); global
     pruning pools every conv weight (not ResNet's 1x1 shortcut projections, not the fc layer) and removes
-    ``conv_rate`` of the survivors by magnitude (VGG-19, ResNet-20).
+    ``conv_rate`` of the survivors by magnitude (VGG-19, ResNet-20). Besides the per-round checkpoint, a
+    long training saves its state every ``snapshot_every_s`` seconds, so a killed VGG-19 round resumes
+    mid-training.
     """
 
     def __init__(self, config: CifarConfig, data: DeviceData, device: torch.device, checkpoint: Path,
-                 progress: bool = True, label: str = "cifar"):
+                 progress: bool = True, label: str = "cifar", snapshot_every_s: float = 600.0):
         model = make_convnet(config.arch, config.width, config.dropout)
         kinds = model.layer_kinds
         if config.pruning == "global":
@@ -50,4 +52,5 @@ class CifarLottery(Lottery):
             names = [n for n, kind in kinds.items() if kind in KIND_RATE]
             rates, global_rate = {n: getattr(config, KIND_RATE[kinds[n]]) for n in names}, None
         super().__init__(config, model, names, rates, config.rounds, train_settings(config), data, device,
-                         checkpoint, progress, label=label, global_rate=global_rate, chunk=population_chunk(device))
+                         checkpoint, progress, label=label, global_rate=global_rate, chunk=population_chunk(device),
+                         snapshot_every_s=snapshot_every_s)

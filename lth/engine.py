@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+import time
+from typing import Any, Callable, Protocol
 
 import torch
 from torch.nn import functional as F
@@ -119,13 +120,25 @@ class BatchSampler:
         self.position += self.batch_size
         return batch
 
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue the same batch sequence later (see ``load_state``)."""
+        return {"generators": [g.get_state() for g in self.generators], "orders": self.orders,
+                "position": self.position}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        for generator, saved in zip(self.generators, state["generators"]):
+            generator.set_state(saved)
+        self.orders, self.position = state["orders"], state["position"]
+
 
 def train_population(model: PopulationModel, params: dict[str, torch.Tensor], masks: Masks,
                      settings: TrainSettings, train: Split, data_seeds: list[int],
                      evaluations: dict[str, Split] | None = None, progress: str | None = None,
                      on_eval: Callable[[int, dict[str, torch.Tensor]], None] | None = None,
                      eval_members: dict[str, torch.Tensor] | None = None,
-                     track_best: str | None = None) -> TrainResult:
+                     track_best: str | None = None, resume: dict[str, Any] | None = None,
+                     on_snapshot: Callable[[dict[str, Any]], None] | None = None,
+                     snapshot_every_s: float = 600.0) -> TrainResult:
     """Train every member of a population from ``params`` (not modified) under its ``masks``.
 
     ``data_seeds[k]`` fixes member k's batch order. Every ``eval_every`` iterations (and at the end)
@@ -137,6 +150,10 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
     listed member). ``track_best`` names a split (evaluated for all members) whose minimum loss defines
     each member's early-stop point: the weights there are kept in ``best_params`` so that they can be
     tested once at the end instead of testing every member at every evaluation.
+
+    Long trainings can be interrupted: at an evaluation point at least ``snapshot_every_s`` seconds after
+    the previous snapshot, ``on_snapshot`` receives the loop's whole state (weights, optimizer, batch order,
+    random generators, curves so far); passing it back as ``resume`` continues exactly where it stopped.
     """
     evaluations = evaluations or {}
     members = next(iter(params.values())).shape[0]
@@ -188,10 +205,39 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
         if on_eval is not None:
             on_eval(iteration, state)
 
-    if settings.eval_every:
+    def snapshot(done: int) -> dict[str, Any]:
+        return {"iteration": done, "state": state, "optimizer": optimizer.state_dict(),
+                "sampler": sampler.state() if sampler is not None else None,
+                "augment": augment_generator.get_state() if augment_generator is not None else None,
+                "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(diverged.device) if diverged.device.type == "cuda" else None,
+                "diverged": diverged, "best_loss": best_loss, "best_params": result.best_params,
+                "best_iteration": result.best_iteration, "eval_iterations": result.eval_iterations,
+                "curves": result.curves}
+
+    first = 0
+    if resume is not None:
+        first = resume["iteration"]
+        with torch.no_grad():
+            for name, value in resume["state"].items():
+                state[name].copy_(value)
+        optimizer.load_state_dict(resume["optimizer"])
+        if sampler is not None:
+            sampler.load_state(resume["sampler"])
+        if augment_generator is not None:
+            augment_generator.set_state(resume["augment"])
+        torch.set_rng_state(resume["rng"])
+        if resume["cuda_rng"] is not None:
+            torch.cuda.set_rng_state(resume["cuda_rng"], diverged.device)
+        diverged.copy_(resume["diverged"])
+        best_loss.copy_(resume["best_loss"])
+        result.best_params, result.best_iteration = resume["best_params"], resume["best_iteration"]
+        result.eval_iterations, result.curves = resume["eval_iterations"], resume["curves"]
+    elif settings.eval_every:
         record(0)
-    bar = tqdm(range(settings.iterations), desc=progress, disable=progress is None, leave=False,
-               mininterval=1.0, unit="it")
+    last_snapshot = time.monotonic()
+    bar = tqdm(range(first, settings.iterations), desc=progress, disable=progress is None, leave=False,
+               mininterval=1.0, unit="it", initial=first, total=settings.iterations)
     for iteration in bar:
         if full_batch:
             x, y = train.x, train.y
@@ -226,6 +272,10 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
         done = iteration + 1
         if settings.eval_every and (done % settings.eval_every == 0 or done == settings.iterations):
             record(done)
+            if on_snapshot is not None and done < settings.iterations and \
+                    time.monotonic() - last_snapshot >= snapshot_every_s:
+                on_snapshot(snapshot(done))
+                last_snapshot = time.monotonic()
     if not settings.eval_every:
         record(settings.iterations)
     result.params = {name: p.detach() for name, p in state.items()}
@@ -239,29 +289,42 @@ def train_in_chunks(model: PopulationModel, params: dict[str, torch.Tensor], mas
                     settings: TrainSettings, train: Split, data_seeds: list[int], chunk: int,
                     evaluations: dict[str, Split] | None = None, progress: str | None = None,
                     eval_members: dict[str, torch.Tensor] | None = None,
-                    track_best: str | None = None) -> TrainResult:
+                    track_best: str | None = None, resume: dict[str, Any] | None = None,
+                    on_snapshot: Callable[[dict[str, Any]], None] | None = None,
+                    snapshot_every_s: float = 600.0) -> TrainResult:
     """``train_population`` on consecutive groups of at most ``chunk`` members, joined into one result.
 
     Members are independent, so this gives the same result as one population up to floating-point
-    rounding (and, for dropout/augmentation, random draws seeded per group)."""
+    rounding (and, for dropout/augmentation, random draws seeded per group). Snapshots (see
+    ``train_population``) hold the finished groups' results and the running group's state."""
     members = len(data_seeds)
+    resume = resume or {"parts": [], "current": None}
+    parts: list[TrainResult] = list(resume["parts"])
     if chunk >= members:
+        save = (lambda current: on_snapshot({"parts": [], "current": current})) if on_snapshot else None
         return train_population(model, params, masks, settings, train, data_seeds, evaluations, progress,
-                                eval_members=eval_members, track_best=track_best)
+                                eval_members=eval_members, track_best=track_best, resume=resume["current"],
+                                on_snapshot=save, snapshot_every_s=snapshot_every_s)
     eval_members = eval_members or {}
-    parts = []
-    for start in range(0, members, chunk):
+    pending = resume["current"]
+    for start in range(len(parts) * chunk, members, chunk):
         stop = min(members, start + chunk)
         local = {name: (chosen[(chosen >= start) & (chosen < stop)] - start) for name, chosen in eval_members.items()}
         skip = {name: Split(split.x[:0], split.y[:0]) for name, split in (evaluations or {}).items()
                 if name in local and local[name].numel() == 0}
         chunk_evals = {name: split for name, split in (evaluations or {}).items() if name not in skip}
         label = f"{progress} members {start + 1}-{stop}/{members}" if progress else None
+        done = list(parts)
+        save = (lambda current, done=done: on_snapshot({"parts": done, "current": current})) if on_snapshot else None
         parts.append(train_population(model, {n: p[start:stop] for n, p in params.items()},
                                       {n: m[start:stop] for n, m in masks.items()}, settings, train,
                                       data_seeds[start:stop], chunk_evals, label,
                                       eval_members={n: c for n, c in local.items() if n not in skip},
-                                      track_best=track_best))
+                                      track_best=track_best, resume=pending, on_snapshot=save,
+                                      snapshot_every_s=snapshot_every_s))
+        pending = None
+        if on_snapshot is not None and stop < members:
+            on_snapshot({"parts": list(parts), "current": None})
     first = parts[0]
     joined = TrainResult(params={n: torch.cat([p.params[n] for p in parts]) for n in first.params},
                          eval_iterations=first.eval_iterations,

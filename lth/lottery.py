@@ -110,11 +110,12 @@ class Lottery:
     def __init__(self, spec: Any, model: Any, names: list[str], rates: dict[str, float], rounds: int,
                  settings: TrainSettings, data: DeviceData, device: torch.device, checkpoint: Path,
                  progress: bool = True, label: str = "lottery", global_rate: float | None = None,
-                 chunk: int | None = None):
+                 chunk: int | None = None, snapshot_every_s: float = 600.0):
         self.config, self.model, self.names, self.rates = spec, model, names, rates
         self.rounds, self.settings, self.data, self.device = rounds, settings, data, device
         self.checkpoint, self.progress, self.label = checkpoint, progress, label
-        self.global_rate, self.chunk = global_rate, chunk
+        self.global_rate, self.chunk, self.snapshot_every_s = global_rate, chunk, snapshot_every_s
+        self.state: dict[str, Any] = {}
         self.trials = spec.trials
         self.ticket_seeds = [derive_seed(spec.seed, "init", t) for t in range(self.trials)]
         self.init = model.init_params(self.ticket_seeds, spec.init, spec.init_std, device=device)
@@ -143,10 +144,21 @@ class Lottery:
         if curves_for is not None:
             evaluations["test"] = self.data.test
             eval_members["test"] = curves_for
+        key = [label, round_index]
+        partial = self.state.get("partial")
+
+        def save_partial(progress: dict[str, Any]) -> None:
+            # Within a long round: the round-level state plus the engine's state of this training.
+            self.state["partial"] = {"key": key, **progress}
+            save_torch_atomic(self.checkpoint, self.state)
+
         result = train_in_chunks(self.model, params, masks, self.settings, self.data.train, seeds,
                                  self.chunk or len(roles), evaluations,
                                  progress=f"{label} round {round_index}" if self.progress else None,
-                                 eval_members=eval_members, track_best="validation")
+                                 eval_members=eval_members, track_best="validation",
+                                 resume=partial if partial is not None and partial["key"] == key else None,
+                                 on_snapshot=save_partial, snapshot_every_s=self.snapshot_every_s)
+        self.state["partial"] = None
         _, test_at_stop = evaluate(self.model, result.best_params, self.data.test)
         _, final_test = evaluate(self.model, result.params, self.data.test)
         pm = remaining_fraction(masks, self.names) if masks else torch.ones(len(roles), dtype=torch.float64)
@@ -233,6 +245,7 @@ class Lottery:
     def run(self) -> dict[str, Any]:
         """Every IMP round (resuming from the checkpoint if one matches this config), then one-shot."""
         state = self._load() or {"fingerprint": self.fingerprint, "rounds": [], "one_shot": None}
+        self.state = state
         bar = tqdm(total=self.rounds + 2, desc=f"{self.label} rounds", disable=not self.progress,
                    initial=len(state["rounds"]) + (state["one_shot"] is not None))
         for r in range(len(state["rounds"]), self.rounds + 1):

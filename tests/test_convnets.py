@@ -1,5 +1,7 @@
 """CIFAR nets: the paper's parameter counts, the population layout, batch norm per member, pruning rates,
 schedules and the on-device augmentation."""
+import json
+
 import pytest
 import torch
 from torch import nn
@@ -145,3 +147,37 @@ def test_flip_and_crop_gives_shifted_or_flipped_windows():
     again = flip_and_crop(images, torch.Generator().manual_seed(0), pad=2)
     assert torch.equal(out, again)
     assert not torch.equal(out, images)
+
+
+@pytest.mark.parametrize("config", [
+    CifarConfig(arch="conv2", width=0.125, dropout=0.5, iterations=30, eval_every=5, batch_size=8, trials=2,
+                rounds=1, curve_rounds=[1]),
+    CifarConfig(arch="resnet20", width=0.25, optimizer="sgd", lr=0.05, weight_decay=1e-4, augment=True,
+                lr_milestones=[20], warmup=5, iterations=30, eval_every=5, batch_size=8, trials=2, rounds=1,
+                pruning="global", conv_rate=0.2, curve_rounds=[0])])
+def test_killed_mid_training_resumes_to_identical_results(config, tmp_path, monkeypatch):
+    """A crash right after a within-round snapshot (here: in the middle of the second member's training)
+    and a re-run give exactly the results of an uninterrupted run: weights, optimizer, batch order,
+    dropout and augmentation generators all resume."""
+    import lth.lottery as lottery
+    data = _tiny_data()
+    whole = CifarLottery(config, data, torch.device("cpu"), tmp_path / "whole.pt", progress=False,
+                         snapshot_every_s=0).run()
+    real_save, saves = lottery.save_torch_atomic, []
+
+    def crash_after_seventh_partial(path, state):
+        real_save(path, state)
+        if state.get("partial") is not None:
+            saves.append(state["partial"])
+            if len(saves) == 7:
+                raise KeyboardInterrupt("simulated kill")
+
+    monkeypatch.setattr(lottery, "save_torch_atomic", crash_after_seventh_partial)
+    checkpoint = tmp_path / "killed.pt"
+    with pytest.raises(KeyboardInterrupt):
+        CifarLottery(config, data, torch.device("cpu"), checkpoint, progress=False, snapshot_every_s=0).run()
+    partial = torch.load(checkpoint, weights_only=False)["partial"]
+    assert partial["current"]["iteration"] == 5 and len(partial["parts"]) == 1     # mid-way, member 2
+    monkeypatch.setattr(lottery, "save_torch_atomic", real_save)
+    resumed = CifarLottery(config, data, torch.device("cpu"), checkpoint, progress=False, snapshot_every_s=0).run()
+    assert json.dumps(resumed, sort_keys=True) == json.dumps(whole, sort_keys=True)
