@@ -52,6 +52,30 @@ def summary(result: dict[str, Any]) -> dict[str, float | None]:
     return out
 
 
+def deep_verdicts(runs: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
+    """One line per VGG-19/ResNet-20 variant: does our run show what the paper finds for it?
+    (high_lr: tickets no better than reinit, within 1 pp; low_lr: tickets beat reinit but the dense net is
+    less accurate than at high_lr; warmup: tickets beat reinit.)"""
+    lines = []
+    for net in DEEP_NETS:
+        got = {v: summary(r) for (n, v), r in runs.items() if n == net}
+        for variant in ("high_lr", "low_lr", "warmup"):
+            if variant not in got or got[variant]["ticket_minus_reinit_pp"] is None:
+                continue
+            gap = got[variant]["ticket_minus_reinit_pp"]
+            if variant == "high_lr":
+                agrees = gap <= 1.0
+            elif variant == "low_lr":
+                agrees = gap > 0 and ("high_lr" not in got
+                                      or got["low_lr"]["dense_accuracy"] < got["high_lr"]["dense_accuracy"])
+            else:
+                agrees = gap > 0
+            lines.append(f"{NET_TITLE[net]} `{variant}`: dense {got[variant]['dense_accuracy']:.1f}%, ticket − reinit "
+                         f"{gap:+.1f} pp at Pm {got[variant]['sparsest_pm']:g}%: "
+                         + ("agrees with the paper" if agrees else "**does not agree** with the paper"))
+    return lines
+
+
 def _pm_axes(ax, pms: list[float]) -> None:
     ax.set_xscale("log")
     ax.set_xlim(max(pms) * 1.15, min(pms) / 1.15)
@@ -200,6 +224,12 @@ def cifar_section(results: Path, figures: Path) -> Section | None:
     diverged = sum(sum(r[role]["diverged"]) for res in runs.values() for r in res["rounds"] for role in r
                    if isinstance(r[role], dict) and "diverged" in r[role])
     findings = "\n".join(f"- `{variant}`: {text}" for variant, text in paper.DEEP_FINDINGS.items())
+    verdicts = deep_verdicts(runs)
+    if verdicts:
+        findings += "\n\nOurs, at this profile:\n\n" + "\n".join(f"- {line}" for line in verdicts)
+        if any(r["profile"] != "paper" for (n, _), r in runs.items() if n in DEEP_NETS):
+            findings += ("\n\nThe paper's learning-rate effects arise over 30K-112K iterations; a reduced-scale "
+                         "profile trains a few hundred, so these lines say little about them until `paper` is run.")
     first = next(iter(runs.values()))
     text = f"""## CIFAR-10: Conv-2/4/6, dropout, VGG-19 and ResNet-20 (final paper Figs. 5-8)
 

@@ -38,3 +38,24 @@ def test_report_skips_missing_experiments_and_says_so(tmp_path):
     assert metrics == {} and "## XOR" not in text and "Not reproduced yet" in text and "`abc`" in text
     assert "xor: no results" in text and "mnist: no results" in text
     json.dumps(metrics)
+
+
+def _cifar_run(net, variant, dense, ticket, reinit):
+    rounds = [{"round": 0, "ticket": _level(100, 400, dense)},
+              {"round": 1, "ticket": _level(20, 300, ticket), "reinit": _level(20, 400, reinit)}]
+    return {"net": net, "variant": variant, "profile": "quick", "rounds": rounds}
+
+
+def test_cifar_summary_and_deep_verdicts():
+    from lth.report_cifar import deep_verdicts, summary
+    s = summary(_cifar_run("conv2", "plain", 0.60, 0.63, 0.55))
+    assert s["dense_accuracy"] == 60.0 and s["max_accuracy_gain_pp"] == 3.0 and s["max_speedup"] == 1.33
+    assert s["ticket_minus_reinit_pp"] == 8.0 and s["sparsest_pm"] == 20.0
+    runs = {("vgg19", "high_lr"): _cifar_run("vgg19", "high_lr", 0.90, 0.85, 0.86),
+            ("vgg19", "low_lr"): _cifar_run("vgg19", "low_lr", 0.88, 0.89, 0.80),
+            ("vgg19", "warmup"): _cifar_run("vgg19", "warmup", 0.91, 0.80, 0.85)}
+    lines = deep_verdicts(runs)
+    assert len(lines) == 3
+    assert "high_lr" in lines[0] and "agrees" in lines[0] and "not" not in lines[0]
+    assert "low_lr" in lines[1] and "not" not in lines[1]
+    assert "warmup" in lines[2] and "does not agree" in lines[2]
