@@ -28,7 +28,7 @@ def train_settings(config: CifarConfig) -> TrainSettings:
                          lr=config.lr, momentum=config.momentum if config.optimizer == "sgd" else 0.0,
                          weight_decay=config.weight_decay, lr_milestones=tuple(config.lr_milestones),
                          lr_gamma=config.lr_gamma, warmup_iterations=config.warmup, eval_every=config.eval_every,
-                         augment=config.augment)
+                         augment=config.augment, mixed_precision=config.mixed_precision)
 
 
 class CifarLottery(Lottery):

@@ -124,6 +124,8 @@ class CifarConfig:
     iterations: int = setting(20000, "training iterations per training run", min=1)
     eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
     augment: bool = setting(False, "random flip + 4-pixel pad-and-crop, on the device")
+    mixed_precision: bool = setting(False, "bfloat16 autocast of the training passes (weights, optimizer state and "
+                                    "evaluation stay float32); off for the paper's numbers")
     pruning: str = setting("layerwise", "layerwise (conv/fc/output rates) or global (one rate over all conv "
                            "weights; shortcuts and fc unpruned)", choices=("layerwise", "global"))
     conv_rate: float = setting(0.1, "fraction of surviving conv weights pruned per round (layerwise, and the "

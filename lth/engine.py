@@ -40,6 +40,7 @@ class TrainSettings:
     eval_every: int = 0                  # 0 = evaluate only after the last iteration
     shared_data_order: bool = False      # all members see the same batches (faster; same order for all)
     augment: bool = False                # random horizontal flip + 4-pixel pad-and-crop of image batches
+    mixed_precision: bool = False        # bfloat16 autocast of the training forward/backward pass
 
     def lr_factor(self, iteration: int) -> float:
         """Learning-rate multiplier at ``iteration`` (0-based): linear warmup, then step decay."""
@@ -248,7 +249,8 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
                 x, y = x[0], y[0]
         if augment_generator is not None:
             x = flip_and_crop(x, augment_generator)
-        losses = population_loss(model.forward(state, x, training=True), y)
+        with torch.autocast(train.x.device.type, dtype=torch.bfloat16, enabled=settings.mixed_precision):
+            losses = population_loss(model.forward(state, x, training=True), y)
         bad = ~torch.isfinite(losses)
         if bad.any():
             diverged |= bad

@@ -181,3 +181,22 @@ def test_killed_mid_training_resumes_to_identical_results(config, tmp_path, monk
     monkeypatch.setattr(lottery, "save_torch_atomic", real_save)
     resumed = CifarLottery(config, data, torch.device("cpu"), checkpoint, progress=False, snapshot_every_s=0).run()
     assert json.dumps(resumed, sort_keys=True) == json.dumps(whole, sort_keys=True)
+
+
+def test_mixed_precision_trains_in_bfloat16_but_keeps_float32_state():
+    model = make_convnet("conv2", width=0.125)
+    data = _tiny_data()
+    params = model.init_params([1, 2])
+    masks = {n: torch.rand(params[n].shape, generator=torch.Generator().manual_seed(0)) > 0.5
+             for n in model.layer_kinds}
+    base = TrainSettings(iterations=10, batch_size=8, optimizer="adam", lr=1e-3, eval_every=5)
+    full = train_population(model, params, masks, base, data.train, [3, 4], {"validation": data.validation})
+    mixed = train_population(model, params, masks, TrainSettings(**{**base.__dict__, "mixed_precision": True}),
+                             data.train, [3, 4], {"validation": data.validation})
+    for name in params:
+        assert mixed.params[name].dtype == torch.float32
+        assert torch.allclose(mixed.params[name], full.params[name], atol=0.02)
+    assert any(not torch.equal(mixed.params[n], full.params[n]) for n in params)     # autocast did act
+    for name, mask in masks.items():
+        assert (mixed.params[name][~mask] == 0).all()
+    assert torch.isfinite(mixed.curves["validation"]["loss"]).all()
