@@ -9,6 +9,7 @@ estimate of the `paper` profile). Prints the ratios; --json prints one JSON obje
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -53,13 +54,20 @@ def population_rate(device: torch.device, data: Split, members: int, shared: boo
                           {n: 0.5 for n in model.layer_names})
     settings = TrainSettings(iterations=iterations, batch_size=60, optimizer="adam", lr=1.2e-3,
                              shared_data_order=shared)
-    train_population(model, params, masks, settings.__class__(**{**settings.__dict__, "iterations": 5}), data,
-                     list(range(members)))
+    return _timed_engine_rate(device, model, params, masks, settings, data, warmup=5)
+
+
+def _timed_engine_rate(device: torch.device, model, params: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],
+                       settings: TrainSettings, data: Split, warmup: int) -> float:
+    """Model-steps/s of ``train_population`` after a short untimed warm-up run (allocations, kernel choice)."""
+    members = next(iter(params.values())).shape[0]
+    seeds = list(range(members))
+    train_population(model, params, masks, dataclasses.replace(settings, iterations=warmup), data, seeds)
     _sync(device)
     start = time.perf_counter()
-    train_population(model, params, masks, settings, data, list(range(members)))
+    train_population(model, params, masks, settings, data, seeds)
     _sync(device)
-    return members * iterations / (time.perf_counter() - start)
+    return members * settings.iterations / (time.perf_counter() - start)
 
 
 def plain_loop_rate(device: torch.device, data: Split, iterations: int) -> float:
@@ -109,13 +117,7 @@ def conv_rate(device: torch.device, arch: str, members: int, iterations: int) ->
     else:
         settings = TrainSettings(iterations=iterations, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9,
                                  weight_decay=1e-4, augment=True)
-    seeds = list(range(members))
-    train_population(model, params, masks, settings.__class__(**{**settings.__dict__, "iterations": 2}), data, seeds)
-    _sync(device)
-    start = time.perf_counter()
-    train_population(model, params, masks, settings, data, seeds)
-    _sync(device)
-    return members * iterations / (time.perf_counter() - start)
+    return _timed_engine_rate(device, model, params, masks, settings, data, warmup=2)
 
 
 def main() -> None:
