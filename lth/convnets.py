@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from lth.models import population_linear, sample_weight
+from lth.models import mask_gradient, population_linear, sample_weight
 
 # The papers' layer plans: numbers are 3x3 conv widths, "M" a 2x2 max-pool.
 CONV_PLANS: dict[str, tuple] = {
@@ -154,8 +154,11 @@ class PopulationConvNet(_PopulationNet):
         kinds.update({n: ("output" if n == fc[-1] else "fc") for n in fc})
         return kinds
 
-    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:
-        """Logits [K, B, 10] for images [B, C, H, W] (shared by all members) or [K, B, C, H, W]."""
+    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False,
+                grad_masks: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """Logits [K, B, 10] for images [B, C, H, W] (shared by all members) or [K, B, C, H, W];
+        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass."""
+        masks = grad_masks or {}
         members = params["conv0.weight"].shape[0]
         shared = x.dim() == 4
         h = x if shared else to_member_channels(x)
@@ -164,7 +167,8 @@ class PopulationConvNet(_PopulationNet):
             if item == "M":
                 h = F.max_pool2d(h, 2)
                 continue
-            h = population_conv2d(h, params[f"conv{index}.weight"], params.get(f"conv{index}.bias"), shared)
+            weight = mask_gradient(params[f"conv{index}.weight"], masks.get(f"conv{index}.weight"))
+            h = population_conv2d(h, weight, params.get(f"conv{index}.bias"), shared)
             if self.batch_norm:
                 h = population_batch_norm(h, params, f"bn{index}", training)
             h = torch.relu(h)
@@ -174,7 +178,7 @@ class PopulationConvNet(_PopulationNet):
         h = to_member_features(h, members)
         layers = len(self.fc_sizes) + 1
         for i in range(layers):
-            h = population_linear(h, params[f"fc{i}.weight"], params[f"fc{i}.bias"])
+            h = population_linear(h, params[f"fc{i}.weight"], params[f"fc{i}.bias"], masks.get(f"fc{i}.weight"))
             if i < layers - 1:
                 h = torch.relu(h)
                 if self.dropout:
@@ -231,24 +235,31 @@ class PopulationResNet(_PopulationNet):
         return {n: ("output" if n == "fc.weight" else "shortcut" if ".shortcut." in f"{n}." else "conv")
                 for n, (_, kind) in self.shapes().items() if kind == "weight"}
 
-    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:
-        """Logits [K, B, 10] for images [B, C, H, W] (shared by all members) or [K, B, C, H, W]."""
+    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False,
+                grad_masks: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """Logits [K, B, 10] for images [B, C, H, W] (shared by all members) or [K, B, C, H, W];
+        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass."""
+        masks = grad_masks or {}
+
+        def weight(name: str) -> torch.Tensor:
+            return mask_gradient(params[name], masks.get(name))
+
         members = params["fc.weight"].shape[0]
         shared = x.dim() == 4
         h = x if shared else to_member_channels(x)
-        h = population_conv2d(h, params["stem.conv.weight"], None, shared)
+        h = population_conv2d(h, weight("stem.conv.weight"), None, shared)
         h = torch.relu(population_batch_norm(h, params, "stem.bn", training))
         for prefix, inp, out, stride in self._blocks():
-            y = population_conv2d(h, params[f"{prefix}.conv1.weight"], None, False, stride=stride)
+            y = population_conv2d(h, weight(f"{prefix}.conv1.weight"), None, False, stride=stride)
             y = torch.relu(population_batch_norm(y, params, f"{prefix}.bn1", training))
-            y = population_conv2d(y, params[f"{prefix}.conv2.weight"], None, False)
+            y = population_conv2d(y, weight(f"{prefix}.conv2.weight"), None, False)
             y = population_batch_norm(y, params, f"{prefix}.bn2", training)
             if f"{prefix}.shortcut.weight" in params:
-                h = population_conv2d(h, params[f"{prefix}.shortcut.weight"], None, False, stride=stride, padding=0)
+                h = population_conv2d(h, weight(f"{prefix}.shortcut.weight"), None, False, stride=stride, padding=0)
                 h = population_batch_norm(h, params, f"{prefix}.shortcut_bn", training)
             h = torch.relu(y + h)
         h = to_member_features(F.adaptive_avg_pool2d(h, 1), members)
-        return population_linear(h, params["fc.weight"], params["fc.bias"])
+        return population_linear(h, params["fc.weight"], params["fc.bias"], masks.get("fc.weight"))
 
 
 def make_convnet(arch: str, width: float = 1.0, dropout: float = 0.0) -> PopulationConvNet | PopulationResNet:

@@ -2,7 +2,7 @@
 
 Members are stacked along a leading axis, so one optimizer step updates every member; the summed loss
 gives each member exactly its own gradient. Pruned weights are exactly zero after every step: they start
-at zero and their gradients are masked before every step, so the optimizer's state and update stay zero
+at zero and the model masks their gradients in the backward pass, so the optimizer's state and update stay zero
 there. ``train_in_chunks`` trains a population a few members at a time through the same loop, for nets and
 devices where one big population does not pay (conv nets on a CPU).
 """
@@ -19,10 +19,15 @@ from tqdm.auto import tqdm
 
 from lth.masks import Masks, apply_masks
 from lth.models import population_correct, population_loss
+from lth.runtime import keep_large_allocations_on_heap
 
 
 class PopulationModel(Protocol):
-    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor: ...
+    """What the engine trains. ``forward`` must multiply each weight's gradient by ``grad_masks[name]`` in
+    the backward pass (models do it where the gradient is computed, which costs no extra pass)."""
+
+    def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False,
+                grad_masks: dict[str, torch.Tensor] | None = None) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,7 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
     random generators, curves so far); passing it back as ``resume`` continues exactly where it stopped.
     """
     evaluations = evaluations or {}
+    keep_large_allocations_on_heap()
     members = next(iter(params.values())).shape[0]
     if len(data_seeds) != members:
         raise ValueError(f"need one data seed per member: got {len(data_seeds)} for {members} members")
@@ -250,7 +256,7 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
         if augment_generator is not None:
             x = flip_and_crop(x, augment_generator)
         with torch.autocast(train.x.device.type, dtype=torch.bfloat16, enabled=settings.mixed_precision):
-            losses = population_loss(model.forward(state, x, training=True), y)
+            losses = population_loss(model.forward(state, x, training=True, grad_masks=grad_masks), y)
         bad = ~torch.isfinite(losses)
         if bad.any():
             diverged |= bad
@@ -260,13 +266,11 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
         # Fresh gradient tensors each step: saves zeroing and accumulating into old ones (two memory passes).
         optimizer.zero_grad(set_to_none=True)
         losses.sum().backward()
-        with torch.no_grad():
-            if diverged.any():
+        if diverged.any():
+            with torch.no_grad():
                 for p in state.values():
                     if p.grad is not None:
                         p.grad[diverged] = 0
-            for name, mask in grad_masks.items():
-                state[name].grad.mul_(mask)
         # No re-masking of the weights after the step: a pruned weight starts at 0 and its gradient is
         # always 0, so Adam's moments stay 0 and its update is exactly 0 (SGD: momentum and weight decay of
         # a zero weight are 0 too). tests/test_engine.py checks that pruned weights stay exactly zero.
@@ -312,8 +316,7 @@ def train_in_chunks(model: PopulationModel, params: dict[str, torch.Tensor], mas
     for start in range(len(parts) * chunk, members, chunk):
         stop = min(members, start + chunk)
         local = {name: (chosen[(chosen >= start) & (chosen < stop)] - start) for name, chosen in eval_members.items()}
-        skip = {name: Split(split.x[:0], split.y[:0]) for name, split in (evaluations or {}).items()
-                if name in local and local[name].numel() == 0}
+        skip = {name for name, chosen in local.items() if chosen.numel() == 0}    # no member of this group
         chunk_evals = {name: split for name, split in (evaluations or {}).items() if name not in skip}
         label = f"{progress} members {start + 1}-{stop}/{members}" if progress else None
         done = list(parts)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -271,13 +270,10 @@ class MnistLottery(Lottery):
                  progress: bool = True):
         model = PopulationMLP((data.train.x.shape[1], *config.hidden_sizes, 10), "relu")
         rates = layer_rates(config, model.layer_names)
-        sizes = {n: math.prod(s) for n, s in zip(model.layer_names, _mlp_shapes(config, data))}
+        sizes = {name: fan_in * fan_out
+                 for name, fan_in, fan_out in zip(model.layer_names, model.sizes[:-1], model.sizes[1:])}
         settings = TrainSettings(iterations=config.iterations, batch_size=config.batch_size,
                                  optimizer=config.optimizer, lr=config.lr, eval_every=config.eval_every)
         super().__init__(config, model, model.layer_names, rates, rounds_needed(sizes, rates, config.min_remaining),
                          settings, data, device, checkpoint, progress, label="mnist lenet")
 
-
-def _mlp_shapes(config: MnistConfig, data: DeviceData) -> list[tuple[int, int]]:
-    sizes = [data.train.x.shape[1], *config.hidden_sizes, 10]
-    return [(o, i) for i, o in zip(sizes[:-1], sizes[1:])]

@@ -200,3 +200,21 @@ def test_mixed_precision_trains_in_bfloat16_but_keeps_float32_state():
     for name, mask in masks.items():
         assert (mixed.params[name][~mask] == 0).all()
     assert torch.isfinite(mixed.curves["validation"]["loss"]).all()
+
+
+@pytest.mark.parametrize("arch,settings", [
+    ("conv2", TrainSettings(iterations=8, batch_size=8, optimizer="adam", lr=1e-2)),
+    ("resnet20", TrainSettings(iterations=8, batch_size=8, optimizer="sgd", lr=0.1, momentum=0.9,
+                               weight_decay=1e-3, augment=True)),
+])
+def test_pruned_conv_and_fc_weights_stay_exactly_zero(arch, settings):
+    """The conv nets mask their own gradients (conv and fc layers): pruned weights never move."""
+    model = make_convnet(arch, width=0.125, dropout=0.5 if arch == "conv2" else 0.0)
+    data = _tiny_data()
+    params = model.init_params([1, 2])
+    masks = {n: torch.rand(params[n].shape, generator=torch.Generator().manual_seed(3)) > 0.5
+             for n in model.layer_kinds}
+    result = train_population(model, params, masks, settings, data.train, [5, 6])
+    for name, mask in masks.items():
+        assert (result.params[name][~mask] == 0).all(), name
+        assert (result.params[name][mask] != params[name][mask]).any(), name
