@@ -3,7 +3,8 @@
 Measures, on the current device (LTH_DEVICE overrides): model-steps/s of the population engine (masked,
 Adam, batch 60) for K = 1, 8, 32, 128 members, with per-member and shared batch order; the same for the
 usual open_lth-style loop (an nn.Module, a DataLoader over a TensorDataset, one model at a time); and the
-machine's sgemm rate; and the step rates of paper-size Conv-2 and ResNet-20 populations (for the README's cost
+machine's sgemm rate; a practical ceiling for the step (its matrix products plus one Adam update, timed
+alone); and the step rates of paper-size Conv-2 and ResNet-20 populations (for the README's cost
 estimate of the `paper` profile). Prints the ratios; --json prints one JSON object instead.
 """
 from __future__ import annotations
@@ -68,6 +69,51 @@ def _timed_engine_rate(device: torch.device, model, params: dict[str, torch.Tens
     train_population(model, params, masks, settings, data, seeds)
     _sync(device)
     return members * settings.iterations / (time.perf_counter() - start)
+
+
+def _ms_per_call(device: torch.device, function, repeat: int = 30) -> float:
+    for _ in range(3):
+        function()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(repeat):
+        function()
+    _sync(device)
+    return (time.perf_counter() - start) / repeat * 1e3
+
+
+def step_floor(device: torch.device, members: int = 32) -> dict[str, float]:
+    """A practical ceiling for a shared-order LeNet population step: its matrix products alone (forward,
+    input and weight gradients, no first-layer input gradient) plus one fused Adam update over all weights
+    (a memory-bound pass), each timed in isolation. A float32 step built from the library's products and
+    optimizer pays at least their sum (only a hand-written kernel fusing Adam into the backward could go
+    below); the model-steps/s this allows is what the speed targets should be read against."""
+    generator = torch.Generator().manual_seed(0)
+
+    def randn(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator).to(device)
+
+    sizes = (784, 300, 100, 10)
+    x = randn(60, 784).expand(members, 60, 784)
+    weights = [randn(members, o, i) for i, o in zip(sizes[:-1], sizes[1:])]
+    acts = [x] + [randn(members, 60, o) for o in sizes[1:-1]]
+    grads = [randn(members, 60, o) for o in sizes[1:]]
+
+    def products() -> None:
+        for h, w in zip(acts, weights):
+            torch.bmm(h, w.transpose(1, 2))
+        for layer, (h, w, g) in enumerate(zip(acts, weights, grads)):
+            torch.bmm(g.transpose(1, 2), h)
+            if layer:
+                torch.bmm(g, w)
+
+    params = [w.clone().requires_grad_() for w in weights] + [randn(members, o).requires_grad_() for o in sizes[1:]]
+    for p in params:
+        p.grad = torch.randn_like(p)
+    optimizer = torch.optim.Adam(params, lr=1e-3, fused=True)
+    gemm_ms, adam_ms = _ms_per_call(device, products), _ms_per_call(device, optimizer.step)
+    return {"members": members, "products_ms": round(gemm_ms, 2), "adam_ms": round(adam_ms, 2),
+            "model_steps_per_s": round(members / (gemm_ms + adam_ms) * 1e3, 1)}
 
 
 def plain_loop_rate(device: torch.device, data: Split, iterations: int) -> float:
@@ -146,12 +192,17 @@ def main() -> None:
                          "x_plain": round(rate / plain, 2),
                          "fraction_of_sgemm": round(rate * STEP_FLOP / 1e9 / gemm, 3)})
     best = max(rows, key=lambda r: r["model_steps_per_s"])
+    floor = step_floor(device)
+    floor["x_plain"] = round(floor["model_steps_per_s"] / plain, 2)
+    floor["fraction_of_sgemm"] = round(floor["model_steps_per_s"] * STEP_FLOP / 1e9 / gemm, 3)
+    best["fraction_of_floor"] = round(best["model_steps_per_s"] / floor["model_steps_per_s"], 3)
     conv_iterations = args.conv_iterations or (200 if device.type == "cuda" else 20)
     conv_rows = [{"net": arch, "members": k, "model_steps_per_s": round(conv_rate(device, arch, k, conv_iterations), 2)}
                  for arch in ("conv2", "resnet20") for k in args.conv_members]
     report = {"device": device_description(device), "threads": torch.get_num_threads(),
               "sgemm_gflops": round(gemm, 1), "plain_loop_model_steps_per_s": round(plain, 1),
               "lenet_step_mflop": round(STEP_FLOP / 1e6, 1), "population": rows, "best": best,
+              "floor": floor,
               "conv": conv_rows}
     if args.json:
         print(json.dumps(report, indent=1))
@@ -162,7 +213,11 @@ def main() -> None:
         print(f"population K={r['members']:>4} {'shared' if r['shared_order'] else 'own   '} order: "
               f"{r['model_steps_per_s']:>8.0f} model-steps/s  {r['x_plain']:>5.2f}x plain  "
               f"{100 * r['fraction_of_sgemm']:>5.1f}% of sgemm")
-    print(f"best: K={best['members']} ({best['x_plain']:.2f}x plain, {100 * best['fraction_of_sgemm']:.0f}% of sgemm)")
+    print(f"best: K={best['members']} ({best['x_plain']:.2f}x plain, {100 * best['fraction_of_sgemm']:.0f}% of sgemm, "
+          f"{100 * best['fraction_of_floor']:.0f}% of the ceiling below)")
+    print(f"ceiling at K={floor['members']}, shared order: matrix products alone {floor['products_ms']:.2f} ms + "
+          f"Adam alone {floor['adam_ms']:.2f} ms per step -> at most {floor['model_steps_per_s']:.0f} "
+          f"model-steps/s ({floor['x_plain']:.2f}x plain, {100 * floor['fraction_of_sgemm']:.0f}% of sgemm)")
     for r in conv_rows:
         print(f"{r['net']:>8} (paper size) K={r['members']}: {r['model_steps_per_s']:.2f} model-steps/s")
 
