@@ -16,9 +16,10 @@ KIND_RATE = {"conv": "conv_rate", "fc": "fc_rate", "output": "output_rate"}
 
 
 def population_chunk(device: torch.device) -> int | None:
-    """Members trained at once. On a CPU the conv nets are compute-bound and grouped convolutions are
-    slower than one member at a time (bench/engine.py: Conv-2 12 model-steps/s alone vs 8 in a group of 4),
-    so members train one after another; on a GPU the whole population trains together."""
+    """Members trained at once. On a CPU the conv nets are compute-bound and grouped convolutions gain
+    nothing over one member at a time (bench/engine.py: Conv-2 14.7 model-steps/s alone vs 14.3 in a
+    group of 4, ResNet-20 5.9 vs 5.3), so members train one after another; on a GPU the whole population
+    trains together."""
     return 1 if device.type == "cpu" else None
 
 
