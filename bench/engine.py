@@ -3,9 +3,9 @@
 Measures, on the current device (LTH_DEVICE overrides): model-steps/s of the population engine (masked,
 Adam, batch 60) for K = 1, 8, 32, 128 members, with per-member and shared batch order; the same for the
 usual open_lth-style loop (an nn.Module, a DataLoader over a TensorDataset, one model at a time); and the
-machine's sgemm rate; a practical ceiling for the step (its matrix products plus one Adam update, timed
-alone); and the step rates of paper-size Conv-2 and ResNet-20 populations (for the README's cost
-estimate of the `paper` profile). Prints the ratios; --json prints one JSON object instead.
+machine's sgemm rate; the best population again with bfloat16 autocast; a practical ceiling for the step
+(its matrix products plus one Adam update, timed alone); and the step rates of paper-size Conv-2 and
+ResNet-20 populations (for the README's cost estimate of the `paper` profile). Prints the ratios; --json prints one JSON object instead.
 """
 from __future__ import annotations
 
@@ -47,14 +47,16 @@ def sgemm_gflops(device: torch.device, n: int = 2048, repeat: int = 10) -> float
     return 2 * n ** 3 * repeat / (time.perf_counter() - start) / 1e9
 
 
-def population_rate(device: torch.device, data: Split, members: int, shared: bool, iterations: int) -> float:
-    """Model-steps/s of the engine: ``members`` masked LeNets (50% sparse) trained with Adam at batch 60."""
+def population_rate(device: torch.device, data: Split, members: int, shared: bool, iterations: int,
+                    mixed_precision: bool = False) -> float:
+    """Model-steps/s of the engine: ``members`` masked LeNets (50% sparse) trained with Adam at batch 60
+    (float32, or with bfloat16 autocast for ``mixed_precision``)."""
     model = PopulationMLP((784, 300, 100, 10))
     params = model.init_params(list(range(members)), device=device)
     masks = prune_by_rate({n: params[n].abs() for n in model.layer_names}, dense_masks(params, model.layer_names),
                           {n: 0.5 for n in model.layer_names})
     settings = TrainSettings(iterations=iterations, batch_size=60, optimizer="adam", lr=1.2e-3,
-                             shared_data_order=shared)
+                             shared_data_order=shared, mixed_precision=mixed_precision)
     return _timed_engine_rate(device, model, params, masks, settings, data, warmup=5)
 
 
@@ -192,6 +194,9 @@ def main() -> None:
                          "x_plain": round(rate / plain, 2),
                          "fraction_of_sgemm": round(rate * STEP_FLOP / 1e9 / gemm, 3)})
     best = max(rows, key=lambda r: r["model_steps_per_s"])
+    mixed = population_rate(device, data, best["members"], True, max(20, args.model_steps // best["members"]), True)
+    mixed_row = {"members": best["members"], "shared_order": True, "model_steps_per_s": round(mixed, 1),
+                 "x_plain": round(mixed / plain, 2)}
     floor = step_floor(device)
     floor["x_plain"] = round(floor["model_steps_per_s"] / plain, 2)
     floor["fraction_of_sgemm"] = round(floor["model_steps_per_s"] * STEP_FLOP / 1e9 / gemm, 3)
@@ -202,7 +207,7 @@ def main() -> None:
     report = {"device": device_description(device), "threads": torch.get_num_threads(),
               "sgemm_gflops": round(gemm, 1), "plain_loop_model_steps_per_s": round(plain, 1),
               "lenet_step_mflop": round(STEP_FLOP / 1e6, 1), "population": rows, "best": best,
-              "floor": floor,
+              "floor": floor, "bfloat16_autocast": mixed_row,
               "conv": conv_rows}
     if args.json:
         print(json.dumps(report, indent=1))
@@ -218,6 +223,8 @@ def main() -> None:
     print(f"ceiling at K={floor['members']}, shared order: matrix products alone {floor['products_ms']:.2f} ms + "
           f"Adam alone {floor['adam_ms']:.2f} ms per step -> at most {floor['model_steps_per_s']:.0f} "
           f"model-steps/s ({floor['x_plain']:.2f}x plain, {100 * floor['fraction_of_sgemm']:.0f}% of sgemm)")
+    print(f"same K with bfloat16 autocast (mnist.mixed_precision; not the plain loop's float32 arithmetic): "
+          f"{mixed:.0f} model-steps/s ({mixed_row['x_plain']:.2f}x plain)")
     for r in conv_rows:
         print(f"{r['net']:>8} (paper size) K={r['members']}: {r['model_steps_per_s']:.2f} model-steps/s")
 

@@ -70,6 +70,10 @@ class XorConfig:
     pruning: XorPruningConfig = field(default_factory=XorPruningConfig, metadata={"help": "unit pruning"})
 
 
+MIXED_PRECISION_HELP = ("bfloat16 autocast of the training passes (weights, optimizer state and evaluation stay "
+                        "float32); off for the paper's numbers")
+
+
 @dataclass(frozen=True)
 class MnistConfig:
     """LeNet-300-100 on MNIST (Frankle & Carbin 2019, Figures 1, 3, 4; v1 Sections 3, 4, 6)."""
@@ -97,6 +101,7 @@ class MnistConfig:
     han_baseline: bool = setting(True, "train Han et al.'s prune-and-continue baseline (no rewind)")
     curve_rounds: list[int] = setting([0, 3, 7, 12, 15, 18], "rounds whose test-accuracy curves are recorded "
                                       "(Pm 100, 51.3, 21.1, 7.0, 3.6, 1.9%)", min=0)
+    mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
     seed: int = setting(0, "base seed", min=0)
 
 
@@ -124,8 +129,7 @@ class CifarConfig:
     iterations: int = setting(20000, "training iterations per training run", min=1)
     eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
     augment: bool = setting(False, "random flip + 4-pixel pad-and-crop, on the device")
-    mixed_precision: bool = setting(False, "bfloat16 autocast of the training passes (weights, optimizer state and "
-                                    "evaluation stay float32); off for the paper's numbers")
+    mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
     pruning: str = setting("layerwise", "layerwise (conv/fc/output rates) or global (one rate over all conv "
                            "weights; shortcuts and fc unpruned)", choices=("layerwise", "global"))
     conv_rate: float = setting(0.1, "fraction of surviving conv weights pruned per round (layerwise, and the "

@@ -273,7 +273,8 @@ class MnistLottery(Lottery):
         sizes = {name: fan_in * fan_out
                  for name, fan_in, fan_out in zip(model.layer_names, model.sizes[:-1], model.sizes[1:])}
         settings = TrainSettings(iterations=config.iterations, batch_size=config.batch_size,
-                                 optimizer=config.optimizer, lr=config.lr, eval_every=config.eval_every)
+                                 optimizer=config.optimizer, lr=config.lr, eval_every=config.eval_every,
+                                 mixed_precision=config.mixed_precision)
         super().__init__(config, model, model.layer_names, rates, rounds_needed(sizes, rates, config.min_remaining),
                          settings, data, device, checkpoint, progress, label="mnist lenet")
 

@@ -124,3 +124,24 @@ def test_checkpoint_of_another_config_is_ignored(tmp_path):
     other = MnistLottery(TINY.__class__(**{**TINY.__dict__, "lr": 0.002}), tiny_data(), torch.device("cpu"),
                          checkpoint, progress=False)
     assert other._load() is None
+
+
+def test_mixed_precision_param_reaches_the_engine_and_results_stay_valid(monkeypatch, tmp_path):
+    """mnist.mixed_precision trains under bfloat16 autocast; weights stay float32, pruned ones exactly 0."""
+    seen = []
+    real = lottery.train_in_chunks
+
+    def spy(model, params, masks, settings, *args, **kwargs):
+        result = real(model, params, masks, settings, *args, **kwargs)
+        seen.append((settings.mixed_precision, masks, result))
+        return result
+
+    monkeypatch.setattr(lottery, "train_in_chunks", spy)
+    config = TINY.__class__(**{**TINY.__dict__, "mixed_precision": True})
+    results = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False).run()
+    assert seen and all(flag for flag, _, _ in seen)
+    for _, masks, result in seen:
+        for name, mask in masks.items():
+            assert result.params[name].dtype == torch.float32
+            assert (result.params[name][~mask] == 0).all()
+    assert all(not any(r["ticket"]["diverged"]) for r in results["rounds"])
