@@ -18,9 +18,10 @@ from tqdm.auto import tqdm
 
 from lth.config import MnistConfig
 from lth.data import DeviceData
-from lth.engine import TrainResult, TrainSettings, evaluate, train_in_chunks
+from lth.engine import TrainResult, TrainSettings, evaluate
 from lth.masks import Masks, dense_masks, prune_by_rate, prune_global, prune_lowest, remaining_fraction
 from lth.models import PopulationMLP
+from lth.parallel import train_in_processes, worker_count
 from lth.runtime import save_torch_atomic
 
 def derive_seed(*parts: Any) -> int:
@@ -103,17 +104,19 @@ class Lottery:
     rewire_per_ticket, random_mask_per_ticket, han_baseline and one_shot_rounds (absent = not run).
     ``names`` are the prunable weights; ``rates`` their per-round pruning rates (layerwise) or, with
     ``global_rate``, one rate over all of them pooled. ``chunk`` trains populations that many members at a
-    time (None = all at once).
+    time (None = all at once). ``split_over_processes`` splits each population over one single-threaded
+    process per CPU core (see ``lth.parallel``; for nets whose steps do not keep two threads busy).
     """
 
     def __init__(self, spec: Any, model: Any, names: list[str], rates: dict[str, float], rounds: int,
                  settings: TrainSettings, data: DeviceData, device: torch.device, checkpoint: Path,
                  progress: bool = True, label: str = "lottery", global_rate: float | None = None,
-                 chunk: int | None = None, snapshot_every_s: float = 600.0):
+                 chunk: int | None = None, snapshot_every_s: float = 600.0, split_over_processes: bool = False):
         self.config, self.model, self.names, self.rates = spec, model, names, rates
         self.rounds, self.settings, self.data, self.device = rounds, settings, data, device
         self.checkpoint, self.progress, self.label = checkpoint, progress, label
         self.global_rate, self.chunk, self.snapshot_every_s = global_rate, chunk, snapshot_every_s
+        self.split_over_processes = split_over_processes
         self.state: dict[str, Any] = {}
         self.trials = spec.trials
         self.ticket_seeds = [derive_seed(spec.seed, "init", t) for t in range(self.trials)]
@@ -151,12 +154,13 @@ class Lottery:
             self.state["partial"] = {"key": key, **progress}
             save_torch_atomic(self.checkpoint, self.state)
 
-        result = train_in_chunks(self.model, params, masks, self.settings, self.data.train, seeds,
-                                 self.chunk or len(roles), evaluations,
-                                 progress=f"{label} round {round_index}" if self.progress else None,
-                                 eval_members=eval_members, track_best="validation",
-                                 resume=partial if partial is not None and partial["key"] == key else None,
-                                 on_snapshot=save_partial, snapshot_every_s=self.snapshot_every_s)
+        processes = worker_count(self.device, len(roles)) if self.split_over_processes else 1
+        result = train_in_processes(self.model, params, masks, self.settings, self.data.train, seeds,
+                                    self.chunk or len(roles), processes, evaluations,
+                                    progress=f"{label} round {round_index}" if self.progress else None,
+                                    eval_members=eval_members, track_best="validation",
+                                    resume=partial if partial is not None and partial["key"] == key else None,
+                                    on_snapshot=save_partial, snapshot_every_s=self.snapshot_every_s)
         self.state["partial"] = None
         _, test_at_stop = evaluate(self.model, result.best_params, self.data.test)
         _, final_test = evaluate(self.model, result.params, self.data.test)
@@ -276,5 +280,6 @@ class MnistLottery(Lottery):
                                  optimizer=config.optimizer, lr=config.lr, eval_every=config.eval_every,
                                  mixed_precision=config.mixed_precision)
         super().__init__(config, model, model.layer_names, rates, rounds_needed(sizes, rates, config.min_remaining),
-                         settings, data, device, checkpoint, progress, label="mnist lenet")
+                         settings, data, device, checkpoint, progress, label="mnist lenet",
+                         split_over_processes=True)
 

@@ -58,7 +58,7 @@ def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
     """Round 1's tickets start from the original init under the pruned mask; reinit controls share the
     mask with fresh weights; Han starts from the trained weights."""
     calls = []
-    real = lottery.train_in_chunks
+    real = lottery.train_in_processes
 
     def spy(model, params, masks, *args, **kwargs):
         calls.append(({n: p.clone() for n, p in params.items()}, {n: m.clone() for n, m in masks.items()}))
@@ -66,7 +66,7 @@ def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
         calls[-1] = calls[-1] + (result,)
         return result
 
-    monkeypatch.setattr(lottery, "train_in_chunks", spy)
+    monkeypatch.setattr(lottery, "train_in_processes", spy)
     run = MnistLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False)
     results = run.run()
     T, R = TINY.trials, TINY.reinit_per_ticket
@@ -129,14 +129,14 @@ def test_checkpoint_of_another_config_is_ignored(tmp_path):
 def test_mixed_precision_param_reaches_the_engine_and_results_stay_valid(monkeypatch, tmp_path):
     """mnist.mixed_precision trains under bfloat16 autocast; weights stay float32, pruned ones exactly 0."""
     seen = []
-    real = lottery.train_in_chunks
+    real = lottery.train_in_processes
 
     def spy(model, params, masks, settings, *args, **kwargs):
         result = real(model, params, masks, settings, *args, **kwargs)
         seen.append((settings.mixed_precision, masks, result))
         return result
 
-    monkeypatch.setattr(lottery, "train_in_chunks", spy)
+    monkeypatch.setattr(lottery, "train_in_processes", spy)
     config = TINY.__class__(**{**TINY.__dict__, "mixed_precision": True})
     results = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False).run()
     assert seen and all(flag for flag, _, _ in seen)
