@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 from lth.engine import Split, TrainSettings, train_population  # noqa: E402
 from lth.masks import dense_masks, prune_by_rate  # noqa: E402
 from lth.models import PopulationMLP  # noqa: E402
+from lth.parallel import train_in_processes, worker_count  # noqa: E402
 from lth.runtime import device_description, pick_device  # noqa: E402
 
 STEP_FLOP = 6 * 60 * (784 * 300 + 300 * 100 + 100 * 10)   # forward 2, backward 4 FLOP per MAC, batch 60
@@ -48,16 +49,30 @@ def sgemm_gflops(device: torch.device, n: int = 2048, repeat: int = 10) -> float
 
 
 def population_rate(device: torch.device, data: Split, members: int, shared: bool, iterations: int,
-                    mixed_precision: bool = False) -> float:
+                    mixed_precision: bool = False, processes: int = 1) -> float:
     """Model-steps/s of the engine: ``members`` masked LeNets (50% sparse) trained with Adam at batch 60
-    (float32, or with bfloat16 autocast for ``mixed_precision``)."""
+    (float32, or with bfloat16 autocast for ``mixed_precision``), in one process or split over
+    ``processes`` single-thread worker processes as the MNIST stage trains them."""
     model = PopulationMLP((784, 300, 100, 10))
     params = model.init_params(list(range(members)), device=device)
     masks = prune_by_rate({n: params[n].abs() for n in model.layer_names}, dense_masks(params, model.layer_names),
                           {n: 0.5 for n in model.layer_names})
     settings = TrainSettings(iterations=iterations, batch_size=60, optimizer="adam", lr=1.2e-3,
                              shared_data_order=shared, mixed_precision=mixed_precision)
+    if processes > 1:
+        return _timed_split_rate(model, params, masks, settings, data, processes)
     return _timed_engine_rate(device, model, params, masks, settings, data, warmup=5)
+
+
+def _timed_split_rate(model, params: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],
+                      settings: TrainSettings, data: Split, processes: int) -> float:
+    """Model-steps/s of ``train_in_processes``, wall clock of the whole call: forking the workers, their
+    first steps and sending the results back are included (a fixed cost per population, amortised over
+    the thousands of iterations of a pipeline round but not over a short measurement)."""
+    members = next(iter(params.values())).shape[0]
+    start = time.perf_counter()
+    train_in_processes(model, params, masks, settings, data, list(range(members)), members, processes)
+    return members * settings.iterations / (time.perf_counter() - start)
 
 
 def _timed_engine_rate(device: torch.device, model, params: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],
@@ -174,6 +189,9 @@ def main() -> None:
     parser.add_argument("--members", type=int, nargs="+", default=[1, 8, 32, 128], help="population sizes K")
     parser.add_argument("--model-steps", type=int, default=3000,
                         help="model-steps per measurement (iterations = this / K, at least 20)")
+    parser.add_argument("--split-model-steps", type=int, default=12000,
+                        help="model-steps per measurement of a population split over worker processes (longer: "
+                             "the wall clock includes forking the workers and collecting their results)")
     parser.add_argument("--conv-iterations", type=int, default=0,
                         help="iterations per Conv-2 / ResNet-20 measurement (0 = 20 on a CPU, 200 on a GPU)")
     parser.add_argument("--conv-members", type=int, nargs="+", default=[1, 4],
@@ -187,16 +205,20 @@ def main() -> None:
     plain = plain_loop_rate(device, data, max(200, args.model_steps // 4))
     rows = []
     for members in args.members:
-        iterations = max(20, args.model_steps // members)
-        for shared in (False, True):
-            rate = population_rate(device, data, members, shared, iterations)
-            rows.append({"members": members, "shared_order": shared, "model_steps_per_s": round(rate, 1),
-                         "x_plain": round(rate / plain, 2),
-                         "fraction_of_sgemm": round(rate * STEP_FLOP / 1e9 / gemm, 3)})
+        processes = worker_count(device, members)
+        for split in ((1, processes) if processes > 1 else (1,)):
+            steps = args.model_steps if split == 1 else args.split_model_steps
+            for shared in (False, True):
+                rate = population_rate(device, data, members, shared, max(20, steps // members), processes=split)
+                rows.append({"members": members, "shared_order": shared, "processes": split,
+                             "model_steps_per_s": round(rate, 1), "x_plain": round(rate / plain, 2),
+                             "fraction_of_sgemm": round(rate * STEP_FLOP / 1e9 / gemm, 3)})
     best = max(rows, key=lambda r: r["model_steps_per_s"])
-    mixed = population_rate(device, data, best["members"], True, max(20, args.model_steps // best["members"]), True)
-    mixed_row = {"members": best["members"], "shared_order": True, "model_steps_per_s": round(mixed, 1),
-                 "x_plain": round(mixed / plain, 2)}
+    steps = args.model_steps if best["processes"] == 1 else args.split_model_steps
+    mixed = population_rate(device, data, best["members"], True, max(20, steps // best["members"]), True,
+                            best["processes"])
+    mixed_row = {"members": best["members"], "shared_order": True, "processes": best["processes"],
+                 "model_steps_per_s": round(mixed, 1), "x_plain": round(mixed / plain, 2)}
     floor = step_floor(device)
     floor["x_plain"] = round(floor["model_steps_per_s"] / plain, 2)
     floor["fraction_of_sgemm"] = round(floor["model_steps_per_s"] * STEP_FLOP / 1e9 / gemm, 3)
@@ -215,10 +237,11 @@ def main() -> None:
     print(f"device {report['device']}; sgemm {gemm:.0f} GFLOP/s; LeNet step {STEP_FLOP / 1e6:.1f} MFLOP")
     print(f"plain per-model loop (nn.Module + DataLoader): {plain:.0f} model-steps/s")
     for r in rows:
-        print(f"population K={r['members']:>4} {'shared' if r['shared_order'] else 'own   '} order: "
+        where = "1 process  " if r["processes"] == 1 else f"{r['processes']} processes"
+        print(f"population K={r['members']:>4} {where} {'shared' if r['shared_order'] else 'own   '} order: "
               f"{r['model_steps_per_s']:>8.0f} model-steps/s  {r['x_plain']:>5.2f}x plain  "
               f"{100 * r['fraction_of_sgemm']:>5.1f}% of sgemm")
-    print(f"best: K={best['members']} ({best['x_plain']:.2f}x plain, {100 * best['fraction_of_sgemm']:.0f}% of sgemm, "
+    print(f"best: K={best['members']} in {best['processes']} process(es) ({best['x_plain']:.2f}x plain, {100 * best['fraction_of_sgemm']:.0f}% of sgemm, "
           f"{100 * best['fraction_of_floor']:.0f}% of the ceiling below)")
     print(f"ceiling at K={floor['members']}, shared order: matrix products alone {floor['products_ms']:.2f} ms + "
           f"Adam alone {floor['adam_ms']:.2f} ms per step -> at most {floor['model_steps_per_s']:.0f} "

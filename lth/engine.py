@@ -95,30 +95,39 @@ MEMBER_ALIGNMENT = 16
 
 
 class PopulationOptimizer:
-    """The optimizer of a population's stacked parameters, updating every member with exactly the same
+    """A population's trainable state and its optimizer, updating every member with exactly the same
     instructions whatever else is in the population (so that training a member alone, or a population
     split over processes, changes no bit of it).
 
     A fused CPU optimizer runs a vector loop over each tensor in cache-line units and a scalar loop over
-    what is left at the end, and the two round differently (Adam's update differed by up to 6e-8 for the
-    members whose elements fell in the scalar loop). Stacked tensors whose per-member size is a multiple
-    of a cache line keep every member in the vector loop; the others (LeNet's biases and last layer: <1%
-    of its weights) are handed to the optimizer as one view per member, so each member's remainder is its
-    own. Measured cost: under 1% of a LeNet step. GPUs' fused kernels have no such remainder loop.
+    the elements left at its end, and the two round differently (Adam's update differed by up to 6e-8 for
+    the members whose elements fell in the scalar loop). So on a CPU every tensor the optimizer sees is a
+    whole number of cache lines: a stacked parameter whose size is not (LeNet's biases and last layer, <1%
+    of its weights) lives in zero-padded storage, which the optimizer updates with a padded copy of the
+    gradient (zero in the padding, so the padding stays zero). GPUs' fused kernels have no scalar loop.
     """
 
-    def __init__(self, params: list[torch.Tensor], settings: TrainSettings):
-        self.params = params
-        self.per_member: list[tuple[torch.Tensor, list[torch.Tensor]]] = []
+    def __init__(self, params: dict[str, torch.Tensor], buffers: set[str], settings: TrainSettings):
+        self.state: dict[str, torch.Tensor] = {}
+        self.padded: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []   # (parameter, storage, grad)
         handed: list[torch.Tensor] = []
-        for p in params:
-            if p.device.type == "cpu" and p.shape[0] > 1 and p[0].numel() % MEMBER_ALIGNMENT:
-                with torch.no_grad():
-                    views = list(p.unbind(0))
-                self.per_member.append((p, views))
-                handed += views
-            else:
-                handed.append(p)
+        for name, value in params.items():
+            value = value.detach()
+            if name in buffers:
+                self.state[name] = value.clone()
+                continue
+            count = value.numel()
+            if value.device.type != "cpu" or count % MEMBER_ALIGNMENT == 0:
+                self.state[name] = value.clone().requires_grad_()
+                handed.append(self.state[name])
+                continue
+            size = -(-count // MEMBER_ALIGNMENT) * MEMBER_ALIGNMENT
+            storage = torch.zeros(size, dtype=value.dtype, device=value.device)
+            storage[:count].copy_(value.flatten())
+            parameter = storage[:count].view(value.shape).requires_grad_()
+            self.state[name] = parameter
+            self.padded.append((parameter, storage, torch.zeros_like(storage)))
+            handed.append(storage)
         self.optimizer = make_optimizer(handed, settings)
 
     @property
@@ -128,16 +137,17 @@ class PopulationOptimizer:
 
     def zero_grad(self) -> None:
         """Drop every gradient (fresh gradient tensors next step: no zeroing pass over memory)."""
-        for p in self.params:
-            p.grad = None
-        self.optimizer.zero_grad(set_to_none=True)
+        for parameter in self.state.values():
+            parameter.grad = None
 
     def step(self) -> None:
-        """One update of every member from the stacked parameters' gradients."""
-        for stacked, views in self.per_member:
-            grads = stacked.grad.unbind(0) if stacked.grad is not None else [None] * len(views)
-            for view, grad in zip(views, grads):
-                view.grad = grad
+        """One update of every member from the parameters' gradients."""
+        for parameter, storage, grad in self.padded:
+            if parameter.grad is None:
+                storage.grad = None
+                continue
+            grad[:parameter.numel()].copy_(parameter.grad.flatten())
+            storage.grad = grad
         self.optimizer.step()
 
     def state_dict(self) -> dict[str, Any]:
@@ -226,12 +236,12 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
     if len(data_seeds) != members:
         raise ValueError(f"need one data seed per member: got {len(data_seeds)} for {members} members")
     buffers = set(getattr(model, "buffer_names", ()))
-    state = {name: p.detach().clone().requires_grad_(name not in buffers) for name, p in params.items()}
+    optimizer = PopulationOptimizer(params, buffers, settings)
+    state = optimizer.state
     apply_masks(state, masks)
     # Masks as multipliers of the parameters' dtype: multiplying by a bool tensor takes a slow
     # type-promoting path (measured 3-4x slower than a same-dtype multiply on the CPU).
     grad_masks = {name: mask.to(state[name].dtype) for name, mask in masks.items()}
-    optimizer = PopulationOptimizer([p for name, p in state.items() if name not in buffers], settings)
     # Dropout draws from torch's global generator and augmentation from its own: seed both from the
     # members' data seeds so that a run (and a resumed run) is reproducible.
     torch.manual_seed(data_seeds[0])
