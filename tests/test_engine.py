@@ -134,7 +134,7 @@ def test_evaluate_matches_direct_computation():
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_float32_member_is_bit_identical_alone_or_in_any_population(optimizer):
     """Whatever shares its population, a member computes exactly the same float32 numbers (the optimizer
-    is handed tensors whose per-member size is not a whole cache line one member at a time), so splitting
+    sees only tensors of whole cache lines: the others live in zero-padded storage), so splitting
     populations over processes or threads cannot change results."""
     train, test = _problem(torch.float32)
     model = PopulationMLP((20, 16, 8, 3))          # per-member sizes 320, 16, 128 | 8, 24, 3 (not 16-aligned)
