@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from lth.models import mask_gradient, population_linear, sample_weight
+from lth.models import MemberUpdate, mask_gradient, population_linear, sample_weight
 
 # The papers' layer plans: numbers are 3x3 conv widths, "M" a 2x2 max-pool.
 CONV_PLANS: dict[str, tuple] = {
@@ -155,10 +155,13 @@ class PopulationConvNet(_PopulationNet):
         return kinds
 
     def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False,
-                grad_masks: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+                grad_masks: dict[str, torch.Tensor] | None = None,
+                weight_updates: dict[str, MemberUpdate] | None = None) -> torch.Tensor:
         """Logits [K, B, 10] for images [B, C, H, W] (shared by all members) or [K, B, C, H, W];
-        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass."""
+        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass, and
+        ``weight_updates[name]`` may take it there (fully connected layers, see ``population_linear``)."""
         masks = grad_masks or {}
+        updates = weight_updates or {}
         members = params["conv0.weight"].shape[0]
         shared = x.dim() == 4
         h = x if shared else to_member_channels(x)
@@ -178,7 +181,8 @@ class PopulationConvNet(_PopulationNet):
         h = to_member_features(h, members)
         layers = len(self.fc_sizes) + 1
         for i in range(layers):
-            h = population_linear(h, params[f"fc{i}.weight"], params[f"fc{i}.bias"], masks.get(f"fc{i}.weight"))
+            name = f"fc{i}.weight"
+            h = population_linear(h, params[name], params[f"fc{i}.bias"], masks.get(name), updates.get(name))
             if i < layers - 1:
                 h = torch.relu(h)
                 if self.dropout:
@@ -236,10 +240,13 @@ class PopulationResNet(_PopulationNet):
                 for n, (_, kind) in self.shapes().items() if kind == "weight"}
 
     def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False,
-                grad_masks: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+                grad_masks: dict[str, torch.Tensor] | None = None,
+                weight_updates: dict[str, MemberUpdate] | None = None) -> torch.Tensor:
         """Logits [K, B, 10] for images [B, C, H, W] (shared by all members) or [K, B, C, H, W];
-        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass."""
+        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass, and
+        ``weight_updates[name]`` may take it there (fully connected layers, see ``population_linear``)."""
         masks = grad_masks or {}
+        updates = weight_updates or {}
 
         def weight(name: str) -> torch.Tensor:
             return mask_gradient(params[name], masks.get(name))
@@ -259,7 +266,8 @@ class PopulationResNet(_PopulationNet):
                 h = population_batch_norm(h, params, f"{prefix}.shortcut_bn", training)
             h = torch.relu(y + h)
         h = to_member_features(F.adaptive_avg_pool2d(h, 1), members)
-        return population_linear(h, params["fc.weight"], params["fc.bias"], masks.get("fc.weight"))
+        return population_linear(h, params["fc.weight"], params["fc.bias"], masks.get("fc.weight"),
+                                 updates.get("fc.weight"))
 
 
 def make_convnet(arch: str, width: float = 1.0, dropout: float = 0.0) -> PopulationConvNet | PopulationResNet:

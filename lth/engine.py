@@ -18,16 +18,19 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from lth.masks import Masks, apply_masks
-from lth.models import population_correct, population_loss
+from lth.models import MemberUpdate, population_correct, population_loss
 from lth.runtime import keep_large_allocations_on_heap
 
 
 class PopulationModel(Protocol):
     """What the engine trains. ``forward`` must multiply each weight's gradient by ``grad_masks[name]`` in
-    the backward pass (models do it where the gradient is computed, which costs no extra pass)."""
+    the backward pass (models do it where the gradient is computed, which costs no extra pass). It may hand
+    a weight's masked gradient to ``weight_updates[name]`` (blocks of members, see
+    ``PopulationOptimizer.member_updates``) instead of returning it to autograd."""
 
     def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False,
-                grad_masks: dict[str, torch.Tensor] | None = None) -> torch.Tensor: ...
+                grad_masks: dict[str, torch.Tensor] | None = None,
+                weight_updates: dict[str, MemberUpdate] | None = None) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,10 @@ class PopulationOptimizer:
     whole number of cache lines: a stacked parameter whose size is not (LeNet's biases and last layer, <1%
     of its weights) lives in zero-padded storage, which the optimizer updates with a padded copy of the
     gradient (zero in the padding, so the padding stays zero). GPUs' fused kernels have no scalar loop.
+
+    On a CPU, Adam can also update a weight a block of members at a time during the backward pass, while
+    the block's gradient is in cache (``member_updates``): the same kernel on the same numbers, so the same
+    bits, without writing the gradient out and reading it back.
     """
 
     def __init__(self, params: dict[str, torch.Tensor], buffers: set[str], settings: TrainSettings):
@@ -129,16 +136,65 @@ class PopulationOptimizer:
             self.padded.append((parameter, storage, torch.zeros_like(storage)))
             handed.append(storage)
         self.optimizer = make_optimizer(handed, settings)
+        self.frozen: torch.Tensor | None = None        # [K] bool: members whose gradient is set to zero
+        self._updated: set[str] = set()                 # weights updated during this step's backward pass
 
     @property
     def param_groups(self) -> list[dict[str, Any]]:
         """The wrapped optimizer's parameter groups (the engine sets their learning rate)."""
         return self.optimizer.param_groups
 
+    def member_updates(self) -> dict[str, MemberUpdate]:
+        """Functions that update a block of members of a weight from that block's gradient, for the models'
+        backward pass (see ``PopulationModel``): one per parameter that the fused CPU Adam can update in
+        blocks of members with exactly the bits of a whole-tensor update (float32, not padded, each
+        member a whole number of cache lines). Empty on other devices and for other optimizers, where
+        gradients reach the optimizer through ``.grad`` as usual."""
+        group = self.optimizer.param_groups[0]
+        if not (isinstance(self.optimizer, torch.optim.Adam) and group["fused"] and not group["amsgrad"]
+                and not group["maximize"] and not group["capturable"]):
+            return {}
+        handed = {id(p) for p in group["params"]}
+        updates = {}
+        for name, parameter in self.state.items():
+            if (id(parameter) in handed and parameter.device.type == "cpu" and parameter.dtype == torch.float32
+                    and parameter.is_contiguous() and parameter[0].numel() % MEMBER_ALIGNMENT == 0):
+                self._initialise_adam_state(parameter)
+                updates[name] = lambda start, stop, grad, name=name: self._update_members(name, start, stop, grad)
+        return updates
+
+    def _initialise_adam_state(self, parameter: torch.Tensor) -> None:
+        """Adam's state for ``parameter`` as ``torch.optim.Adam`` creates it at its first step (fused)."""
+        state = self.optimizer.state[parameter]
+        if not state:
+            state["step"] = torch.zeros((), dtype=torch.float32, device=parameter.device)
+            state["exp_avg"] = torch.zeros_like(parameter, memory_format=torch.preserve_format)
+            state["exp_avg_sq"] = torch.zeros_like(parameter, memory_format=torch.preserve_format)
+
+    def _update_members(self, name: str, start: int, stop: int, grad: torch.Tensor) -> None:
+        """Adam's step for members [start, stop) of weight ``name`` from their gradient ``grad``: the call
+        ``torch.optim.Adam`` makes for the whole tensor, on the members' slices."""
+        parameter = self.state[name]
+        state = self.optimizer.state[parameter]
+        if name not in self._updated:          # the step count, once per step as Adam counts it
+            state["step"].add_(1)
+            self._updated.add(name)
+        if self.frozen is not None:
+            grad[self.frozen[start:stop]] = 0
+        group = self.optimizer.param_groups[0]
+        beta1, beta2 = group["betas"]
+        with torch.no_grad():
+            torch._fused_adam_([parameter[start:stop]], [grad], [state["exp_avg"][start:stop]],
+                               [state["exp_avg_sq"][start:stop]], [], [state["step"]], amsgrad=False,
+                               lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"],
+                               eps=group["eps"], maximize=False, grad_scale=None, found_inf=None)
+
     def zero_grad(self) -> None:
-        """Drop every gradient (fresh gradient tensors next step: no zeroing pass over memory)."""
+        """Drop every gradient (fresh gradient tensors next step: no zeroing pass over memory) and start a
+        new step for the in-backward updates."""
         for parameter in self.state.values():
             parameter.grad = None
+        self._updated.clear()
 
     def step(self) -> None:
         """One update of every member from the parameters' gradients."""
@@ -242,6 +298,7 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
     # Masks as multipliers of the parameters' dtype: multiplying by a bool tensor takes a slow
     # type-promoting path (measured 3-4x slower than a same-dtype multiply on the CPU).
     grad_masks = {name: mask.to(state[name].dtype) for name, mask in masks.items()}
+    weight_updates = optimizer.member_updates()
     # Dropout draws from torch's global generator and augmentation from its own: seed both from the
     # members' data seeds so that a run (and a resumed run) is reproducible.
     torch.manual_seed(data_seeds[0])
@@ -325,17 +382,21 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
         if augment_generator is not None:
             x = flip_and_crop(x, augment_generator)
         with torch.autocast(train.x.device.type, dtype=torch.bfloat16, enabled=settings.mixed_precision):
-            losses = population_loss(model.forward(state, x, training=True, grad_masks=grad_masks), y)
+            losses = population_loss(model.forward(state, x, training=True, grad_masks=grad_masks,
+                                                   weight_updates=weight_updates), y)
         bad = ~torch.isfinite(losses)
         if bad.any():
             diverged |= bad
             losses = torch.where(diverged, torch.zeros_like(losses), losses)
+        any_diverged = bool(diverged.any())
+        optimizer.frozen = diverged if any_diverged else None
         for group in optimizer.param_groups:
             group["lr"] = settings.lr * settings.lr_factor(iteration)
         # Fresh gradient tensors each step: saves zeroing and accumulating into old ones (two memory passes).
+        # Weights in ``weight_updates`` are updated during the backward pass; the step below does the rest.
         optimizer.zero_grad()
         losses.sum().backward()
-        if diverged.any():
+        if any_diverged:
             with torch.no_grad():
                 for p in state.values():
                     if p.grad is not None:
@@ -388,8 +449,8 @@ def train_in_chunks(model: PopulationModel, params: dict[str, torch.Tensor], mas
         label = f"{progress} members {start + 1}-{stop}/{members}" if progress else None
         done = list(parts)
         save = (lambda current, done=done: on_snapshot({"parts": done, "current": current})) if on_snapshot else None
-        parts.append(train_population(model, {n: p[start:stop] for n, p in params.items()},
-                                      {n: m[start:stop] for n, m in masks.items()}, settings, train,
+        parts.append(train_population(model, members_slice(params, start, stop), members_slice(masks, start, stop),
+                                      settings, train,
                                       group_data_seeds(settings, data_seeds, start, stop), chunk_evals, label,
                                       eval_members=local,
                                       track_best=track_best, resume=pending, on_snapshot=save,
@@ -406,6 +467,11 @@ def group_data_seeds(settings: TrainSettings, data_seeds: list[int], start: int,
     if settings.shared_data_order:
         return [data_seeds[0]] * (stop - start)
     return list(data_seeds[start:stop])
+
+
+def members_slice(tensors: dict[str, torch.Tensor], start: int, stop: int) -> dict[str, torch.Tensor]:
+    """Members ``start:stop`` of every stacked tensor (views)."""
+    return {name: tensor[start:stop] for name, tensor in tensors.items()}
 
 
 def members_slice_evaluations(evaluations: dict[str, Split] | None, eval_members: dict[str, torch.Tensor],

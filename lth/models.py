@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch.nn import functional as F
@@ -63,34 +64,52 @@ class PopulationMLP:
         return {name: torch.stack([m[name] for m in members]).to(device) for name in members[0]}
 
     def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False,
-                grad_masks: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+                grad_masks: dict[str, torch.Tensor] | None = None,
+                weight_updates: dict[str, MemberUpdate] | None = None) -> torch.Tensor:
         """Logits [K, B, out] for inputs [B, in] (shared by all members) or [K, B, in] (one batch each).
 
-        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass (see ``population_linear``)."""
+        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass, and
+        ``weight_updates[name]`` takes it there instead of autograd (see ``population_linear``)."""
         act = ACTIVATIONS[self.activation]
         grad_masks = grad_masks or {}
+        weight_updates = weight_updates or {}
         h = x
         layers = len(self.sizes) - 1
         for i in range(layers):
-            h = population_linear(h, params[f"fc{i}.weight"], params[f"fc{i}.bias"], grad_masks.get(f"fc{i}.weight"))
+            name = f"fc{i}.weight"
+            h = population_linear(h, params[name], params[f"fc{i}.bias"], grad_masks.get(name),
+                                  weight_updates.get(name))
             if i < layers - 1:
                 h = act(h)
         return h
 
 
+# Takes the masked weight gradient of members [start, stop) during the backward pass and updates their weights
+# (the engine's optimizer, see ``PopulationOptimizer.member_updates``).
+MemberUpdate = Callable[[int, int, torch.Tensor], None]
+
+
 def population_linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                      grad_mask: torch.Tensor | None = None) -> torch.Tensor:
+                      grad_mask: torch.Tensor | None = None, update: MemberUpdate | None = None) -> torch.Tensor:
     """Each member's affine layer: [B, in] (shared by all members) or [K, B, in] -> [K, B, out].
 
     ``grad_mask`` ([K, out, in], the weights' dtype) multiplies the weight gradient as it is computed
-    (pruned weights get exactly zero gradient)."""
-    return PopulationLinear.apply(h, weight, bias, grad_mask)
+    (pruned weights get exactly zero gradient). ``update``, if given, receives the masked weight gradient
+    block by block on a CPU (see ``masked_weight_gradient``) and the weight then gets no ``.grad``."""
+    return PopulationLinear.apply(h, weight, bias, grad_mask, update)
 
 
 # Bytes of weight gradient computed per block on a CPU before it is masked: small enough to stay in cache,
 # so that masking costs no extra pass over memory (measured at LeNet's first layer, K = 32: 6.2-6.8 ms for
 # the masked gradient in blocks of 4 members vs 7.8-11.6 ms for the whole gradient and then the mask).
 GRADIENT_BLOCK_BYTES = 4 << 20
+
+
+def gradient_block_members(members: int, member_numel: int, dtype: torch.dtype) -> int:
+    """How many members' weight gradients a CPU computes (and masks, and updates) per block: as many as
+    fit in ``GRADIENT_BLOCK_BYTES``, at least one."""
+    member_bytes = member_numel * torch.finfo(dtype).bits // 8
+    return min(members, max(1, GRADIENT_BLOCK_BYTES // member_bytes))
 
 
 class PopulationLinear(torch.autograd.Function):
@@ -104,9 +123,10 @@ class PopulationLinear(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                grad_mask: torch.Tensor | None) -> torch.Tensor:
+                grad_mask: torch.Tensor | None, update: MemberUpdate | None) -> torch.Tensor:
         ctx.save_for_backward(h, weight, grad_mask)
         ctx.has_bias = bias is not None
+        ctx.update = update
         batch = h.expand(weight.shape[0], *h.shape) if h.dim() == 2 else h
         if bias is None:
             return torch.bmm(batch, weight.transpose(1, 2))
@@ -119,36 +139,43 @@ class PopulationLinear(torch.autograd.Function):
         # Under autocast the forward ran in a lower precision: compute in the gradient's dtype, as
         # autograd's own formulas would, and hand each input its own dtype back.
         compute = grad.dtype
+        # The input gradient first: an update in the weight gradient below changes the weight in place.
         if ctx.needs_input_grad[0]:
             grad_h = torch.bmm(grad, weight.to(compute))
             grad_h = (grad_h.sum(0) if h.dim() == 2 else grad_h).to(h.dtype)
         if ctx.needs_input_grad[1]:
             inputs = h.to(compute)
             inputs = inputs.expand(weight.shape[0], *h.shape) if h.dim() == 2 else inputs
-            grad_weight = masked_weight_gradient(grad, inputs, grad_mask, weight.dtype)
+            grad_weight = masked_weight_gradient(grad, inputs, grad_mask, weight.dtype, ctx.update)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = grad.sum(1).to(weight.dtype)
-        return grad_h, grad_weight, grad_bias, None
+        return grad_h, grad_weight, grad_bias, None, None
 
 
 def masked_weight_gradient(grad: torch.Tensor, inputs: torch.Tensor, mask: torch.Tensor | None,
-                           dtype: torch.dtype) -> torch.Tensor:
+                           dtype: torch.dtype, update: MemberUpdate | None = None) -> torch.Tensor | None:
     """Each member's weight gradient grad^T @ inputs ([K, out, in] in ``dtype``) times ``mask``.
 
     On a CPU it is computed in blocks of members that fit in cache and each block is masked while hot;
-    on other devices it is one batched product and one multiply."""
+    on other devices it is one batched product and one multiply. On a CPU, ``update`` (if given) receives
+    each masked block while it is still in cache, and nothing is returned: the optimizer's pass over the
+    gradient then costs no memory traffic for it (the gradient is never written out and read back)."""
     members, _, outputs = grad.shape
     if grad.device.type != "cpu" or grad.dtype != dtype:
         result = torch.bmm(grad.transpose(1, 2), inputs).to(dtype)
         return result.mul_(mask) if mask is not None else result
-    result = torch.empty(members, outputs, inputs.shape[-1], dtype=dtype, device=grad.device)
-    block = max(1, GRADIENT_BLOCK_BYTES // (result[0].numel() * result.element_size()))
+    block = gradient_block_members(members, outputs * inputs.shape[-1], dtype)
+    result = torch.empty((block if update is not None else members), outputs, inputs.shape[-1], dtype=dtype,
+                         device=grad.device)
     for start in range(0, members, block):
-        part = result[start:start + block]
-        torch.bmm(grad[start:start + block].transpose(1, 2), inputs[start:start + block], out=part)
+        stop = min(members, start + block)
+        part = result[:stop - start] if update is not None else result[start:stop]
+        torch.bmm(grad[start:stop].transpose(1, 2), inputs[start:stop], out=part)
         if mask is not None:
-            part.mul_(mask[start:start + block])
-    return result
+            part.mul_(mask[start:stop])
+        if update is not None:
+            update(start, stop, part)
+    return None if update is not None else result
 
 
 class MaskGradient(torch.autograd.Function):

@@ -29,8 +29,9 @@ from typing import Any, Callable
 
 import torch
 
-from lth.engine import (PopulationModel, Split, TrainResult, TrainSettings, group_data_seeds, join_results,
-                        members_slice_evaluations, train_in_chunks)
+from lth.engine import (MEMBER_ALIGNMENT, PopulationModel, Split, TrainResult, TrainSettings, group_data_seeds,
+                        join_results, make_optimizer, members_slice, members_slice_evaluations,
+                        train_in_chunks)
 from lth.masks import Masks
 
 
@@ -76,6 +77,7 @@ def train_in_processes(model: PopulationModel, params: dict[str, torch.Tensor], 
     if ranges[-1][1] != members:
         raise ValueError(f"the snapshot covers {ranges[-1][1]} members but the population has {members}")
     groups: list[dict[str, Any] | None] = list(resume["groups"]) if resume is not None else [None] * len(ranges)
+    _import_what_optimizers_import(settings)
     context = multiprocessing.get_context("fork")
     parent = os.getpid()
     workers: dict[multiprocessing.connection.Connection, tuple[int, multiprocessing.Process]] = {}
@@ -94,8 +96,8 @@ def train_in_processes(model: PopulationModel, params: dict[str, torch.Tensor], 
             group_evals, group_members = members_slice_evaluations(evaluations, eval_members or {}, start, stop)
             saved = groups[index]
             send = (lambda state: connection.send_bytes(_pack(("snapshot", state)))) if on_snapshot else None
-            result = train_in_chunks(model, {n: p[start:stop] for n, p in params.items()},
-                                     {n: m[start:stop] for n, m in masks.items()}, settings, train,
+            result = train_in_chunks(model, members_slice(params, start, stop), members_slice(masks, start, stop),
+                                     settings, train,
                                      group_data_seeds(settings, data_seeds, start, stop), chunk, group_evals,
                                      progress if index == 0 else None, eval_members=group_members,
                                      track_best=track_best, resume=saved["snapshot"] if saved else None,
@@ -135,13 +137,21 @@ def train_in_processes(model: PopulationModel, params: dict[str, torch.Tensor], 
                     del workers[connection]
                     connection.close()
                     process.join()
-                save()
+                if workers:                 # once all are done the caller has the result to save
+                    save()
     finally:
         for connection, (_, process) in workers.items():
             process.kill()
             process.join()
             connection.close()
     return join_results([group["result"] for group in groups], evaluations, track_best)
+
+
+def _import_what_optimizers_import(settings: TrainSettings) -> None:
+    """Build a throwaway optimizer, so that the modules torch imports for the first one in a process
+    (``torch._dynamo``: 1.0-1.4 s here) are imported once, before forking, instead of in every worker of
+    every population."""
+    make_optimizer([torch.zeros(MEMBER_ALIGNMENT, requires_grad=True)], settings)
 
 
 def _pack(message: Any) -> bytes:

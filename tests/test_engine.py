@@ -151,3 +151,39 @@ def test_float32_member_is_bit_identical_alone_or_in_any_population(optimizer):
         for name in params:
             assert torch.equal(together.params[name][start:stop], part.params[name]), name
         assert torch.equal(together.curves["test"]["loss"][start:stop], part.curves["test"]["loss"])
+
+
+def test_adam_in_the_backward_pass_gives_the_bits_of_the_optimizer_step(monkeypatch):
+    """Adam updating each weight block by block while the backward pass computes its gradient (the CPU
+    fast path) changes no bit of training: weights, curves and divergence equal those of the plain
+    ``optimizer.step()`` over whole gradients, with blocks of 2 members, weight decay and a diverged member."""
+    from lth import models
+    from lth.engine import PopulationOptimizer
+    train, test = _problem(torch.float32)
+    model = PopulationMLP((20, 16, 8, 3))          # fc0 (320 per member) and fc1 (128) can be updated in blocks
+    seeds = [41, 42, 43, 44, 45]
+    params = model.init_params(seeds)
+    params["fc2.weight"][3] = float("inf")         # member 3 diverges at once
+    masks = _random_masks(model, params, 4)
+    settings = TrainSettings(iterations=40, batch_size=8, optimizer="adam", lr=3e-3, weight_decay=1e-3,
+                             eval_every=10)
+    monkeypatch.setattr(models, "GRADIENT_BLOCK_BYTES", 2 * 320 * 4)
+    blocks = []
+    update_members = PopulationOptimizer._update_members
+
+    def counting(self, name, start, stop, grad):
+        blocks.append((name, start, stop))
+        update_members(self, name, start, stop, grad)
+
+    monkeypatch.setattr(PopulationOptimizer, "_update_members", counting)
+    fused = train_population(model, params, masks, settings, train, seeds, {"test": test})
+    assert set(blocks[:4]) == {("fc1.weight", 0, 5), ("fc0.weight", 0, 2), ("fc0.weight", 2, 4),
+                               ("fc0.weight", 4, 5)} and len(blocks) == 4 * 40
+    monkeypatch.setattr(PopulationOptimizer, "member_updates", lambda self: {})
+    plain = train_population(model, params, masks, settings, train, seeds, {"test": test})
+    assert fused.diverged.tolist() == plain.diverged.tolist() == [False, False, False, True, False]
+    for name in params:      # bit for bit, NaN where NaN (the diverged member)
+        assert torch.equal(fused.params[name].isnan(), plain.params[name].isnan()), name
+        assert torch.equal(fused.params[name].nan_to_num(), plain.params[name].nan_to_num()), name
+    loss_fused, loss_plain = fused.curves["test"]["loss"], plain.curves["test"]["loss"]
+    assert torch.equal(loss_fused[[0, 1, 2, 4]], loss_plain[[0, 1, 2, 4]]) and loss_fused[3].isnan().all()

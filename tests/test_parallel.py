@@ -97,10 +97,10 @@ def test_resuming_from_any_snapshot_gives_the_uninterrupted_result():
 
 
 class _FailingModel(PopulationMLP):
-    def forward(self, params, x, training=False, grad_masks=None):
+    def forward(self, params, x, training=False, grad_masks=None, weight_updates=None):
         if params["fc0.weight"].shape[0] == 3:           # only the second group's worker fails
             raise ValueError("boom in the forward pass")
-        return super().forward(params, x, training, grad_masks)
+        return super().forward(params, x, training, grad_masks, weight_updates)
 
 
 def test_a_failing_worker_stops_training_with_its_traceback():
