@@ -136,7 +136,7 @@ class PopulationOptimizer:
             self.padded.append((parameter, storage, torch.zeros_like(storage)))
             handed.append(storage)
         self.optimizer = make_optimizer(handed, settings)
-        self.frozen: torch.Tensor | None = None        # [K] bool: members whose gradient is set to zero
+        self.frozen: torch.Tensor | None = None        # [K] bool: members whose gradients are set to zero
         self._updated: set[str] = set()                 # weights updated during this step's backward pass
 
     @property
@@ -197,7 +197,13 @@ class PopulationOptimizer:
         self._updated.clear()
 
     def step(self) -> None:
-        """One update of every member from the parameters' gradients."""
+        """One update of every member from the parameters' gradients (those of ``frozen`` members set to
+        zero first, as the in-backward updates do)."""
+        if self.frozen is not None:
+            with torch.no_grad():
+                for parameter in self.state.values():
+                    if parameter.grad is not None:
+                        parameter.grad[self.frozen] = 0
         for parameter, storage, grad in self.padded:
             if parameter.grad is None:
                 storage.grad = None
@@ -388,19 +394,13 @@ def train_population(model: PopulationModel, params: dict[str, torch.Tensor], ma
         if bad.any():
             diverged |= bad
             losses = torch.where(diverged, torch.zeros_like(losses), losses)
-        any_diverged = bool(diverged.any())
-        optimizer.frozen = diverged if any_diverged else None
+        optimizer.frozen = diverged if diverged.any() else None
         for group in optimizer.param_groups:
             group["lr"] = settings.lr * settings.lr_factor(iteration)
         # Fresh gradient tensors each step: saves zeroing and accumulating into old ones (two memory passes).
         # Weights in ``weight_updates`` are updated during the backward pass; the step below does the rest.
         optimizer.zero_grad()
         losses.sum().backward()
-        if any_diverged:
-            with torch.no_grad():
-                for p in state.values():
-                    if p.grad is not None:
-                        p.grad[diverged] = 0
         # No re-masking of the weights after the step: a pruned weight starts at 0 and its gradient is
         # always 0, so Adam's moments stay 0 and its update is exactly 0 (SGD: momentum and weight decay of
         # a zero weight are 0 too). tests/test_engine.py checks that pruned weights stay exactly zero.
