@@ -6,8 +6,7 @@ import sys
 import time
 from typing import Callable
 
-from lth.config import ConfigError
-from lth.data import DataError
+from lth.errors import ConfigError, DataError, EnvironmentSettingError
 
 
 def stage_parser(description: str) -> argparse.ArgumentParser:
@@ -21,12 +20,13 @@ def stage_parser(description: str) -> argparse.ArgumentParser:
 def run_stage(name: str, body: Callable[[], str]) -> None:
     """Run a stage body; print its one-line summary with the wall time, or a one-line error and exit 2.
 
-    Configuration and data problems are the user's to fix, so they get one clear line, not a traceback.
+    Configuration, data and environment problems are the user's to fix, so they get one clear line, not a
+    traceback.
     """
     start = time.perf_counter()
     try:
         summary = body()
-    except (ConfigError, DataError) as error:
+    except (ConfigError, DataError, EnvironmentSettingError) as error:
         print(f"{name}: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     print(f"{name}: {summary} ({time.perf_counter() - start:.1f} s)")

@@ -1,7 +1,8 @@
 """DVC stage: fetch one dataset through torchvision (md5-checked) and save it as uint8 tensors + split.
 
-Writes data/<dataset>.pt (DVC-cached) and results/data/<dataset>.json (what was prepared: sizes, the
-validation split's seed and hash). Offline, set LTH_DATA_MIRROR (see README, 'Offline data').
+Reads params `data`; writes data/<dataset>.pt (DVC-cached) and results/data/<dataset>.json (what was
+prepared: sizes, the validation split's seed and hash). Offline, set LTH_DATA_MIRROR (see README,
+'Offline data').
 """
 import sys
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lth.cli import run_stage, stage_parser  # noqa: E402
-from lth.config import load_params  # noqa: E402
-from lth.data import DATASETS, prepare  # noqa: E402
-from lth.runtime import save_torch_atomic, write_json_atomic  # noqa: E402
+from lth.config import load_section  # noqa: E402
+from lth.datasets import DATASETS, DataConfig, prepare  # noqa: E402
+from lth.io import save_torch_atomic, write_json_atomic  # noqa: E402
 
 
 def main() -> None:
@@ -21,7 +22,7 @@ def main() -> None:
     args = parser.parse_args()
 
     def body() -> str:
-        config = load_params(args.params)["data"]
+        config = load_section(args.params, "data", DataConfig).config
         prepared = prepare(args.dataset, Path(args.root), config.validation_size, config.split_seed)
         info = prepared.pop("info")
         save_torch_atomic(Path("data") / f"{args.dataset}.pt", {**prepared, "info": info})

@@ -10,9 +10,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lth.cli import run_stage, stage_parser  # noqa: E402
-from lth.config import as_dict, load_params  # noqa: E402
-from lth.runtime import environment_record, pick_device, write_json_atomic  # noqa: E402
-from lth.xor import pruning_table, random_init_table  # noqa: E402
+from lth.config import as_dict, load_section  # noqa: E402
+from lth.device import configure_numerics, environment_record, pick_device  # noqa: E402
+from lth.experiments.xor import XorConfig, pruning_table, random_init_table  # noqa: E402
+from lth.io import write_json_atomic  # noqa: E402
 
 OUT = Path("results/xor")
 
@@ -21,16 +22,17 @@ def main() -> None:
     args = stage_parser(__doc__).parse_args()
 
     def body() -> str:
-        params = load_params(args.params)
-        config = params["xor"]
+        loaded = load_section(args.params, "xor", XorConfig)
+        config = loaded.config
         device = pick_device()
+        numerics = configure_numerics(device)
         start = time.perf_counter()
         random_init = random_init_table(config, device)
         middle = time.perf_counter()
         pruning = pruning_table(config, device)
         end = time.perf_counter()
         write_json_atomic(OUT / "results.json", {
-            "profile": params.profile, "config": as_dict(config), "environment": environment_record(device),
+            "profile": loaded.profile, "config": as_dict(config), "environment": environment_record(device, numerics),
             "random_init": random_init, "pruning": pruning})
         write_json_atomic(OUT / "timing.json", {"random_init_s": round(middle - start, 2),
                                                 "pruning_s": round(end - middle, 2)})

@@ -1,7 +1,14 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
-from lth.report import build_report
-from lth.report_mnist import _sustained_crossing, mnist_claims
+import pytest
+
+from lth.report.assemble import build_report
+from lth.report.mnist import _sustained_crossing, mnist_claims
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_sustained_crossing_ignores_single_dips():
@@ -47,7 +54,7 @@ def _cifar_run(net, variant, dense, ticket, reinit):
 
 
 def test_cifar_summary_and_deep_verdicts():
-    from lth.report_cifar import deep_verdicts, summary
+    from lth.report.cifar import deep_verdicts, summary
     s = summary(_cifar_run("conv2", "plain", 0.60, 0.63, 0.55))
     assert s["dense_accuracy"] == 60.0 and s["max_accuracy_gain_pp"] == 3.0 and s["max_speedup"] == 1.33
     assert s["ticket_minus_reinit_pp"] == 8.0 and s["sparsest_pm"] == 20.0
@@ -59,3 +66,47 @@ def test_cifar_summary_and_deep_verdicts():
     assert "high_lr" in lines[0] and "agrees" in lines[0] and "not" not in lines[0]
     assert "low_lr" in lines[1] and "not" not in lines[1]
     assert "warmup" in lines[2] and "does not agree" in lines[2]
+
+
+def test_report_stage_imports_no_torch_and_no_experiment_code(tmp_path):
+    """The report is rebuilt from results files only: running the stage (imports and build) must not pull in
+    torch, the training engine or the experiments."""
+    (tmp_path / "results").mkdir()
+    script = ("import runpy, sys\n"
+              f"sys.argv = ['report', '--results', {str(tmp_path / 'results')!r}, '--out', {str(tmp_path / 'out')!r}]\n"
+              "runpy.run_path('stages/report.py', run_name='__main__')\n"
+              "print(' '.join(sorted(sys.modules)))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    modules = done.stdout.split()
+    assert "lth.report.assemble" in modules and (tmp_path / "out" / "report.md").exists()
+    forbidden = [m for m in modules if m == "torch" or m.startswith(("torch.", "torchvision", "lth.core",
+                                                                     "lth.experiments"))
+                 or m in ("lth.config", "lth.data", "lth.datasets", "lth.device")]
+    assert forbidden == []
+
+
+def test_failed_figure_write_leaves_no_partial_or_temporary_file(tmp_path, monkeypatch):
+    """A figure whose PNG writing fails leaves the folder as it was: no half-written PNG, no temporary file,
+    and an earlier figure of the same name intact."""
+    from lth.report import common
+
+    figure = tmp_path / "figures" / "fig.png"
+    fig, ax = common.plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    common.save_figure(fig, figure)
+    before = figure.read_bytes()
+
+    def broken_savefig(self, handle, **kwargs):
+        handle.write(b"\x89PNG partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(common.plt.Figure, "savefig", broken_savefig)
+    fig, ax = common.plt.subplots()
+    with pytest.raises(OSError, match="disk full"):
+        common.save_figure(fig, figure)
+    assert sorted(p.name for p in figure.parent.iterdir()) == ["fig.png"]
+    assert figure.read_bytes() == before
+    assert fig.number not in common.plt.get_fignums()   # the failed figure was closed as well
+    with pytest.raises(OSError):
+        common.save_figure(common.plt.subplots()[0], tmp_path / "figures" / "new.png")
+    assert sorted(p.name for p in figure.parent.iterdir()) == ["fig.png"]

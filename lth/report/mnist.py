@@ -4,11 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from lth import paper
-from lth.report import Section, markdown_table, read_json, run_facts
+from lth.report import papers
+from lth.report.common import Section, diverged_count, level_cell, level_pm, level_stats, markdown_table, read_json, \
+    run_facts
+from lth.report.figures import CurvesPanel, PmAxis, PmSeries, curves_figure, pm_figure
 
 ROLE_STYLE = {"ticket": ("winning ticket (rewind to init)", "tab:blue", "-"),
               "reinit": ("random reinit", "tab:orange", "--"),
@@ -16,13 +17,7 @@ ROLE_STYLE = {"ticket": ("winning ticket (rewind to init)", "tab:blue", "-"),
               "random_mask": ("random sparse mask", "tab:red", ":"),
               "han": ("Han et al.: prune, continue training", "tab:purple", "-."),
               "one_shot": ("one-shot ticket", "tab:brown", "-")}
-
-
-def level_stats(rounds: list[dict[str, Any]], role: str, metric: str) -> tuple[np.ndarray, ...]:
-    """(Pm %, mean, min, max) of ``metric`` over the members of ``role`` at every level that has it."""
-    rows = [(100 * r[role]["pm"][0], np.mean(r[role][metric]), np.min(r[role][metric]), np.max(r[role][metric]))
-            for r in rounds if role in r]
-    return tuple(np.array(col) for col in zip(*rows)) if rows else tuple(np.array([]) for _ in range(4))
+PM_AXIS = PmAxis("percent of weights remaining (Pm)", xlim=(110, 1.2), xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.9))
 
 
 def _one_shot_rounds(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -30,64 +25,9 @@ def _one_shot_rounds(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"ticket": dense}] + [{"ticket": level} for level in result["one_shot"]]
 
 
-def _errorbars(ax, x, mean, low, high, role, label=None):
+def _series(role: str, rounds: list[dict[str, Any]], label: str | None = None) -> PmSeries:
     name, colour, style = ROLE_STYLE[role]
-    ax.errorbar(x, mean, yerr=[mean - low, high - mean], color=colour, linestyle=style, marker="o",
-                markersize=3, capsize=2, label=label or name)
-
-
-def pm_figure(path: Path, series: list[tuple[str, list[dict[str, Any]], str]], title: str) -> None:
-    """Early-stop iteration and test accuracy at early stop vs Pm (log x, decreasing), min/max bars."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
-    for role, rounds, label in series:
-        pm, *it = level_stats(rounds, role, "early_stop_iteration")
-        if len(pm):
-            _errorbars(axes[0], pm, *it, role if role in ROLE_STYLE else "ticket", label)
-            _, *acc = level_stats(rounds, role, "early_stop_accuracy")
-            _errorbars(axes[1], pm, *(100 * a for a in acc), role if role in ROLE_STYLE else "ticket", label)
-    for ax, ylabel in zip(axes, ("early-stop iteration (min. validation loss)", "test accuracy at early stop (%)")):
-        ax.set_xscale("log")
-        ax.set_xlim(110, 1.2)
-        ax.set_xticks([100, 51.3, 21.1, 7.0, 3.6, 1.9])
-        ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.set_xlabel("percent of weights remaining (Pm)")
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3, which="both")
-    axes[1].legend(fontsize=8)
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def curves_figure(path: Path, result: dict[str, Any]) -> None:
-    """Test accuracy over training for tickets at the recorded Pm levels (paper Fig. 3)."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
-    colours = plt.cm.viridis(np.linspace(0, 0.9, sum("curves" in r for r in result["rounds"])))
-    index = 0
-    for r in result["rounds"]:
-        if "curves" not in r:
-            continue
-        its = np.array(r["curves"]["iterations"])
-        acc = 100 * np.array(r["curves"]["test_accuracy"])
-        label = f"Pm {100 * r['ticket']['pm'][0]:.1f}%"
-        for ax in axes:
-            ax.plot(its, acc.mean(0), color=colours[index], label=label)
-            ax.fill_between(its, acc.min(0), acc.max(0), color=colours[index], alpha=0.2)
-        index += 1
-    axes[0].set_ylim(90, 100)
-    axes[1].set_ylim(96, 99.2)
-    axes[1].set_title("zoom")
-    for ax in axes:
-        ax.set_xlabel("training iteration")
-        ax.set_ylabel("test accuracy (%)")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle("LeNet-300-100 winning tickets: test accuracy during training (replicates paper Fig. 3)",
-                 fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return PmSeries(rounds, role, label or name, colour, style)
 
 
 def _sustained_crossing(pm, values, reference, below=True):
@@ -102,23 +42,32 @@ def _sustained_crossing(pm, values, reference, below=True):
     return found
 
 
-def mnist_claims(result: dict[str, Any]) -> dict[str, float | None]:
-    """Our values of the quantities the papers state in their text (keys of paper.MNIST_CLAIMS)."""
-    rounds = result["rounds"]
-    dense_it = float(np.mean(rounds[0]["ticket"]["early_stop_iteration"]))
-    dense_acc = float(np.mean(rounds[0]["ticket"]["early_stop_accuracy"]))
+def _ticket_crossings(rounds: list[dict[str, Any]], dense_it: float, dense_acc: float) -> tuple[float | None, ...]:
+    """(Pm from which the tickets, past their fastest level, need at least the dense net's early-stop
+    iteration; Pm from which their accuracy stays below the dense net's): the papers' two thresholds, for
+    iterative and one-shot pruning alike."""
     pm, it, _, _ = level_stats(rounds, "ticket", "early_stop_iteration")
     _, acc, _, _ = level_stats(rounds, "ticket", "early_stop_accuracy")
     fastest = int(np.argmin(it))
+    return (_sustained_crossing(pm[fastest + 1:], it[fastest + 1:], dense_it, below=False),
+            _sustained_crossing(pm[1:], acc[1:], dense_acc))
+
+
+def mnist_claims(result: dict[str, Any]) -> dict[str, float | None]:
+    """Our values of the quantities the papers state in their text (keys of papers.MNIST_CLAIMS)."""
+    rounds = result["rounds"]
+    dense_it = float(np.mean(rounds[0]["ticket"]["early_stop_iteration"]))
+    dense_acc = float(np.mean(rounds[0]["ticket"]["early_stop_accuracy"]))
     out: dict[str, float | None] = {}
-    out["ticket_returns_to_dense_speed_pm"] = _sustained_crossing(pm[fastest + 1:], it[fastest + 1:], dense_it, below=False)
-    out["ticket_accuracy_drops_pm"] = _sustained_crossing(pm[1:], acc[1:], dense_acc)
+    out["ticket_returns_to_dense_speed_pm"], out["ticket_accuracy_drops_pm"] = \
+        _ticket_crossings(rounds, dense_it, dense_acc)
     for role in ("reinit", "rewire"):
         rpm, racc, _, _ = level_stats(rounds, role, "early_stop_accuracy")
         out[f"{role}_accuracy_drops_pm"] = _sustained_crossing(rpm, racc, dense_acc) if len(rpm) else None
 
     def nearest(target: float) -> dict[str, Any]:
-        return min(rounds, key=lambda r: abs(100 * r["ticket"]["pm"][0] - target))
+        """The level whose Pm is closest to ``target`` (the papers quote levels ours may not hit exactly)."""
+        return min(rounds, key=lambda r: abs(level_pm(r) - target))
 
     at25 = nearest(25.0)
     out["ticket_vs_reinit_speed_25"] = (float(np.mean(at25["reinit"]["early_stop_iteration"]) /
@@ -126,11 +75,8 @@ def mnist_claims(result: dict[str, Any]) -> dict[str, float | None]:
     at21, at13 = nearest(21.1), nearest(13.5)
     out["ticket_speedup_21"] = dense_it / float(np.mean(at21["ticket"]["early_stop_iteration"]))
     out["ticket_accuracy_gain_13"] = 100 * (float(np.mean(at13["ticket"]["early_stop_accuracy"])) - dense_acc)
-    opm, oit, _, _ = level_stats(_one_shot_rounds(result), "ticket", "early_stop_iteration")
-    _, oacc, _, _ = level_stats(_one_shot_rounds(result), "ticket", "early_stop_accuracy")
-    ofast = int(np.argmin(oit))
-    out["one_shot_returns_to_dense_speed_pm"] = _sustained_crossing(opm[ofast + 1:], oit[ofast + 1:], dense_it, below=False)
-    out["one_shot_accuracy_drops_pm"] = _sustained_crossing(opm[1:], oacc[1:], dense_acc)
+    out["one_shot_returns_to_dense_speed_pm"], out["one_shot_accuracy_drops_pm"] = \
+        _ticket_crossings(_one_shot_rounds(result), dense_it, dense_acc)
     return {k: (round(v, 3) if v is not None else None) for k, v in out.items()}
 
 
@@ -141,41 +87,35 @@ def mnist_section(results: Path, figures: Path) -> Section | None:
         return None
     result = read_json(path)
     config, rounds = result["config"], result["rounds"]
-    curves_figure(figures / "mnist_curves.png", result)
+    panels = [CurvesPanel(rounds, ylim=(90, 100)), CurvesPanel(rounds, title="zoom", ylim=(96, 99.2), legend=False)]
+    curves_figure(figures / "mnist_curves.png", panels, (12, 4.3),
+                  "LeNet-300-100 winning tickets: test accuracy during training (replicates paper Fig. 3)")
     pm_figure(figures / "mnist_controls.png",
-              [(role, rounds, None) for role in ("ticket", "reinit", "rewire", "random_mask") if role in rounds[-1]],
-              "Iterative pruning: winning tickets vs controls (replicates paper Figs. 1 and 4; v1 §4)")
+              [_series(role, rounds) for role in ("ticket", "reinit", "rewire", "random_mask") if role in rounds[-1]],
+              PM_AXIS, "Iterative pruning: winning tickets vs controls (replicates paper Figs. 1 and 4; v1 §4)")
     pm_figure(figures / "mnist_oneshot.png",
-              [("ticket", rounds, "iterative pruning"), ("one_shot", [{"one_shot": r["ticket"]} for r in
-                                                                       _one_shot_rounds(result)], "one-shot pruning")],
-              "Iterative vs one-shot pruning (replicates paper Fig. 4 a/b vs c; v1 §4)")
-    han = [("ticket", rounds, "rewind to init (lottery ticket)")]
+              [_series("ticket", rounds, "iterative pruning"),
+               _series("one_shot", [{"one_shot": r["ticket"]} for r in _one_shot_rounds(result)], "one-shot pruning")],
+              PM_AXIS, "Iterative vs one-shot pruning (replicates paper Fig. 4 a/b vs c; v1 §4)")
+    han = [_series("ticket", rounds, "rewind to init (lottery ticket)")]
     if "han" in rounds[-1]:
-        han.append(("han", [{"han": r.get("han", r["ticket"])} for r in rounds], None))
-    pm_figure(figures / "mnist_han.png", han, "Rewinding vs Han et al.'s continued training (v1 §6)")
+        han.append(_series("han", [{"han": r.get("han", r["ticket"])} for r in rounds]))
+    pm_figure(figures / "mnist_han.png", han, PM_AXIS, "Rewinding vs Han et al.'s continued training (v1 §6)")
 
     claims = mnist_claims(result)
     rows, metrics = [], {}
-    for key, (value, unit, source, says) in paper.MNIST_CLAIMS.items():
+    for key, (value, unit, source, says) in papers.MNIST_CLAIMS.items():
         measured = claims.get(key)
         rows.append([says, f"{value:g} {unit}" if value is not None else "–",
                      f"{measured:g} {unit}" if measured is not None else "not reached", source])
         metrics[key] = {"measured": measured, "paper": value}
     table = markdown_table(["quantity (paper's statement)", "paper", "ours", "source"], rows)
 
-    level_rows = []
-    for r in rounds:
-        row = [f"{100 * r['ticket']['pm'][0]:.1f}"]
-        for role in ("ticket", "reinit", "rewire", "random_mask", "han"):
-            if role in r:
-                row.append(f"{np.mean(r[role]['early_stop_iteration']):.0f} / "
-                           f"{100 * np.mean(r[role]['early_stop_accuracy']):.2f}")
-            else:
-                row.append("–")
-        level_rows.append(row)
+    level_rows = [[f"{level_pm(r):.1f}"] + [level_cell(r[role]) if role in r else "–"
+                                            for role in ("ticket", "reinit", "rewire", "random_mask", "han")]
+                  for r in rounds]
     levels = markdown_table(["Pm %", "ticket", "reinit", "rewiring", "random mask", "Han"], level_rows)
-    diverged = sum(sum(r[role]["diverged"]) for r in rounds for role in r if isinstance(r[role], dict)
-                   and "diverged" in r[role])
+    diverged = diverged_count(rounds)
     reduced = result["profile"] != "paper"
     scale_note = (f"\n\n> **Reduced scale** (profile `{result['profile']}`): {config['iterations']} iterations per "
                   f"training instead of the paper's 50,000, {config['trials']} trials instead of 5, "

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from lth.models import MemberUpdate, mask_gradient, population_linear, sample_weight
+from lth.core.models import init_from_shapes, mask_gradient, population_linear
 
 # The papers' layer plans: numbers are 3x3 conv widths, "M" a 2x2 max-pool.
 CONV_PLANS: dict[str, tuple] = {
@@ -60,6 +60,18 @@ def population_batch_norm(h: torch.Tensor, params: dict[str, torch.Tensor], pref
                         training=training, momentum=0.1, eps=1e-5)
 
 
+def enter_population(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """Images [B, C, H, W] (one batch shared by all members) as they are, or one batch per member
+    [K, B, C, H, W] in the population layout; and whether the batch is shared."""
+    shared = x.dim() == 4
+    return (x if shared else to_member_channels(x)), shared
+
+
+def masked(params: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], name: str) -> torch.Tensor:
+    """Weight ``name``, whose gradient the backward pass multiplies by its mask (if it has one)."""
+    return mask_gradient(params[name], masks.get(name))
+
+
 def to_member_features(h: torch.Tensor, members: int) -> torch.Tensor:
     """[B, K*C, H, W] -> [K, B, C*H*W] (each member's flattened features, in a single net's order)."""
     batch = h.shape[0]
@@ -82,20 +94,7 @@ class _PopulationNet:
     def init_params(self, seeds: list[int], init: str = "glorot_normal", std: float = 0.1,
                     dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
         """Initial parameters of one member per seed: weights from ``init``, biases 0, batch-norm scale 1."""
-        shapes = self.shapes()
-        members = []
-        for seed in seeds:
-            generator = torch.Generator().manual_seed(int(seed))
-            member = {}
-            for name, (shape, kind) in shapes.items():
-                if kind == "weight":
-                    member[name] = sample_weight(shape, init, generator, std, dtype)
-                elif kind in ("bn_weight", "var"):
-                    member[name] = torch.ones(shape, dtype=dtype)
-                else:
-                    member[name] = torch.zeros(shape, dtype=dtype)
-            members.append(member)
-        return {name: torch.stack([m[name] for m in members]).to(device) for name in shapes}
+        return init_from_shapes(self.shapes(), seeds, init, std, dtype, device)
 
     def parameter_count(self, include_buffers: bool = False) -> int:
         """Trainable parameters of one member (what the papers' tables count)."""
@@ -155,23 +154,19 @@ class PopulationConvNet(_PopulationNet):
         return kinds
 
     def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False,
-                grad_masks: dict[str, torch.Tensor] | None = None,
-                weight_updates: dict[str, MemberUpdate] | None = None) -> torch.Tensor:
+                grad_masks: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Logits [K, B, 10] for images [B, C, H, W] (shared by all members) or [K, B, C, H, W];
-        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass, and
-        ``weight_updates[name]`` may take it there (fully connected layers, see ``population_linear``)."""
+        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass."""
         masks = grad_masks or {}
-        updates = weight_updates or {}
         members = params["conv0.weight"].shape[0]
-        shared = x.dim() == 4
-        h = x if shared else to_member_channels(x)
+        h, shared = enter_population(x)
         index = 0
         for item in CONV_PLANS[self.arch]:
             if item == "M":
                 h = F.max_pool2d(h, 2)
                 continue
-            weight = mask_gradient(params[f"conv{index}.weight"], masks.get(f"conv{index}.weight"))
-            h = population_conv2d(h, weight, params.get(f"conv{index}.bias"), shared)
+            h = population_conv2d(h, masked(params, masks, f"conv{index}.weight"), params.get(f"conv{index}.bias"),
+                                  shared)
             if self.batch_norm:
                 h = population_batch_norm(h, params, f"bn{index}", training)
             h = torch.relu(h)
@@ -182,7 +177,7 @@ class PopulationConvNet(_PopulationNet):
         layers = len(self.fc_sizes) + 1
         for i in range(layers):
             name = f"fc{i}.weight"
-            h = population_linear(h, params[name], params[f"fc{i}.bias"], masks.get(name), updates.get(name))
+            h = population_linear(h, params[name], params[f"fc{i}.bias"], masks.get(name))
             if i < layers - 1:
                 h = torch.relu(h)
                 if self.dropout:
@@ -240,20 +235,16 @@ class PopulationResNet(_PopulationNet):
                 for n, (_, kind) in self.shapes().items() if kind == "weight"}
 
     def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False,
-                grad_masks: dict[str, torch.Tensor] | None = None,
-                weight_updates: dict[str, MemberUpdate] | None = None) -> torch.Tensor:
+                grad_masks: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Logits [K, B, 10] for images [B, C, H, W] (shared by all members) or [K, B, C, H, W];
-        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass, and
-        ``weight_updates[name]`` may take it there (fully connected layers, see ``population_linear``)."""
+        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass."""
         masks = grad_masks or {}
-        updates = weight_updates or {}
 
         def weight(name: str) -> torch.Tensor:
-            return mask_gradient(params[name], masks.get(name))
+            return masked(params, masks, name)
 
         members = params["fc.weight"].shape[0]
-        shared = x.dim() == 4
-        h = x if shared else to_member_channels(x)
+        h, shared = enter_population(x)
         h = population_conv2d(h, weight("stem.conv.weight"), None, shared)
         h = torch.relu(population_batch_norm(h, params, "stem.bn", training))
         for prefix, inp, out, stride in self._blocks():
@@ -266,8 +257,7 @@ class PopulationResNet(_PopulationNet):
                 h = population_batch_norm(h, params, f"{prefix}.shortcut_bn", training)
             h = torch.relu(y + h)
         h = to_member_features(F.adaptive_avg_pool2d(h, 1), members)
-        return population_linear(h, params["fc.weight"], params["fc.bias"], masks.get("fc.weight"),
-                                 updates.get("fc.weight"))
+        return population_linear(h, params["fc.weight"], params["fc.bias"], masks.get("fc.weight"))
 
 
 def make_convnet(arch: str, width: float = 1.0, dropout: float = 0.0) -> PopulationConvNet | PopulationResNet:

@@ -1,37 +1,34 @@
-"""Lottery-ticket procedures on the population engine: IMP with rewinding, one-shot pruning, the controls
-(random reinit, random rewiring, random sparse mask) and Han et al.'s prune-and-continue baseline.
+"""The generic lottery: IMP with rewinding, one-shot pruning, the controls (random reinit, random rewiring,
+random sparse mask) and Han et al.'s prune-and-continue baseline, for any population model.
 
 One training population per pruning round holds the tickets and all their controls. State is saved after
 every round (weights and masks needed for the next round plus results so far), so a killed run resumes
-from the last finished round and produces results identical to an uninterrupted run.
+from the last finished round and produces results identical to an uninterrupted run. A checkpoint is
+resumed only by the run that wrote it: same resolved config, same dataset file, same code (its
+fingerprint); any other is set aside with a message and the run starts over.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
-from lth.config import MnistConfig
+from lth.core.engine import TrainJob, TrainResult, TrainSettings, evaluate, members_slice
+from lth.core.masks import Masks, dense_masks, prune_by_rate, prune_global, prune_lowest, remaining_fraction
+from lth.core.split import train_in_processes, worker_count
 from lth.data import DeviceData
-from lth.engine import TrainResult, TrainSettings, evaluate
-from lth.masks import Masks, dense_masks, prune_by_rate, prune_global, prune_lowest, remaining_fraction
-from lth.models import PopulationMLP
-from lth.parallel import train_in_processes, worker_count
-from lth.runtime import save_torch_atomic
+from lth.experiments.common import derive_seed, repeat_each, tile
+from lth.io import load_torch, save_torch_atomic
+from lth.provenance import code_sha256
 
-def derive_seed(*parts: Any) -> int:
-    """A 31-bit seed determined only by ``parts`` (so every member's randomness is reproducible alone)."""
-    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "little") & 0x7FFFFFFF
-
-
-def layer_rates(config: MnistConfig, names: list[str]) -> dict[str, float]:
-    """Per-round pruning rate of each layer: hidden layers at ``hidden_rate``, the output layer at ``output_rate``."""
-    return {name: (config.output_rate if name == names[-1] else config.hidden_rate) for name in names}
+# Bump when the checkpoint's layout changes (the code hash changes anyway with any edit of the code).
+CHECKPOINT_SCHEMA = 2
 
 
 def rounds_needed(sizes: dict[str, int], rates: dict[str, float], min_remaining: float) -> int:
@@ -93,10 +90,6 @@ def _cat(parts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     return {name: torch.cat([p[name] for p in parts]) for name in parts[0]}
 
 
-def _rows(tensors: dict[str, torch.Tensor], start: int, stop: int) -> dict[str, torch.Tensor]:
-    return {name: t[start:stop] for name, t in tensors.items()}
-
-
 class Lottery:
     """IMP with rewinding for one population model, with the controls ``spec`` asks for.
 
@@ -122,7 +115,8 @@ class Lottery:
         self.ticket_seeds = [derive_seed(spec.seed, "init", t) for t in range(self.trials)]
         self.init = model.init_params(self.ticket_seeds, spec.init, spec.init_std, device=device)
         self.fingerprint = hashlib.sha256(json.dumps(
-            {"config": dataclasses.asdict(spec), "data": [len(data.train), len(data.validation), len(data.test)]},
+            {"config": dataclasses.asdict(spec), "data": [len(data.train), len(data.validation), len(data.test)],
+             "data_sha256": data.source_sha256, "code": code_sha256(), "schema": CHECKPOINT_SCHEMA},
             sort_keys=True).encode()).hexdigest()
 
     def prune(self, scores: dict[str, torch.Tensor], masks: Masks) -> Masks:
@@ -151,15 +145,15 @@ class Lottery:
 
         def save_partial(progress: dict[str, Any]) -> None:
             # Within a long round: the round-level state plus the engine's state of this training.
-            self.state["partial"] = {"key": key, **progress}
-            save_torch_atomic(self.checkpoint, self.state)
+            self.state["partial"] = {"key": key, "run": progress}
+            self._save(self.state)
 
         processes = worker_count(self.device, len(roles)) if self.split_over_processes else 1
-        result = train_in_processes(self.model, params, masks, self.settings, self.data.train, seeds,
-                                    self.chunk or len(roles), processes, evaluations,
-                                    progress=f"{label} round {round_index}" if self.progress else None,
-                                    eval_members=eval_members, track_best="validation",
-                                    resume=partial if partial is not None and partial["key"] == key else None,
+        job = TrainJob(self.model, params, masks, self.settings, self.data.train, seeds, evaluations,
+                       eval_members, track_best="validation",
+                       progress=f"{label} round {round_index}" if self.progress else None)
+        result = train_in_processes(job, self.chunk or len(roles), processes,
+                                    resume=partial["run"] if partial is not None and partial["key"] == key else None,
                                     on_snapshot=save_partial, snapshot_every_s=self.snapshot_every_s)
         self.state["partial"] = None
         _, test_at_stop = evaluate(self.model, result.best_params, self.data.test)
@@ -197,21 +191,19 @@ class Lottery:
         if getattr(config, "reinit_per_ticket", 0):
             R = config.reinit_per_ticket
             parts.append(self._fresh_init(R, r))
-            mask_parts.append({n: m.repeat_interleave(R, 0) for n, m in ticket_masks.items()})
+            mask_parts.append(repeat_each(ticket_masks, R))
             roles += ["reinit"] * (T * R)
         if getattr(config, "rewire_per_ticket", 0):
             W = config.rewire_per_ticket
             seeds = [derive_seed(config.seed, "rewire", r, t, j) for t in range(T) for j in range(W)]
-            params, masks = rewire({n: p.repeat_interleave(W, 0) for n, p in self.init.items()},
-                                   {n: m.repeat_interleave(W, 0) for n, m in ticket_masks.items()}, seeds)
+            params, masks = rewire(repeat_each(self.init, W), repeat_each(ticket_masks, W), seeds)
             parts.append(params), mask_parts.append(masks)
             roles += ["rewire"] * (T * W)
         if getattr(config, "random_mask_per_ticket", 0):
             M = config.random_mask_per_ticket
             seeds = [derive_seed(config.seed, "random_mask", r, t, j) for t in range(T) for j in range(M)]
-            parts.append({n: p.repeat_interleave(M, 0) for n, p in self.init.items()})
-            mask_parts.append(random_masks_like({n: m.repeat_interleave(M, 0) for n, m in ticket_masks.items()},
-                                                seeds))
+            parts.append(repeat_each(self.init, M))
+            mask_parts.append(random_masks_like(repeat_each(ticket_masks, M), seeds))
             roles += ["random_mask"] * (T * M)
         if getattr(config, "han_baseline", False):
             han_masks = self.prune({n: state["han_trained"][n].abs() for n in self.names}, state["han_masks"])
@@ -219,10 +211,10 @@ class Lottery:
             roles += ["han"] * T
         result, summary = self._train(_cat(parts), _cat(mask_parts), roles, r, "imp",
                                       torch.arange(T, device=self.device) if curves else None)
-        state["ticket_masks"], state["ticket_trained"] = ticket_masks, _rows(result.params, 0, T)
+        state["ticket_masks"], state["ticket_trained"] = ticket_masks, members_slice(result.params, 0, T)
         if getattr(config, "han_baseline", False):
             state["han_masks"] = han_masks
-            state["han_trained"] = _rows(result.params, len(roles) - T, len(roles))
+            state["han_trained"] = members_slice(result.params, len(roles) - T, len(roles))
         return summary
 
     def _one_shot(self, state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -230,7 +222,7 @@ class Lottery:
         levels = self.config.one_shot_rounds
         T = self.trials
         masks = _cat([one_shot_masks(state["dense_trained"], self.names, self.rates, r) for r in levels])
-        params = {n: p.repeat(len(levels), *([1] * (p.dim() - 1))) for n, p in self.init.items()}
+        params = tile(self.init, len(levels))
         _, summary = self._train(params, masks, ["ticket"] * (T * len(levels)), 0, "one-shot", None)
         out = []
         for i, r in enumerate(levels):
@@ -239,11 +231,29 @@ class Lottery:
         return out
 
     # --------------------------------------------------------------------------------------- driver
+    def _save(self, state: dict[str, Any]) -> None:
+        """Write the checkpoint; if that fails (disk full, ...), say so and train on: only resumability is lost."""
+        try:
+            save_torch_atomic(self.checkpoint, state)
+        except OSError as error:
+            print(f"{self.label}: could not save progress to {self.checkpoint} ({error}); training continues, "
+                  "but a killed run would start over", file=sys.stderr)
+
     def _load(self) -> dict[str, Any] | None:
+        """The checkpoint's state if this very run wrote it (on any device; mapped to this one), else None."""
         if not self.checkpoint.exists():
             return None
-        saved = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
-        return saved if saved.get("fingerprint") == self.fingerprint else None
+        try:
+            saved = load_torch(self.checkpoint, map_location=self.device)
+        except Exception as error:      # noqa: BLE001 - a truncated or foreign file: start over, say so
+            print(f"{self.label}: {self.checkpoint} cannot be read ({type(error).__name__}); starting over",
+                  file=sys.stderr)
+            return None
+        if not isinstance(saved, dict) or saved.get("fingerprint") != self.fingerprint:
+            print(f"{self.label}: {self.checkpoint} was written by another config, dataset or code version; "
+                  "starting over", file=sys.stderr)
+            return None
+        return saved
 
     def run(self) -> dict[str, Any]:
         """Every IMP round (resuming from the checkpoint if one matches this config), then one-shot."""
@@ -256,30 +266,12 @@ class Lottery:
             state["rounds"].append({"round": r, **summary})
             if r == 0:
                 state["dense_trained"] = state["ticket_trained"]
-            save_torch_atomic(self.checkpoint, state)
+            self._save(state)
             bar.update(1)
         if state["one_shot"] is None:
             state["one_shot"] = self._one_shot(state) if getattr(self.config, "one_shot_rounds", None) else []
-            save_torch_atomic(self.checkpoint, state)
+            self._save(state)
             bar.update(1)
         bar.close()
         return {"rounds": state["rounds"], "one_shot": state["one_shot"],
                 "layer_rates": self.rates, "weights": {n: int(self.init[n][0].numel()) for n in self.names}}
-
-
-class MnistLottery(Lottery):
-    """All MNIST LeNet experiments of one config: IMP rounds with controls, one-shot levels, Han baseline."""
-
-    def __init__(self, config: MnistConfig, data: DeviceData, device: torch.device, checkpoint: Path,
-                 progress: bool = True):
-        model = PopulationMLP((data.train.x.shape[1], *config.hidden_sizes, 10), "relu")
-        rates = layer_rates(config, model.layer_names)
-        sizes = {name: fan_in * fan_out
-                 for name, fan_in, fan_out in zip(model.layer_names, model.sizes[:-1], model.sizes[1:])}
-        settings = TrainSettings(iterations=config.iterations, batch_size=config.batch_size,
-                                 optimizer=config.optimizer, lr=config.lr, eval_every=config.eval_every,
-                                 mixed_precision=config.mixed_precision)
-        super().__init__(config, model, model.layer_names, rates, rounds_needed(sizes, rates, config.min_remaining),
-                         settings, data, device, checkpoint, progress, label="mnist lenet",
-                         split_over_processes=True)
-

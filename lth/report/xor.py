@@ -1,59 +1,21 @@
-"""Figures (matplotlib) and the Markdown report, built from ``results/`` only.
-
-Each experiment contributes a section builder that reads its results JSON and returns Markdown plus the
-paper-vs-measured numbers for ``reports/metrics.json``. A section whose results are absent is skipped and
-listed as not run, never invented.
-"""
+"""XOR section of the report: the paper's two XOR tables (v1, Section 2) beside ours, and their figure."""
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from lth import paper  # noqa: E402
+from lth.report import papers
+from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
 
 HEURISTIC_NAMES = {"input_magnitude": "Input magnitude", "output_magnitude": "Output magnitude",
                    "product": "Product"}
 MODE_NAMES = {"one_shot": "One-shot", "iterative": "Iterative"}
 
 
-@dataclass
-class Section:
-    """One report section: Markdown text and its paper-vs-measured metrics."""
-    markdown: str
-    metrics: dict[str, dict[str, float | None]] = field(default_factory=dict)
-
-
-def read_json(path: Path) -> Any:
-    """Parse a results file."""
-    return json.loads(path.read_text())
-
-
-def run_facts(result: dict[str, Any], extra: str = "") -> str:
-    """The line every section starts with: profile, trials, device and library versions."""
-    env = result["environment"]
-    return (f"*Profile `{result['profile']}`{extra}; device {env['device']}; torch {env['torch']}, "
-            f"torchvision {env['torchvision']}, Python {env['python']}.*")
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _fmt(rate: dict[str, Any], key: str) -> str:
     return f"{rate[key]:.1f} ± {rate[key + '_se']:.1f}"
 
 
-# ---------------------------------------------------------------------------------------------------- XOR
 def xor_figure(result: dict[str, Any], path: Path) -> None:
     """Success rates vs width: random init (measured and paper) and pruned tickets, DB and ZL panels."""
     random_init = result["random_init"]
@@ -63,8 +25,8 @@ def xor_figure(result: dict[str, Any], path: Path) -> None:
         ax.errorbar(widths, [random_init[str(w)][key] for w in widths],
                     yerr=[random_init[str(w)][key + "_se"] for w in widths], marker="o", color="tab:gray",
                     label="random init (ours)", capsize=3)
-        paper_widths = [w for w in widths if w in paper.XOR_RANDOM_INIT]
-        ax.plot(paper_widths, [paper.XOR_RANDOM_INIT[w][key == "zl"] for w in paper_widths], "x--",
+        paper_widths = [w for w in widths if w in papers.XOR_RANDOM_INIT]
+        ax.plot(paper_widths, [papers.XOR_RANDOM_INIT[w][key == "zl"] for w in paper_widths], "x--",
                 color="tab:gray", alpha=0.6, label="random init (paper)")
         colours = {"one_shot": "tab:orange", "iterative": "tab:blue"}
         for mode, by_heuristic in result["pruning"].items():
@@ -75,7 +37,7 @@ def xor_figure(result: dict[str, Any], path: Path) -> None:
                         yerr=[by_heuristic["product"][str(u)][key + "_se"] for u in units], marker="s",
                         linestyle="none", color=colours[mode], capsize=3,
                         label=f"{MODE_NAMES[mode].lower()} pruned from 10, reset (ours)")
-            paper_row = paper.XOR_PRUNING.get((mode, "product"), {})
+            paper_row = papers.XOR_PRUNING.get((mode, "product"), {})
             paper_units = [u for u in units if u in paper_row]
             ax.plot(paper_units, [paper_row[u][key == "zl"] for u in paper_units], "x", markersize=9,
                     color=colours[mode], label=f"{MODE_NAMES[mode].lower()} pruned (paper)")
@@ -88,10 +50,7 @@ def xor_figure(result: dict[str, Any], path: Path) -> None:
     axes[1].legend(loc="lower right", fontsize=8)
     fig.suptitle(f"Winning tickets train where random nets of the same width fail "
                  f"(profile {result['profile']})", fontsize=11)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def xor_section(results: Path, figures: Path) -> Section | None:
@@ -107,12 +66,12 @@ def xor_section(results: Path, figures: Path) -> Section | None:
     for key, name in (("db", "DB"), ("zl", "ZL")):
         row = [name + " ours"] + [_fmt(random_init[str(w)], key) for w in widths]
         rows.append(row)
-        rows.append([name + " paper"] + [f"{paper.XOR_RANDOM_INIT[w][key == 'zl']:.1f}"
-                                         if w in paper.XOR_RANDOM_INIT else "–" for w in widths])
+        rows.append([name + " paper"] + [f"{papers.XOR_RANDOM_INIT[w][key == 'zl']:.1f}"
+                                         if w in papers.XOR_RANDOM_INIT else "–" for w in widths])
         for w in widths:
             metrics[f"random_{w}_units_{key}"] = {
                 "measured": random_init[str(w)][key],
-                "paper": paper.XOR_RANDOM_INIT[w][key == "zl"] if w in paper.XOR_RANDOM_INIT else None}
+                "paper": papers.XOR_RANDOM_INIT[w][key == "zl"] if w in papers.XOR_RANDOM_INIT else None}
     table1 = markdown_table(["%"] + [f"{w} units" for w in widths], rows)
 
     targets = sorted((int(t) for t in config["pruning"]["targets"]), reverse=True)
@@ -129,7 +88,7 @@ def xor_section(results: Path, figures: Path) -> Section | None:
             name = f"{MODE_NAMES[mode]} {HEURISTIC_NAMES[heuristic].lower()}"
             rows.append([name, "ours", f"{dense['db']:.1f} / {dense['zl']:.1f}"] +
                         [f"{ours[str(t)]['db']:.1f} / {ours[str(t)]['zl']:.1f}" for t in targets])
-            paper_row = paper.XOR_PRUNING.get((mode, heuristic))
+            paper_row = papers.XOR_PRUNING.get((mode, heuristic))
             if paper_row:
                 rows.append(["", "paper", "{:.1f} / {:.1f}".format(*paper_row.get(start, ("–", "–")))
                              if start in paper_row else "–"] +
@@ -175,65 +134,3 @@ output-magnitude one by its |outgoing weight|, the product by |outgoing| × Σ|i
 Rates over all trials, including those whose unpruned net failed.
 """
     return Section(text, metrics)
-
-
-def data_section(results: Path) -> Section | None:
-    """What each data stage prepared (split sizes and the validation split's fingerprint)."""
-    folder = results / "data"
-    infos = [read_json(p) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
-    if not infos:
-        return None
-    rows = [[i["dataset"], str(i["train"]), str(i["validation"]), str(i["test"]),
-             "×".join(map(str, i["image_shape"])), f"{i['split_seed']} / `{i['validation_index_sha256']}`"]
-            for i in infos]
-    table = markdown_table(["dataset", "train", "validation", "test", "image", "split seed / hash"], rows)
-    overridden = [i["dataset"] for i in infos if i.get("md5_overridden")]
-    note = (f"\n\n**Checksums overridden for {', '.join(overridden)} (test data, not the real sets).**"
-            if overridden else "")
-    return Section(f"## Data\n\ntorchvision datasets, md5-checked against torchvision's checksums; the validation"
-                   f" images are held out of the training set by a fixed seed.\n\n{table}{note}\n")
-
-
-def _sections() -> list[Callable[[Path, Path], Section | None]]:
-    from lth.report_cifar import cifar_section
-    from lth.report_mnist import mnist_section
-    return [xor_section, mnist_section, cifar_section]
-
-
-NOT_YET = ["MNIST anatomy of tickets (surviving init distributions, connectivity) and the parameter sweeps "
-           "(init scale, network size, pruning rate)",
-           "follow-ups: supermasks and mask criteria, early-bird tickets, layerwise importance metrics"]
-
-
-def build_report(results: Path, reports: Path, commit: str) -> dict[str, Any]:
-    """Write reports/report.md, reports/figures/*.png and reports/metrics.json from ``results``."""
-    figures = reports / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
-    metrics: dict[str, Any] = {}
-    parts, missing = [], []
-    for builder in _sections():
-        name = builder.__name__.removesuffix("_section")
-        section = builder(results, figures)
-        if section is None:
-            missing.append(f"{name}: no results in `{results}/{name}/` (run `dvc repro {name}`)")
-            continue
-        parts.append(section.markdown)
-        metrics[name] = section.metrics
-    data = data_section(results)
-    if data is not None:
-        parts.append(data.markdown)
-    pending = "\n".join(f"- {item}" for item in missing + NOT_YET)
-    header = f"""# The Lottery Ticket Hypothesis, reproduced
-
-Regenerated by `dvc repro` from `results/` (code commit `{commit}`); every number and figure below comes from
-a run of this repository's code at the committed `params.yaml`. Paper numbers are quoted beside ours.
-
-"""
-    footer = f"""## Not reproduced yet
-
-These experiments of the source papers are not part of the pipeline yet, so nothing is shown for them:
-
-{pending}
-"""
-    (reports / "report.md").write_text(header + "\n".join(parts) + "\n" + footer)
-    return metrics

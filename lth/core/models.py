@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch.nn import functional as F
+
+from lth.core import cpu_fastpath
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 
@@ -36,6 +37,25 @@ def sample_weight(shape: tuple[int, ...], init: str, generator: torch.Generator,
     raise ValueError(f"unknown init {init!r}; allowed: normal, glorot_normal, glorot_uniform")
 
 
+def init_from_shapes(shapes: dict[str, tuple[tuple[int, ...], str]], seeds: list[int], init: str, std: float,
+                     dtype: torch.dtype, device: torch.device | str) -> dict[str, torch.Tensor]:
+    """Stacked initial parameters, one member per seed, drawn in ``shapes`` order from that seed alone:
+    kind ``weight`` from ``init``, ``bn_weight`` and ``var`` ones, everything else (biases, means) zeros."""
+    members = []
+    for seed in seeds:
+        generator = torch.Generator().manual_seed(int(seed))
+        member = {}
+        for name, (shape, kind) in shapes.items():
+            if kind == "weight":
+                member[name] = sample_weight(shape, init, generator, std, dtype)
+            elif kind in ("bn_weight", "var"):
+                member[name] = torch.ones(shape, dtype=dtype)
+            else:
+                member[name] = torch.zeros(shape, dtype=dtype)
+        members.append(member)
+    return {name: torch.stack([m[name] for m in members]).to(device) for name in shapes}
+
+
 @dataclass(frozen=True)
 class PopulationMLP:
     """A fully connected net (e.g. XOR 2-H-1, LeNet-300-100 784-300-100-10) for a population of members.
@@ -50,66 +70,44 @@ class PopulationMLP:
         """Weight names in forward order (what magnitude pruning acts on)."""
         return [f"fc{i}.weight" for i in range(len(self.sizes) - 1)]
 
+    def shapes(self) -> dict[str, tuple[tuple[int, ...], str]]:
+        """name -> (per-member shape, kind): ``fc{i}.weight`` [out, in] and ``fc{i}.bias`` [out]."""
+        shapes: dict[str, tuple[tuple[int, ...], str]] = {}
+        for i, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            shapes[f"fc{i}.weight"] = ((fan_out, fan_in), "weight")
+            shapes[f"fc{i}.bias"] = ((fan_out,), "bias")
+        return shapes
+
     def init_params(self, seeds: list[int], init: str = "glorot_normal", std: float = 0.1,
                     dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
         """Initial parameters of one member per seed (each member's init depends only on its own seed)."""
-        members = []
-        for seed in seeds:
-            generator = torch.Generator().manual_seed(int(seed))
-            member = {}
-            for i, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
-                member[f"fc{i}.weight"] = sample_weight((fan_out, fan_in), init, generator, std, dtype)
-                member[f"fc{i}.bias"] = torch.zeros(fan_out, dtype=dtype)
-            members.append(member)
-        return {name: torch.stack([m[name] for m in members]).to(device) for name in members[0]}
+        return init_from_shapes(self.shapes(), seeds, init, std, dtype, device)
 
     def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor, training: bool = False,
-                grad_masks: dict[str, torch.Tensor] | None = None,
-                weight_updates: dict[str, MemberUpdate] | None = None) -> torch.Tensor:
-        """Logits [K, B, out] for inputs [B, in] (shared by all members) or [K, B, in] (one batch each).
-
-        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass, and
-        ``weight_updates[name]`` takes it there instead of autograd (see ``population_linear``)."""
+                grad_masks: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """Logits [K, B, out] for inputs [B, in] (shared by all members) or [K, B, in] (one batch each);
+        ``grad_masks[name]`` multiplies that weight's gradient in the backward pass."""
         act = ACTIVATIONS[self.activation]
         grad_masks = grad_masks or {}
-        weight_updates = weight_updates or {}
         h = x
         layers = len(self.sizes) - 1
         for i in range(layers):
             name = f"fc{i}.weight"
-            h = population_linear(h, params[name], params[f"fc{i}.bias"], grad_masks.get(name),
-                                  weight_updates.get(name))
+            h = population_linear(h, params[name], params[f"fc{i}.bias"], grad_masks.get(name))
             if i < layers - 1:
                 h = act(h)
         return h
 
 
-# Takes the masked weight gradient of members [start, stop) during the backward pass and updates their weights
-# (the engine's optimizer, see ``PopulationOptimizer.member_updates``).
-MemberUpdate = Callable[[int, int, torch.Tensor], None]
-
-
 def population_linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                      grad_mask: torch.Tensor | None = None, update: MemberUpdate | None = None) -> torch.Tensor:
+                      grad_mask: torch.Tensor | None = None) -> torch.Tensor:
     """Each member's affine layer: [B, in] (shared by all members) or [K, B, in] -> [K, B, out].
 
     ``grad_mask`` ([K, out, in], the weights' dtype) multiplies the weight gradient as it is computed
-    (pruned weights get exactly zero gradient). ``update``, if given, receives the masked weight gradient
-    block by block on a CPU (see ``masked_weight_gradient``) and the weight then gets no ``.grad``."""
-    return PopulationLinear.apply(h, weight, bias, grad_mask, update)
-
-
-# Bytes of weight gradient computed per block on a CPU before it is masked: small enough to stay in cache,
-# so that masking costs no extra pass over memory (measured at LeNet's first layer, K = 32: 6.2-6.8 ms for
-# the masked gradient in blocks of 4 members vs 7.8-11.6 ms for the whole gradient and then the mask).
-GRADIENT_BLOCK_BYTES = 4 << 20
-
-
-def gradient_block_members(members: int, member_numel: int, dtype: torch.dtype) -> int:
-    """How many members' weight gradients a CPU computes (and masks, and updates) per block: as many as
-    fit in ``GRADIENT_BLOCK_BYTES``, at least one."""
-    member_bytes = member_numel * torch.finfo(dtype).bits // 8
-    return min(members, max(1, GRADIENT_BLOCK_BYTES // member_bytes))
+    (pruned weights get exactly zero gradient). On a CPU, an optimizer update registered for ``weight``
+    (``cpu_fastpath.updates_in_backward``) takes the masked gradient during the backward pass, and the
+    weight then gets no ``.grad``."""
+    return PopulationLinear.apply(h, weight, bias, grad_mask, cpu_fastpath.update_for(weight))
 
 
 class PopulationLinear(torch.autograd.Function):
@@ -123,7 +121,7 @@ class PopulationLinear(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                grad_mask: torch.Tensor | None, update: MemberUpdate | None) -> torch.Tensor:
+                grad_mask: torch.Tensor | None, update: cpu_fastpath.MemberUpdate | None) -> torch.Tensor:
         ctx.save_for_backward(h, weight, grad_mask)
         ctx.has_bias = bias is not None
         ctx.update = update
@@ -153,29 +151,17 @@ class PopulationLinear(torch.autograd.Function):
 
 
 def masked_weight_gradient(grad: torch.Tensor, inputs: torch.Tensor, mask: torch.Tensor | None,
-                           dtype: torch.dtype, update: MemberUpdate | None = None) -> torch.Tensor | None:
+                           dtype: torch.dtype, update: cpu_fastpath.MemberUpdate | None = None
+                           ) -> torch.Tensor | None:
     """Each member's weight gradient grad^T @ inputs ([K, out, in] in ``dtype``) times ``mask``.
 
-    On a CPU it is computed in blocks of members that fit in cache and each block is masked while hot;
-    on other devices it is one batched product and one multiply. On a CPU, ``update`` (if given) receives
-    each masked block while it is still in cache, and nothing is returned: the optimizer's pass over the
-    gradient then costs no memory traffic for it (the gradient is never written out and read back)."""
-    members, _, outputs = grad.shape
-    if grad.device.type != "cpu" or grad.dtype != dtype:
-        result = torch.bmm(grad.transpose(1, 2), inputs).to(dtype)
-        return result.mul_(mask) if mask is not None else result
-    block = gradient_block_members(members, outputs * inputs.shape[-1], dtype)
-    result = torch.empty((block if update is not None else members), outputs, inputs.shape[-1], dtype=dtype,
-                         device=grad.device)
-    for start in range(0, members, block):
-        stop = min(members, start + block)
-        part = result[:stop - start] if update is not None else result[start:stop]
-        torch.bmm(grad[start:stop].transpose(1, 2), inputs[start:stop], out=part)
-        if mask is not None:
-            part.mul_(mask[start:stop])
-        if update is not None:
-            update(start, stop, part)
-    return None if update is not None else result
+    On a CPU (same dtype) it comes from ``cpu_fastpath.blocked_weight_gradient`` (blocks of members masked
+    in cache, optionally handed to ``update``, and then nothing is returned); elsewhere it is one batched
+    product and one multiply."""
+    if grad.device.type == "cpu" and grad.dtype == dtype:
+        return cpu_fastpath.blocked_weight_gradient(grad, inputs, mask, dtype, update)
+    result = torch.bmm(grad.transpose(1, 2), inputs).to(dtype)
+    return result.mul_(mask) if mask is not None else result
 
 
 class MaskGradient(torch.autograd.Function):

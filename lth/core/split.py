@@ -29,11 +29,10 @@ from typing import Any, Callable
 
 import torch
 
-from lth.engine import (MEMBER_ALIGNMENT, PopulationModel, Split, TrainResult, TrainSettings, group_data_seeds,
-                        join_results, make_optimizer, members_slice, members_slice_evaluations,
-                        train_in_chunks)
-from lth.masks import Masks
-
+from lth.core.engine import (GroupSnapshot, TrainJob, TrainResult, chunk_ranges, check_ranges, join_results,
+                             train_group, train_in_groups)
+from lth.core.optimizer import make_optimizer
+from lth.io import load_torch
 
 def worker_count(device: torch.device, members: int) -> int:
     """Processes to split a population of ``members`` over: one per thread torch would use on this CPU
@@ -51,89 +50,80 @@ def member_ranges(members: int, parts: int) -> list[tuple[int, int]]:
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def train_in_processes(model: PopulationModel, params: dict[str, torch.Tensor], masks: Masks,
-                       settings: TrainSettings, train: Split, data_seeds: list[int], chunk: int, processes: int,
-                       evaluations: dict[str, Split] | None = None, progress: str | None = None,
-                       eval_members: dict[str, torch.Tensor] | None = None, track_best: str | None = None,
-                       resume: dict[str, Any] | None = None,
-                       on_snapshot: Callable[[dict[str, Any]], None] | None = None,
-                       snapshot_every_s: float = 600.0) -> TrainResult:
-    """``train_in_chunks`` with the members split into ``processes`` consecutive groups, each trained by its
-    own single-threaded worker process; the same result as one process.
+def split_ranges(members: int, processes: int, chunk: int) -> list[list[int]]:
+    """The member groups of a population split over ``processes``: each process's consecutive share,
+    cut into groups of at most ``chunk`` members (the groups ``train_in_chunks`` would train in it)."""
+    return [r for start, stop in member_ranges(members, processes) for r in chunk_ranges(start, stop, chunk)]
 
-    A snapshot (see ``train_population``) holds each group's member range and its latest state: the
-    worker's own snapshot or, once finished, its result. Resuming from one restarts only the unfinished
-    groups, from their snapshots, with the snapshot's ranges (so it works on a machine with another number
-    of cores). ``resume`` may also be a one-process ``train_in_chunks`` snapshot, which is honoured in one
-    process. With ``processes`` <= 1 this is ``train_in_chunks``."""
-    members = len(data_seeds)
-    split_snapshot = resume is not None and "ranges" in resume
-    if not split_snapshot and (processes <= 1 or members < 2 or resume is not None):
-        # One process: asked for, nothing to split, or continuing a snapshot taken in one process.
-        return train_in_chunks(model, params, masks, settings, train, data_seeds, chunk, evaluations, progress,
-                               eval_members=eval_members, track_best=track_best, resume=resume,
-                               on_snapshot=on_snapshot, snapshot_every_s=snapshot_every_s)
-    ranges = [tuple(r) for r in resume["ranges"]] if resume is not None else member_ranges(members, processes)
-    if ranges[-1][1] != members:
-        raise ValueError(f"the snapshot covers {ranges[-1][1]} members but the population has {members}")
+
+def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupSnapshot | None = None,
+                       on_snapshot: Callable[[GroupSnapshot], None] | None = None,
+                       snapshot_every_s: float = 600.0) -> TrainResult:
+    """``train_in_groups`` with the groups spread over ``processes`` single-threaded worker processes (each
+    takes a consecutive run of groups); the same result as one process.
+
+    Snapshots have ``train_in_groups``' schema: every group's member range and latest state (its worker's
+    loop snapshot or, once finished, its result). Resuming restarts only the unfinished groups, and works
+    from a one-process snapshot and on a machine with another number of cores. With ``processes`` <= 1 this
+    is ``train_in_groups`` in this process."""
+    members = job.members
+    ranges = ([list(r) for r in resume["ranges"]] if resume is not None
+              else split_ranges(members, max(1, processes), chunk))
+    check_ranges(ranges, members)
+    if processes <= 1 or members < 2:
+        return train_in_groups(job, ranges, resume, on_snapshot, snapshot_every_s)
     groups: list[dict[str, Any] | None] = list(resume["groups"]) if resume is not None else [None] * len(ranges)
-    _import_what_optimizers_import(settings)
+    pending = [i for i, g in enumerate(groups) if g is None or "result" not in g]
+    shares = [pending[a:b] for a, b in member_ranges(len(pending), processes)] if pending else []
+    _import_what_optimizers_import(job.settings)
     context = multiprocessing.get_context("fork")
     parent = os.getpid()
-    workers: dict[multiprocessing.connection.Connection, tuple[int, multiprocessing.Process]] = {}
+    workers: dict[multiprocessing.connection.Connection, tuple[list[int], multiprocessing.Process]] = {}
 
     def save() -> None:
         if on_snapshot is not None:
             on_snapshot({"ranges": ranges, "groups": list(groups)})
 
-    def work(index: int, connection: multiprocessing.connection.Connection) -> None:
-        """The worker's whole life: train its group single-threaded, send snapshots and the result."""
+    def work(share: list[int], first: bool, connection: multiprocessing.connection.Connection) -> None:
+        """The worker's whole life: train its groups single-threaded, send snapshots and results."""
         _die_with_parent(parent)
         _fresh_progress_bar_locks()
         torch.set_num_threads(1)
-        start, stop = ranges[index]
         try:
-            group_evals, group_members = members_slice_evaluations(evaluations, eval_members or {}, start, stop)
-            saved = groups[index]
-            send = (lambda state: connection.send_bytes(_pack(("snapshot", state)))) if on_snapshot else None
-            result = train_in_chunks(model, members_slice(params, start, stop), members_slice(masks, start, stop),
-                                     settings, train,
-                                     group_data_seeds(settings, data_seeds, start, stop), chunk, group_evals,
-                                     progress if index == 0 else None, eval_members=group_members,
-                                     track_best=track_best, resume=saved["snapshot"] if saved else None,
-                                     on_snapshot=send, snapshot_every_s=snapshot_every_s)
-            connection.send_bytes(_pack(("done", result)))
+            for index in share:
+                send = ((lambda state, index=index: connection.send_bytes(_pack(("snapshot", index, state))))
+                        if on_snapshot else None)
+                result = train_group(job, ranges, index, groups[index], send, snapshot_every_s,
+                                     progress=first and index == share[0])
+                connection.send_bytes(_pack(("done", index, result.to_state())))
         except BaseException:               # noqa: BLE001 - every failure must reach the parent
-            connection.send_bytes(_pack(("error", traceback.format_exc())))
+            connection.send_bytes(_pack(("error", -1, traceback.format_exc())))
         finally:
             connection.close()
 
     try:
-        for index, saved in enumerate(groups):
-            if saved is not None and "result" in saved:
-                continue
+        for number, share in enumerate(shares):
             receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=work, args=(index, sender), daemon=True,
-                                      name=f"lth-members-{ranges[index][0]}-{ranges[index][1]}")
+            start, stop = ranges[share[0]][0], ranges[share[-1]][1]
+            process = context.Process(target=work, args=(share, number == 0, sender), daemon=True,
+                                      name=f"lth-members-{start}-{stop}")
             process.start()
             sender.close()
-            workers[receiver] = (index, process)
+            workers[receiver] = (share, process)
         while workers:
             for connection in multiprocessing.connection.wait(list(workers)):
-                index, process = workers[connection]
-                start, stop = ranges[index]
+                share, process = workers[connection]
+                start, stop = ranges[share[0]][0], ranges[share[-1]][1]
                 try:
-                    kind, payload = _unpack(connection.recv_bytes())
+                    kind, index, payload = _unpack(connection.recv_bytes())
                 except EOFError:
                     process.join()
                     raise RuntimeError(f"the worker process training members {start}-{stop - 1} died "
                                        f"(exit code {process.exitcode}) before it finished") from None
                 if kind == "error":
                     raise RuntimeError(f"the worker process training members {start}-{stop - 1} failed:\n{payload}")
-                if kind == "snapshot":
-                    groups[index] = {"snapshot": payload}
-                else:
-                    groups[index] = {"result": payload}
+                groups[index] = {"snapshot": payload} if kind == "snapshot" else {"result": payload}
+                if kind == "done" and index == share[-1]:
                     del workers[connection]
                     connection.close()
                     process.join()
@@ -144,14 +134,14 @@ def train_in_processes(model: PopulationModel, params: dict[str, torch.Tensor], 
             process.kill()
             process.join()
             connection.close()
-    return join_results([group["result"] for group in groups], evaluations, track_best)
+    return join_results([TrainResult.from_state(group["result"]) for group in groups], job)
 
 
 def _import_what_optimizers_import(settings: TrainSettings) -> None:
     """Build a throwaway optimizer, so that the modules torch imports for the first one in a process
     (``torch._dynamo``: 1.0-1.4 s here) are imported once, before forking, instead of in every worker of
     every population."""
-    make_optimizer([torch.zeros(MEMBER_ALIGNMENT, requires_grad=True)], settings)
+    make_optimizer([torch.zeros(16, requires_grad=True)], settings)
 
 
 def _pack(message: Any) -> bytes:
@@ -161,7 +151,7 @@ def _pack(message: Any) -> bytes:
 
 
 def _unpack(data: bytes) -> Any:
-    return torch.load(io.BytesIO(data), weights_only=False)
+    return load_torch(io.BytesIO(data))
 
 
 def _fresh_progress_bar_locks() -> None:

@@ -10,15 +10,66 @@ Every configuration is one population: thousands of trials train in lock-step.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
-from lth.config import XorConfig
-from lth.engine import Split, TrainSettings, train_population
-from lth.masks import keep_top_units, unit_masks_for_mlp, unit_scores
-from lth.models import PopulationMLP
+from lth.config import ConfigError, setting
+from lth.core.engine import TrainJob, train_population
+from lth.core.masks import keep_top_units, unit_masks_for_mlp, unit_scores
+from lth.core.models import PopulationMLP
+from lth.data import Split
+from lth.experiments.common import tile, train_settings
+
+@dataclass(frozen=True)
+class XorPruningConfig:
+    start_units: int = setting(10, "hidden units of the network that is trained and then pruned", min=2)
+    targets: list[int] = setting([4, 2], "hidden-unit counts at which pruned networks are reported", min=1)
+    units_per_round: int = setting(2, "hidden units removed per round of iterative pruning", min=1)
+    heuristics: list[str] = setting(["input_magnitude", "output_magnitude", "product"],
+                                    "unit-scoring heuristics to compare",
+                                    choices=("input_magnitude", "output_magnitude", "product"))
+    modes: list[str] = setting(["one_shot", "iterative"], "pruning schedules to compare",
+                               choices=("one_shot", "iterative"))
+
+
+@dataclass(frozen=True)
+class XorConfig:
+    hidden_units: list[int] = setting([10, 8, 6, 4, 2], "widths of the randomly initialised 2-H-1 nets", min=1)
+    trials: int = setting(2000, "independent networks per configuration (standard error <= 1.12 pp)", min=1)
+    iterations: int = setting(1000, "full-batch training iterations on the four XOR points", min=1)
+    optimizer: str = setting("adam", "optimizer", choices=("sgd", "adam"))
+    lr: float = setting(0.01, "learning rate", min=0, min_exclusive=True)
+    momentum: float = setting(0.0, "SGD momentum", min=0, max=1, max_exclusive=True)
+    activation: str = setting("relu", "hidden activation", choices=("relu", "tanh", "sigmoid"))
+    init: str = setting("normal", "weight init (biases start at 0)",
+                        choices=("normal", "glorot_normal", "glorot_uniform"))
+    init_std: float = setting(1.0, "standard deviation of the 'normal' init", min=0, min_exclusive=True)
+    zero_loss_threshold: float = setting(0.01, "a net 'reaches zero loss' when its mean binary "
+                                         "cross-entropy on the four points is below this", min=0,
+                                         min_exclusive=True)
+    seed: int = setting(0, "base seed; trial i of every configuration uses seed + i", min=0)
+    pruning: XorPruningConfig = field(default_factory=XorPruningConfig, metadata={"help": "unit pruning"})
+
+    def check(self, prefix: str) -> None:
+        """Pruning targets below the starting width and reachable from it in steps of ``units_per_round``."""
+        pruning = self.pruning
+        bad = [t for t in pruning.targets if t >= pruning.start_units]
+        if bad:
+            raise ConfigError(f"params.yaml: {prefix}.pruning.targets = {pruning.targets}: every target must be "
+                              f"below {prefix}.pruning.start_units ({pruning.start_units}); {bad[0]} is not")
+        if "iterative" in pruning.modes:
+            lowest = min(pruning.targets)
+            missed = [t for t in pruning.targets
+                      if t != lowest and (pruning.start_units - t) % pruning.units_per_round]
+            if missed:
+                raise ConfigError(f"params.yaml: {prefix}.pruning.targets = {pruning.targets}: iterative pruning "
+                                  f"from {pruning.start_units} units in steps of {pruning.units_per_round} "
+                                  f"(pruning.units_per_round) never has {missed[0]} units")
+
+
 
 XOR_INPUTS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 XOR_LABELS = (0, 1, 1, 0)
@@ -28,12 +79,6 @@ def xor_split(device: torch.device | str = "cpu", dtype: torch.dtype = torch.flo
     """The four XOR points and labels."""
     return Split(torch.tensor(XOR_INPUTS, dtype=dtype, device=device),
                  torch.tensor(XOR_LABELS, device=device))
-
-
-def train_settings(config: XorConfig) -> TrainSettings:
-    """Full-batch training settings of every XOR net."""
-    return TrainSettings(iterations=config.iterations, batch_size=0, optimizer=config.optimizer,
-                         lr=config.lr, momentum=config.momentum)
 
 
 def success_rates(loss: torch.Tensor, accuracy: torch.Tensor, threshold: float) -> dict[str, Any]:
@@ -51,8 +96,8 @@ def success_rates(loss: torch.Tensor, accuracy: torch.Tensor, threshold: float) 
 
 def _train(config: XorConfig, model: PopulationMLP, init: dict[str, torch.Tensor], masks: dict,
            seeds: list[int], data: Split, label: str) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-    result = train_population(model, init, masks, train_settings(config), data, seeds, {"train": data},
-                              progress=label)
+    result = train_population(TrainJob(model, init, masks, train_settings(config), data, seeds,
+                                       evaluations={"train": data}, progress=label))
     return result.params, result.curves["train"]["loss"][:, -1], result.curves["train"]["accuracy"][:, -1]
 
 
@@ -67,10 +112,6 @@ def random_init_table(config: XorConfig, device: torch.device, progress: bool = 
         _, loss, accuracy = _train(config, model, init, {}, seeds, data, None)
         table[str(width)] = success_rates(loss, accuracy, config.zero_loss_threshold)
     return table
-
-
-def _repeat(tensors: dict[str, torch.Tensor], times: int) -> dict[str, torch.Tensor]:
-    return {name: t.repeat(times, *([1] * (t.dim() - 1))) for name, t in tensors.items()}
 
 
 def pruning_table(config: XorConfig, device: torch.device, progress: bool = True) -> dict[str, Any]:
@@ -89,14 +130,10 @@ def pruning_table(config: XorConfig, device: torch.device, progress: bool = True
     table: dict[str, Any] = {"dense": success_rates(loss, accuracy, config.zero_loss_threshold)}
     targets = sorted(set(pruning.targets), reverse=True)
     heuristics = pruning.heuristics
-    bad = [t for t in targets if t >= pruning.start_units]
-    if bad:
-        raise ValueError(f"xor.pruning.targets = {bad}: must be below xor.pruning.start_units "
-                         f"({pruning.start_units})")
 
     def run_population(alive: torch.Tensor, copies: int, label: str):
         masks = unit_masks_for_mlp(alive)
-        return _train(config, model, _repeat(init, copies), masks, seeds * copies, data, label)
+        return _train(config, model, tile(init, copies), masks, seeds * copies, data, label)
 
     if "one_shot" in pruning.modes:
         alive = torch.cat([keep_top_units(unit_scores(trained, h), all_alive, t)
@@ -112,7 +149,7 @@ def pruning_table(config: XorConfig, device: torch.device, progress: bool = True
     if "iterative" in pruning.modes:
         table["iterative"] = {h: {} for h in heuristics}
         alive = all_alive.repeat(len(heuristics), 1)
-        current = _repeat(trained, len(heuristics))
+        current = tile(trained, len(heuristics))
         width = pruning.start_units
         rounds = math.ceil((pruning.start_units - min(targets)) / pruning.units_per_round)
         for round_index in tqdm(range(rounds), desc="xor iterative rounds", disable=not progress):
@@ -126,8 +163,4 @@ def pruning_table(config: XorConfig, device: torch.device, progress: bool = True
                     part = slice(i * trials, (i + 1) * trials)
                     table["iterative"][h][str(width)] = success_rates(loss[part], accuracy[part],
                                                                       config.zero_loss_threshold)
-        missing = [t for t in targets if str(t) not in table["iterative"][heuristics[0]]]
-        if missing:
-            raise ValueError(f"xor.pruning.targets {missing} are not reached from {pruning.start_units} units "
-                             f"in steps of xor.pruning.units_per_round = {pruning.units_per_round}")
     return table

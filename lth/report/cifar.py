@@ -4,18 +4,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from lth import paper
-from lth.report import Section, markdown_table, read_json, run_facts
-from lth.report_mnist import level_stats
+from lth.report import papers
+from lth.report.common import Section, diverged_count, level_cell, level_pm, level_stats, markdown_table, read_json, \
+    run_facts
+from lth.report.figures import CurvesPanel, PmAxis, PmSeries, curves_figure, pm_figure
 
 CONV_NETS = ("conv2", "conv4", "conv6")
 DEEP_NETS = ("vgg19", "resnet20")
 VARIANT_STYLE = {"plain": "tab:blue", "dropout": "tab:green", "high_lr": "tab:red", "low_lr": "tab:blue",
                  "warmup": "tab:green"}
 NET_TITLE = {"conv2": "Conv-2", "conv4": "Conv-4", "conv6": "Conv-6", "vgg19": "VGG-19", "resnet20": "ResNet-20"}
+PM_AXIS = PmAxis("percent of prunable weights remaining (Pm)", minor_ticks=False)   # limits and ticks: the levels
 
 
 def load_cifar(results: Path) -> dict[tuple[str, str], dict[str, Any]]:
@@ -45,7 +46,7 @@ def summary(result: dict[str, Any]) -> dict[str, float | None]:
     out["max_speedup"] = round(float(speed.max()), 2) if len(speed) else None
     out["max_speedup_pm"] = round(float(pm[1:][speed.argmax()]), 1) if len(speed) else None
     last = rounds[-1]
-    out["sparsest_pm"] = round(100 * last["ticket"]["pm"][0], 1)
+    out["sparsest_pm"] = round(level_pm(last), 1)
     out["ticket_minus_reinit_pp"] = (round(float(100 * (np.mean(last["ticket"]["early_stop_accuracy"])
                                                         - np.mean(last["reinit"]["early_stop_accuracy"]))), 2)
                                      if "reinit" in last else None)
@@ -76,66 +77,16 @@ def deep_verdicts(runs: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _pm_axes(ax, pms: list[float]) -> None:
-    ax.set_xscale("log")
-    ax.set_xlim(max(pms) * 1.15, min(pms) / 1.15)
-    ax.set_xticks(sorted(set(round(p, 1) for p in pms), reverse=True))
-    ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.minorticks_off()
-    ax.set_xlabel("percent of prunable weights remaining (Pm)")
-    ax.grid(alpha=0.3)
-
-
-def pm_figure(path: Path, runs: list[tuple[str, dict[str, Any]]], title: str) -> None:
-    """Early-stop iteration and test accuracy at early stop vs Pm; tickets solid, random reinit dashed, one
-    colour per variant (paper Figs. 5-8 layout), min/max bars over trials."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
-    pms = []
-    for variant, result in runs:
-        for role, style in (("ticket", "-"), ("reinit", "--")):
-            rounds = result["rounds"] if role == "ticket" else [r for r in result["rounds"] if role in r]
-            if role == "reinit" and rounds:
-                rounds = [{"reinit": result["rounds"][0]["ticket"]}] + rounds   # dense point shared
-            pm, *it = level_stats(rounds, role, "early_stop_iteration")
-            if not len(pm):
-                continue
-            _, *acc = level_stats(rounds, role, "early_stop_accuracy")
-            pms += list(pm)
-            label = f"{variant}: {'winning ticket' if role == 'ticket' else 'random reinit'}"
-            for ax, (mean, low, high) in zip(axes, (it, [100 * a for a in acc])):
-                ax.errorbar(pm, mean, yerr=[mean - low, high - mean], color=VARIANT_STYLE.get(variant, "k"),
-                            linestyle=style, marker="o" if role == "ticket" else "x", markersize=4, capsize=2,
-                            label=label)
-    for ax, ylabel in zip(axes, ("early-stop iteration (min. validation loss)", "test accuracy at early stop (%)")):
-        _pm_axes(ax, pms)
-        ax.set_ylabel(ylabel)
-    axes[1].legend(fontsize=8)
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def curves_figure(path: Path, runs: list[tuple[str, dict[str, Any]]]) -> None:
-    """Test accuracy over training of the tickets at the recorded levels, one panel per network."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 4), squeeze=False)
-    for ax, (net, result) in zip(axes[0], runs):
-        recorded = [r for r in result["rounds"] if "curves" in r]
-        colours = plt.cm.viridis(np.linspace(0, 0.9, max(1, len(recorded))))
-        for colour, r in zip(colours, recorded):
-            its = np.array(r["curves"]["iterations"])
-            acc = 100 * np.array(r["curves"]["test_accuracy"])
-            ax.plot(its, acc.mean(0), color=colour, label=f"Pm {100 * r['ticket']['pm'][0]:.1f}%")
-            ax.fill_between(its, acc.min(0), acc.max(0), color=colour, alpha=0.2)
-        ax.set_title(NET_TITLE[net])
-        ax.set_xlabel("training iteration")
-        ax.set_ylabel("test accuracy (%)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle("Winning tickets on CIFAR-10: test accuracy during training", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+def pm_series(variant: str, result: dict[str, Any]) -> list[PmSeries]:
+    """A run's lines in a Pm figure: tickets solid with dots, random reinit dashed with crosses (starting from
+    the dense point they share), in the variant's colour (paper Figs. 5-8 layout)."""
+    colour = VARIANT_STYLE.get(variant, "k")
+    series = [PmSeries(result["rounds"], "ticket", f"{variant}: winning ticket", colour, "-", "o", 4)]
+    reinit = [r for r in result["rounds"] if "reinit" in r]
+    if reinit:
+        reinit = [{"reinit": result["rounds"][0]["ticket"]}] + reinit
+        series.append(PmSeries(reinit, "reinit", f"{variant}: random reinit", colour, "--", "x", 4))
+    return series
 
 
 def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
@@ -165,11 +116,11 @@ def cifar_section(results: Path, figures: Path) -> Section | None:
     for (net, variant), result in sorted(runs.items()):
         s = summary(result)
         metrics[f"{net}_{variant}"] = s
-        claim = paper.CONV_CLAIMS.get(net) if variant == "plain" else None
+        claim = papers.CONV_CLAIMS.get(net) if variant == "plain" else None
         paper_gain = f"{claim[2]:g} pp @ {claim[3]:g}%" if claim else "–"
         paper_speed = f"{claim[0]:g}x @ {claim[1]:g}%" if claim else "–"
         if net == "resnet20" and variant == "high_lr":
-            paper_dense = f"{paper.RESNET_DENSE_ACCURACY:g}"
+            paper_dense = f"{papers.RESNET_DENSE_ACCURACY:g}"
         else:
             paper_dense = "–"
         rows.append([f"{NET_TITLE[net]} {variant}", f"{s['dense_accuracy']:.2f}", paper_dense,
@@ -187,7 +138,7 @@ def cifar_section(results: Path, figures: Path) -> Section | None:
         if (net, "plain") in runs and (net, "dropout") in runs:
             plain, drop = summary(runs[(net, "plain")]), summary(runs[(net, "dropout")])
             raise_pp = float(drop["dense_accuracy"] - plain["dense_accuracy"])
-            claim = paper.DROPOUT_CLAIMS[net]
+            claim = papers.DROPOUT_CLAIMS[net]
             metrics[f"{net}_dropout_raises_dense_pp"] = {"measured": round(raise_pp, 2), "paper": claim[0]}
             dropout_rows.append([NET_TITLE[net], f"{raise_pp:+.2f}", f"{claim[0]:g}",
                                  f"{drop['max_accuracy_gain_pp']:+.2f}" if drop["max_accuracy_gain_pp"] is not None
@@ -201,29 +152,25 @@ def cifar_section(results: Path, figures: Path) -> Section | None:
         if not net_runs:
             continue
         which = {"conv2": "5 and 6", "conv4": "5 and 6", "conv6": "5 and 6", "vgg19": "7", "resnet20": "8"}[net]
-        pm_figure(figures / f"cifar_{net}.png", net_runs,
+        pm_figure(figures / f"cifar_{net}.png", [line for v, r in net_runs for line in pm_series(v, r)], PM_AXIS,
                   f"{NET_TITLE[net]} on CIFAR-10: winning tickets vs random reinit (replicates paper Fig. {which})")
         figure_md.append(f"![{net}](figures/cifar_{net}.png)\n\n*{NET_TITLE[net]}: early-stop iteration and test "
                          f"accuracy vs Pm for each variant ({', '.join(v for v, _ in net_runs)}); tickets solid, "
                          f"random reinit dashed; replicates paper Fig. {which}.*")
     curve_runs = [(net, runs[(net, "plain")]) for net in CONV_NETS if (net, "plain") in runs]
     if curve_runs:
-        curves_figure(figures / "cifar_curves.png", curve_runs)
+        curves_figure(figures / "cifar_curves.png",
+                      [CurvesPanel(result["rounds"], title=NET_TITLE[net]) for net, result in curve_runs],
+                      (5 * len(curve_runs), 4), "Winning tickets on CIFAR-10: test accuracy during training")
         figure_md.insert(0, "![curves](figures/cifar_curves.png)\n\n*Test accuracy over training of Conv-2/4/6 "
                             "winning tickets at the recorded Pm levels (paper Fig. 5's companion curves).*")
 
-    level_rows = []
-    for (net, variant), result in sorted(runs.items()):
-        for r in result["rounds"]:
-            cells = [f"{NET_TITLE[net]} {variant}", f"{100 * r['ticket']['pm'][0]:.1f}"]
-            for role in ("ticket", "reinit"):
-                cells.append(f"{np.mean(r[role]['early_stop_iteration']):.0f} / "
-                             f"{100 * np.mean(r[role]['early_stop_accuracy']):.2f}" if role in r else "–")
-            level_rows.append(cells)
+    level_rows = [[f"{NET_TITLE[net]} {variant}", f"{level_pm(r):.1f}"]
+                  + [level_cell(r[role]) if role in r else "–" for role in ("ticket", "reinit")]
+                  for (net, variant), result in sorted(runs.items()) for r in result["rounds"]]
     levels = markdown_table(["run", "Pm %", "ticket (early stop / acc. %)", "reinit"], level_rows)
-    diverged = sum(sum(r[role]["diverged"]) for res in runs.values() for r in res["rounds"] for role in r
-                   if isinstance(r[role], dict) and "diverged" in r[role])
-    findings = "\n".join(f"- `{variant}`: {text}" for variant, text in paper.DEEP_FINDINGS.items())
+    diverged = sum(diverged_count(result["rounds"]) for result in runs.values())
+    findings = "\n".join(f"- `{variant}`: {text}" for variant, text in papers.DEEP_FINDINGS.items())
     verdicts = deep_verdicts(runs)
     if verdicts:
         findings += "\n\nOurs, at this profile:\n\n" + "\n".join(f"- {line}" for line in verdicts)

@@ -1,0 +1,80 @@
+"""The device a stage computes on, its numerical settings, and the record of both in every result.
+
+CUDA when present, else the CPU; ``LTH_DEVICE`` overrides. The device is deliberately not a param, so moving
+between machines does not invalidate DVC's cache; it is recorded in every result.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import re
+from typing import Any
+
+import torch
+
+from lth.errors import EnvironmentSettingError
+
+DEVICE_ENV = "LTH_DEVICE"
+_DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?)$")
+
+
+def pick_device() -> torch.device:
+    """CUDA when present, else CPU; ``LTH_DEVICE`` (``cpu``, ``cuda`` or ``cuda:N``) overrides.
+
+    A value that is not one of those, or names a GPU this machine lacks, raises ``EnvironmentSettingError``.
+    """
+    requested = os.environ.get(DEVICE_ENV, "").strip()
+    if not requested:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not _DEVICE_PATTERN.match(requested):
+        raise EnvironmentSettingError(f"{DEVICE_ENV}={requested!r}: must be cpu, cuda or cuda:N "
+                                      "(or unset: CUDA when present, else cpu)")
+    device = torch.device(requested)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise EnvironmentSettingError(f"{DEVICE_ENV}={requested!r} but CUDA is not available on this "
+                                          "machine; unset it or use LTH_DEVICE=cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise EnvironmentSettingError(f"{DEVICE_ENV}={requested!r}: this machine has "
+                                          f"{torch.cuda.device_count()} CUDA device(s) (cuda:0 ...)")
+    return device
+
+
+def configure_numerics(device: torch.device, allow_tf32: bool = False) -> dict[str, Any] | None:
+    """Set the device's numerical modes once per stage and return them for the results (None on a CPU,
+    where nothing is configurable).
+
+    On CUDA: TF32 off unless asked for (it changes float32 products' rounding), cuDNN picks its fastest
+    kernels (``benchmark``; the models use no op whose backward is nondeterministic: max- and adaptive
+    average pooling to 1x1, convolutions, batch norm)."""
+    if device.type != "cuda":
+        return None
+    torch.backends.cuda.matmul.allow_tf32 = allow_tf32
+    torch.backends.cudnn.allow_tf32 = allow_tf32
+    torch.backends.cudnn.benchmark = True
+    return {"tf32": allow_tf32, "cudnn_benchmark": True, "gpu": torch.cuda.get_device_name(device)}
+
+
+def device_description(device: torch.device) -> str:
+    """Human-readable name of the device (GPU model or CPU with its thread count)."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def environment_record(device: torch.device, numerics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Device kind and library versions (recorded in every result); ``numerics`` adds the device's
+    numerical settings where they matter (on CUDA: TF32, cuDNN determinism; see ``lth.device``)."""
+    import numpy
+
+    from lth.torchvision_compat import torchvision
+    record = {
+        "device": device.type,
+        "torch": torch.__version__.split("+")[0],
+        "torchvision": torchvision.__version__.split("+")[0],
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+    if numerics:
+        record["numerics"] = numerics
+    return record

@@ -1,0 +1,1 @@
+"""One module per paper experiment: its params schema (a dataclass) and its procedure."""

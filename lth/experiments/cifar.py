@@ -1,0 +1,104 @@
+"""CIFAR-10 lottery experiments (final paper Figs. 5-8): Conv-2/4/6 with layerwise pruning, VGG-19 and
+ResNet-20 with global pruning of their conv weights; tickets and random-reinit controls each round."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from lth.config import ConfigError, setting
+from lth.core.convnets import make_convnet
+from lth.data import DeviceData
+from lth.experiments.common import (MIXED_PRECISION_HELP, check_batches_fit, check_rounds, check_schedule,
+                                    train_settings)
+from lth.experiments.lottery import Lottery
+
+CIFAR_NETS = ("conv2", "conv4", "conv6", "vgg19", "resnet20")
+
+@dataclass(frozen=True)
+class CifarConfig:
+    """One CIFAR-10 network's lottery experiment (final paper Figs. 5-8): IMP with rewinding to init and the
+    random-reinit control. A section's ``variants`` (dropout; learning rate; warmup) override these values."""
+    arch: str = setting("conv2", "network", choices=("conv2", "conv4", "conv6", "vgg19", "resnet20"))
+    width: float = setting(1.0, "multiplier of every hidden width (1 = the paper's net; < 1 for reduced-scale "
+                           "runs)", min=0, min_exclusive=True)
+    dropout: float = setting(0.0, "dropout rate on the hidden fc layers (Conv-2/4/6 only)", min=0, max=1,
+                             max_exclusive=True)
+    init: str = setting("glorot_normal", "weight init (biases 0, batch-norm scale 1)",
+                        choices=("glorot_normal", "normal", "glorot_uniform"))
+    init_std: float = setting(0.1, "std of the 'normal' init", min=0, min_exclusive=True)
+    optimizer: str = setting("adam", "optimizer", choices=("adam", "sgd"))
+    lr: float = setting(2e-4, "learning rate (after warmup)", min=0, min_exclusive=True)
+    momentum: float = setting(0.9, "SGD momentum", min=0, max=1, max_exclusive=True)
+    weight_decay: float = setting(0.0, "L2 weight decay", min=0)
+    lr_milestones: list[int] = setting([], "iterations at which the learning rate is multiplied by lr_gamma",
+                                       min=1, allow_empty=True)
+    lr_gamma: float = setting(0.1, "learning-rate decay factor at each milestone", min=0, min_exclusive=True)
+    warmup: int = setting(0, "iterations of linear learning-rate warmup from 0 (0 = none)", min=0)
+    batch_size: int = setting(60, "minibatch size", min=1)
+    iterations: int = setting(20000, "training iterations per training run", min=1)
+    eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
+    augment: bool = setting(False, "random flip + 4-pixel pad-and-crop, on the device")
+    mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
+    pruning: str = setting("layerwise", "layerwise (conv/fc/output rates) or global (one rate over all conv "
+                           "weights; shortcuts and fc unpruned)", choices=("layerwise", "global"))
+    conv_rate: float = setting(0.1, "fraction of surviving conv weights pruned per round (layerwise, and the "
+                               "rate of global pruning)", min=0, max=1, max_exclusive=True)
+    fc_rate: float = setting(0.2, "fraction of surviving hidden-fc weights pruned per round (layerwise)",
+                             min=0, max=1, max_exclusive=True)
+    output_rate: float = setting(0.1, "fraction of surviving output-layer weights pruned per round (layerwise)",
+                                 min=0, max=1, max_exclusive=True)
+    rounds: int = setting(15, "IMP rounds after the dense run", min=0)
+    trials: int = setting(5, "independent tickets (different inits) per level", min=1)
+    reinit_per_ticket: int = setting(1, "random-reinitialisation controls per ticket", min=0)
+    curve_rounds: list[int] = setting([0], "rounds whose test-accuracy curves are recorded", min=0,
+                                      allow_empty=True)
+    seed: int = setting(0, "base seed", min=0)
+
+    def check(self, prefix: str) -> None:
+        """The schedule fits the training; curve rounds exist; dropout only where the net has it."""
+        check_schedule(prefix, self.iterations, eval_every=self.eval_every, warmup=self.warmup,
+                       lr_milestones=self.lr_milestones)
+        check_rounds(prefix, "curve_rounds", self.curve_rounds, self.rounds)
+        if self.dropout and self.arch not in ("conv2", "conv4", "conv6"):
+            raise ConfigError(f"params.yaml: {prefix}.dropout = {self.dropout}: dropout is defined for conv2, "
+                              f"conv4 and conv6 only, not {self.arch}")
+
+
+
+KIND_RATE = {"conv": "conv_rate", "fc": "fc_rate", "output": "output_rate"}
+
+
+def population_chunk(device: torch.device) -> int | None:
+    """Members trained at once. On a CPU the conv nets are compute-bound and grouped convolutions gain
+    nothing over one member at a time (bench/README.md), so members train one after another; on a GPU the
+    whole population trains together."""
+    return 1 if device.type == "cpu" else None
+
+
+class CifarLottery(Lottery):
+    """IMP with rewinding plus random reinitialisation for one CIFAR-10 network and variant.
+
+    Layerwise pruning prunes conv, hidden fc and output weights at their own rates (Conv-2/4/6); global
+    pruning pools every conv weight (not ResNet's 1x1 shortcut projections, not the fc layer) and removes
+    ``conv_rate`` of the survivors by magnitude (VGG-19, ResNet-20). Besides the per-round checkpoint, a
+    long training saves its state every ``snapshot_every_s`` seconds, so a killed VGG-19 round resumes
+    mid-training.
+    """
+
+    def __init__(self, config: CifarConfig, data: DeviceData, device: torch.device, checkpoint: Path,
+                 progress: bool = True, label: str = "cifar", snapshot_every_s: float = 600.0,
+                 section: str = "cifar"):
+        check_batches_fit(section, config.batch_size, len(data.train))
+        model = make_convnet(config.arch, config.width, config.dropout)
+        kinds = model.layer_kinds
+        if config.pruning == "global":
+            names = [n for n, kind in kinds.items() if kind == "conv"]
+            rates, global_rate = {n: config.conv_rate for n in names}, config.conv_rate
+        else:
+            names = [n for n, kind in kinds.items() if kind in KIND_RATE]
+            rates, global_rate = {n: getattr(config, KIND_RATE[kinds[n]]) for n in names}, None
+        super().__init__(config, model, names, rates, config.rounds, train_settings(config), data, device,
+                         checkpoint, progress, label=label, global_rate=global_rate, chunk=population_chunk(device),
+                         snapshot_every_s=snapshot_every_s)

@@ -1,0 +1,105 @@
+"""What every report page uses: the section record, results reading, Markdown tables, per-level statistics,
+and the matplotlib plumbing (Agg backend, atomic figure files, the Pm axis, min/max error bars).
+
+Imports only matplotlib, numpy, the standard library and ``lth.io``: rebuilding the report never imports
+torch or the experiment code, it reads ``results/`` only.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from lth.io import write_bytes_atomic  # noqa: E402
+
+FIGURE_DPI = 110
+
+
+@dataclass
+class Section:
+    """One report section: Markdown text and its paper-vs-measured metrics."""
+    markdown: str
+    metrics: dict[str, dict[str, float | None]] = field(default_factory=dict)
+
+
+def read_json(path: Path) -> Any:
+    """Parse a results file (the report's only input)."""
+    return json.loads(path.read_text())
+
+
+def run_facts(result: dict[str, Any], extra: str = "") -> str:
+    """The line every section starts with: profile, trials, device and library versions, so a reader knows
+    what the numbers below were computed with."""
+    env = result["environment"]
+    return (f"*Profile `{result['profile']}`{extra}; device {env['device']}; torch {env['torch']}, "
+            f"torchvision {env['torchvision']}, Python {env['python']}.*")
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured Markdown table (every table of the report)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def level_pm(level_round: dict[str, Any]) -> float:
+    """Percent of weights remaining (Pm) at a pruning level, read from its tickets."""
+    return 100 * level_round["ticket"]["pm"][0]
+
+
+def level_stats(rounds: list[dict[str, Any]], role: str, metric: str) -> tuple[np.ndarray, ...]:
+    """(Pm %, mean, min, max) of ``metric`` over the members of ``role`` at every level that has it: the
+    points and bars of the Pm figures and the inputs of the papers' claims."""
+    rows = [(100 * r[role]["pm"][0], np.mean(r[role][metric]), np.min(r[role][metric]), np.max(r[role][metric]))
+            for r in rounds if role in r]
+    return tuple(np.array(col) for col in zip(*rows)) if rows else tuple(np.array([]) for _ in range(4))
+
+
+def level_cell(members: dict[str, Any]) -> str:
+    """``early-stop iteration / test accuracy %`` (means over trials): a cell of the per-level tables."""
+    return (f"{np.mean(members['early_stop_iteration']):.0f} / "
+            f"{100 * np.mean(members['early_stop_accuracy']):.2f}")
+
+
+def diverged_count(rounds: list[dict[str, Any]]) -> int:
+    """How many trained members diverged over all levels and roles (reported so none is hidden)."""
+    return sum(sum(r[role]["diverged"]) for r in rounds for role in r if isinstance(r[role], dict)
+               and "diverged" in r[role])
+
+
+def errorbars(ax: Any, x: Any, mean: np.ndarray, low: np.ndarray, high: np.ndarray, *, color: str,
+              linestyle: str, marker: str, markersize: float, label: str) -> None:
+    """Means with bars from min to max over trials (how the papers draw their Pm sweeps)."""
+    ax.errorbar(x, mean, yerr=[mean - low, high - mean], color=color, linestyle=linestyle, marker=marker,
+                markersize=markersize, capsize=2, label=label)
+
+
+def pm_axis(ax: Any, xlim: tuple[float, float], xticks: Sequence[float], xlabel: str, ylabel: str,
+            minor_ticks: bool) -> None:
+    """A Pm axis: log scale, dense on the left and sparse on the right, ticks labelled as plain numbers."""
+    ax.set_xscale("log")
+    ax.set_xlim(*xlim)
+    ax.set_xticks(xticks)
+    ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    if not minor_ticks:
+        ax.minorticks_off()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, which="both" if minor_ticks else "major")
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Lay out ``fig``, write it as PNG atomically (a failed write leaves neither a partial figure nor a
+    temporary file) and close it."""
+    try:
+        fig.tight_layout()
+        write_bytes_atomic(path, lambda handle: fig.savefig(handle, dpi=FIGURE_DPI, format="png"))
+    finally:
+        plt.close(fig)
