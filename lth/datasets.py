@@ -163,7 +163,7 @@ def read_cifar_binary_batch(source: Path, batch: str) -> bytes:
 
 # Python 2 cPickle, protocol 2: the opcodes the original CIFAR-10 python-version batches use.
 _PROTO2 = b"\x80\x02"
-_EMPTY_DICT, _EMPTY_LIST, _MARK, _SETITEMS, _APPENDS, _APPEND, _SETITEM = b"}", b"]", b"(", b"u", b"e", b"a", b"s"
+_EMPTY_DICT, _EMPTY_LIST, _MARK, _SETITEMS, _APPENDS, _APPEND = b"}", b"]", b"(", b"u", b"e", b"a"
 _TUPLE, _TUPLE1, _TUPLE2, _TUPLE3, _REDUCE, _BUILD, _STOP = b"t", b"\x85", b"\x86", b"\x87", b"R", b"b", b"."
 _NONE, _FALSE = b"N", b"\x89"
 _BATCH = 1000  # cPickle writes list items and dict entries in groups of 1000
@@ -181,10 +181,12 @@ class _Py2Pickler:
         self.memo = 0
 
     def memo_put(self) -> None:
+        """Memoise the object just written: BINPUT (one byte) or LONG_BINPUT (four)."""
         self.memo += 1
-        self.out += b"q" + bytes([self.memo]) if self.memo < 256 else b"r" + struct.pack("<I", self.memo)
+        self.out += (b"q" + bytes([self.memo])) if self.memo < 256 else (b"r" + struct.pack("<I", self.memo))
 
     def save_int(self, value: int) -> None:
+        """BININT1, BININT2 or BININT: the shortest that holds ``value``."""
         if 0 <= value < 1 << 8:
             self.out += b"K" + bytes([value])
         elif 0 <= value < 1 << 16:
@@ -193,16 +195,19 @@ class _Py2Pickler:
             self.out += b"J" + struct.pack("<i", value)
 
     def save_str(self, value: bytes, memoise: bool = True) -> None:
+        """A Python 2 byte string: SHORT_BINSTRING below 256 bytes, else BINSTRING."""
         self.out += (b"U" + bytes([len(value)]) if len(value) < 256 else b"T" + struct.pack("<I", len(value)))
         self.out += value
         if memoise:
             self.memo_put()
 
     def save_global(self, module: bytes, name: bytes) -> None:
+        """GLOBAL ``module.name`` (memoised)."""
         self.out += b"c" + module + b"\n" + name + b"\n"
         self.memo_put()
 
     def save_items(self, values: list, save, single: bytes, many: bytes) -> None:
+        """Container items in groups of 1000: MARK ... ``many`` per group, or the item and ``single`` alone."""
         for start in range(0, len(values), _BATCH):
             chunk = values[start:start + _BATCH]
             if len(chunk) > 1:
@@ -212,6 +217,7 @@ class _Py2Pickler:
             self.out += many if len(chunk) > 1 else single
 
     def save_list(self, values: list, save) -> None:
+        """EMPTY_LIST (memoised), then its items written by ``save``."""
         self.out += _EMPTY_LIST
         self.memo_put()
         self.save_items(values, save, _APPEND, _APPENDS)
@@ -230,7 +236,7 @@ class _Py2Pickler:
         self.save_int(rows)
         self.save_int(columns)
         self.out += _TUPLE2
-        self.save_global(b"numpy", b"dtype")                      # dtype('u1', 0, 1) with its state
+        self.save_global(b"numpy", b"dtype")                  # dtype('u1', 0, 1) with its state
         self.save_str(b"u1", memoise=False)
         self.save_int(0)
         self.save_int(1)

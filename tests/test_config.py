@@ -1,17 +1,27 @@
+"""params.yaml validation: the machinery (lth.config) with each experiment's schema, and the stages' one-line
+errors for every kind of bad input (exit status 2, before any training, results untouched)."""
 import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
-from lth.config import ConfigError, load_params, parse_params
+from lth.config import ConfigError, read_params, resolve_section
+from lth.datasets import DataConfig
+from lth.experiments.cifar import CIFAR_NETS, CifarConfig
+from lth.experiments.mnist import MnistConfig
+from lth.experiments.xor import XorConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
+SCHEMAS = {"data": (DataConfig, False), "xor": (XorConfig, False), "mnist": (MnistConfig, False),
+           **{net: (CifarConfig, True) for net in CIFAR_NETS}}
 
 
 def _with(path: str, value):
@@ -24,20 +34,27 @@ def _with(path: str, value):
     return raw
 
 
-def test_committed_params_are_valid_and_profiles_resolve():
-    assert load_params(ROOT / "params.yaml").profile in ("smoke", "quick", "paper")
-    smoke = parse_params(_with("profile", "smoke"))
-    paper = parse_params(_with("profile", "paper"))
-    assert smoke["xor"].trials < paper["xor"].trials
-    assert paper["xor"].iterations == 1000
+def _resolve(raw, section):
+    schema, variants = SCHEMAS.get(section, SCHEMAS["xor"])
+    return resolve_section(raw, section, schema, variants).config
+
+
+def test_committed_params_are_valid_for_every_stage_and_profile():
+    for profile in ("smoke", "quick", "paper"):
+        raw = _with("profile", profile)
+        for section in SCHEMAS:
+            _resolve(raw, section)
+    assert read_params(ROOT / "params.yaml")["profile"] in ("smoke", "quick", "paper")
+    smoke, paper = _resolve(_with("profile", "smoke"), "xor"), _resolve(_with("profile", "paper"), "xor")
+    assert smoke.trials < paper.trials and paper.iterations == 1000
 
 
 @pytest.mark.parametrize("path,value,message", [
     ("xor.iterations", -5, r"xor.iterations = -5: must be an integer >= 1"),
     ("xor.trials", 2.5, r"xor.trials = 2.5: must be an integer"),
-    ("xor.lr", "fast", r"xor.lr = 'fast': must be a number > 0"),
-    ("xor.lr", 0, r"xor.lr = 0: must be a number > 0"),
-    ("xor.momentum", 1.0, r"xor.momentum = 1.0: must be a number >= 0 and < 1"),
+    ("xor.lr", "fast", r"xor.lr = 'fast': must be a finite number > 0"),
+    ("xor.lr", 0, r"xor.lr = 0: must be a finite number > 0"),
+    ("xor.momentum", 1.0, r"xor.momentum = 1.0: must be a finite number >= 0 and < 1"),
     ("xor.optimizer", "rmsprop", r"xor.optimizer = 'rmsprop': must be one of sgd, adam"),
     ("xor.activation", True, r"xor.activation = True: must be one of relu"),
     ("xor.pruning.heuristics", ["product", "random"], r"xor.pruning.heuristics\[1\] = 'random': must be one of"),
@@ -49,54 +66,174 @@ def test_committed_params_are_valid_and_profiles_resolve():
     ("xor.profiles.fast", {}, r"xor.profiles.fast: unknown profile"),
     ("profile", "huge", r"profile = 'huge': must be one of smoke, quick, paper"),
     ("data.validation_size", 0, r"data.validation_size = 0: must be an integer >= 1"),
-    ("cifar", {}, r"cifar: unknown key; allowed top-level keys"),
-    ("mnist.output_rate", 1.0, r"mnist.output_rate = 1.0: must be a number >= 0 and < 1"),
-    ("mnist.hidden_rate", -0.2, r"mnist.hidden_rate = -0.2: must be a number > 0 and < 1"),
+    ("mnist.output_rate", 1.0, r"mnist.output_rate = 1.0: must be a finite number >= 0 and < 1"),
+    ("mnist.hidden_rate", -0.2, r"mnist.hidden_rate = -0.2: must be a finite number > 0 and < 1"),
     ("mnist.init", "he", r"mnist.init = .he.: must be one of glorot_normal, normal"),
     ("mnist.han_baseline", "yes", r"mnist.han_baseline = .yes.: must be true or false"),
+    ("conv2.variants.dropout", {"dropout": 1.5}, r"conv2.variants.dropout.dropout = 1.5: must be a finite number >= 0"),
+    ("vgg19.variants.warmup", {"warmpu": 5}, r"vgg19.variants.warmup.warmpu: unknown key"),
+    ("resnet20.variants", None, r"resnet20.variants = None: must map variant names"),
+    ("conv4.pruning", "random", r"conv4.pruning = 'random': must be one of layerwise, global"),
+    ("resnet20.variants.high_lr", {"dropout": 0.5}, r"resnet20.variants.high_lr.dropout = 0.5: dropout is defined"),
 ])
 def test_bad_values_name_key_value_and_what_is_allowed(path, value, message):
     with pytest.raises(ConfigError, match=message):
-        parse_params(_with(path, value))
+        _resolve(_with(path, value), path.split(".")[0])
+
+
+# ------------------------------------------------------------------- every kind of bad input, per section
+@pytest.mark.parametrize("path,value,message", [
+    ("mnist.lr", float("nan"), r"mnist.lr = nan: must be a finite number > 0"),
+    ("xor.init_std", float("inf"), r"xor.init_std = inf: must be a finite number > 0"),
+    ("conv2.profiles.quick.fc_rate", float("-inf"), r"conv2.profiles.quick.fc_rate = -inf: must be a finite number"),
+])
+def test_non_finite_numbers_are_refused(path, value, message):
+    with pytest.raises(ConfigError, match=message):
+        _resolve(_with(path, value), path.split(".")[0])
+
+
+@pytest.mark.parametrize("value, shown", [(None, "None"), ([1, 2], r"\[1, 2\]"), (3, "3")])
+def test_a_section_must_be_a_mapping(value, shown):
+    with pytest.raises(ConfigError, match=rf"params.yaml: mnist = {shown}: must be a mapping of settings"):
+        _resolve(_with("mnist", value), "mnist")
+
+
+def test_a_missing_section_is_named():
+    raw = copy.deepcopy(COMMITTED)
+    del raw["xor"]
+    with pytest.raises(ConfigError, match=r"params.yaml: xor: missing; this stage reads that section"):
+        _resolve(raw, "xor")
+
+
+@pytest.mark.parametrize("value", [3, [1], "fast"])
+def test_a_profiles_entry_must_be_a_mapping(value):
+    with pytest.raises(ConfigError, match=r"params.yaml: mnist.profiles.quick = .*: must be a mapping of overrides"):
+        _resolve(_with("mnist.profiles.quick", value), "mnist")
+
+
+def test_duplicate_yaml_keys_are_refused_with_their_line(tmp_path):
+    (tmp_path / "params.yaml").write_text("profile: quick\nxor:\n  lr: 0.01\n  lr: 0.02\n")
+    with pytest.raises(ConfigError, match=r"params.yaml: line 4: duplicate key 'lr'"):
+        read_params(tmp_path / "params.yaml")
 
 
 def test_yaml_syntax_error_is_one_line(tmp_path):
     (tmp_path / "params.yaml").write_text("xor: [unclosed\n")
     with pytest.raises(ConfigError) as error:
-        load_params(tmp_path / "params.yaml")
+        read_params(tmp_path / "params.yaml")
     assert "\n" not in str(error.value)
 
 
-def test_stage_stops_before_work_and_keeps_existing_results(tmp_path):
-    """A bad param gives one line on stderr, exit code 2, and the previous results stay untouched."""
+@pytest.mark.parametrize("path,value,message", [
+    ("mnist.profiles.quick.eval_every", 5000,
+     r"mnist.profiles.quick.eval_every = 5000: must be at most mnist.profiles.quick.iterations \(4000\)"),
+    ("mnist.curve_rounds", [0, 40], r"mnist.curve_rounds = \[0, 40\]: round 40 is beyond the last pruning round \(19\)"),
+    ("mnist.one_shot_rounds", [1, 19], r"mnist.one_shot_rounds = \[1, 19\]: round 19 is beyond the last"),
+    ("conv2.curve_rounds", [0, 21], r"conv2.curve_rounds = \[0, 21\]: round 21 is beyond the last pruning round \(20\)"),
+    ("vgg19.lr_milestones", [84375, 56250], r"vgg19.lr_milestones = \[84375, 56250\]: must be strictly increasing"),
+    ("resnet20.variants.warmup", {"lr": 0.03, "warmup": 40000},
+     r"resnet20.variants.warmup.warmup = 40000: must be at most resnet20.variants.warmup.iterations \(30000\)"),
+    ("xor.pruning.targets", [10, 2], r"xor.pruning.targets = \[10, 2\]: every target must be below "
+                                     r"xor.pruning.start_units \(10\)"),
+    ("xor.pruning.targets", [5, 2], r"xor.pruning.targets = \[5, 2\]: iterative pruning from 10 units in steps of 2"),
+    ("conv2.variants", {"plain": {}, "drop-out": {}}, r"conv2.variants.drop-out: a variant name must be a plain "
+                                                     r"identifier"),
+])
+def test_rules_between_keys_are_checked_for_every_profile_and_variant(path, value, message):
+    with pytest.raises(ConfigError, match=message):
+        _resolve(_with(path, value), path.split(".")[0])
+
+
+# ------------------------------------------------------------------------------------ through the stages
+def _project(tmp_path: Path, params: dict) -> Path:
     for folder in ("lth", "stages"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(_with("xor.iterations", -1)))
-    previous = tmp_path / "results" / "xor" / "results.json"
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return tmp_path
+
+
+def _tiny_mnist(path: Path, train: int = 50, validation: int = 10, test: int = 20) -> None:
+    """A prepared dataset file in the data stage's format (uint8 images, labels, the split)."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (train + validation, 1, 28, 28), generator=generator, dtype=torch.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"train_images": images, "train_labels": torch.arange(train + validation, dtype=torch.uint8) % 10,
+                "test_images": images[:test], "test_labels": torch.arange(test, dtype=torch.uint8) % 10,
+                "train_index": torch.arange(validation, train + validation), "validation_index": torch.arange(validation),
+                "info": {"dataset": "mnist"}}, path)
+
+
+def _stage(project: Path, script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, f"stages/{script}", *args], cwd=project, capture_output=True, text=True,
+                          env={**os.environ, "LTH_DEVICE": "cpu", **(env or {})}, timeout=300)
+
+
+def _assert_refused(run: subprocess.CompletedProcess, line: str, kept: Path) -> None:
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == line and "\n" not in run.stderr.strip()
+    assert json.loads(kept.read_text()) == {"kept": True}
+    assert not (kept.parent.parent.parent / "checkpoints").exists()     # nothing trained
+
+
+def _previous_results(project: Path, relative: str) -> Path:
+    previous = project / relative
     previous.parent.mkdir(parents=True)
     previous.write_text(json.dumps({"kept": True}))
-    run = subprocess.run([sys.executable, "stages/xor.py"], cwd=tmp_path, capture_output=True, text=True)
-    assert run.returncode == 2
-    assert run.stderr.strip() == "xor: error: params.yaml: xor.iterations = -1: must be an integer >= 1"
-    assert json.loads(previous.read_text()) == {"kept": True}
+    return previous
+
+
+@pytest.mark.parametrize("path,value,stage,line", [
+    ("xor.iterations", -1, ("xor.py",), "xor: error: params.yaml: xor.iterations = -1: must be an integer >= 1"),
+    ("mnist.lr", float("nan"), ("mnist.py",), "mnist: error: params.yaml: mnist.lr = nan: must be a finite number > 0"),
+    ("mnist", None, ("mnist.py",), "mnist: error: params.yaml: mnist = None: must be a mapping of settings"),
+    ("xor.pruning.targets", [12], ("xor.py",), "xor: error: params.yaml: xor.pruning.targets = [12]: every target "
+                                               "must be below xor.pruning.start_units (10); 12 is not"),
+    ("conv2.variants", {"plain": {}, "2x": {}}, ("cifar.py", "conv2", "plain"),
+     "cifar conv2 plain: error: params.yaml: conv2.variants.2x: a variant name must be a plain identifier "
+     "(letters, digits, _; not starting with a digit)"),
+])
+def test_stage_stops_before_work_and_keeps_existing_results(tmp_path, path, value, stage, line):
+    """A bad param gives one line on stderr, exit code 2, and the previous results stay untouched."""
+    project = _project(tmp_path, _with(path, value))
+    kept = _previous_results(project, "results/kept/results.json")
+    _assert_refused(_stage(project, *stage), line, kept)
+
+
+def test_stage_refuses_duplicate_keys(tmp_path):
+    project = _project(tmp_path, COMMITTED)
+    (project / "params.yaml").write_text((ROOT / "params.yaml").read_text() + "\nxor:\n  lr: 0.5\n")
+    kept = _previous_results(project, "results/kept/results.json")
+    run = _stage(project, "xor.py")
+    assert run.returncode == 2 and run.stderr.startswith("xor: error: params.yaml: line ")
+    assert "duplicate key 'xor'" in run.stderr and json.loads(kept.read_text()) == {"kept": True}
+
+
+def test_stage_refuses_a_batch_larger_than_the_training_split(tmp_path):
+    raw = _with("profile", "smoke")
+    raw["mnist"]["profiles"]["smoke"]["batch_size"] = 51
+    project = _project(tmp_path, raw)
+    _tiny_mnist(project / "data" / "mnist.pt")
+    kept = _previous_results(project, "results/kept/results.json")
+    _assert_refused(_stage(project, "mnist.py"), "mnist: error: params.yaml: mnist.batch_size = 51: must be at most "
+                                                 "the training split's 50 examples", kept)
+
+
+@pytest.mark.parametrize("value, message", [
+    ("gpu", "LTH_DEVICE='gpu': must be cpu, cuda or cuda:N (or unset: CUDA when present, else cpu)"),
+    ("cuda:7", "LTH_DEVICE='cuda:7' but CUDA is not available on this machine; unset it or use LTH_DEVICE=cpu"),
+])
+def test_stage_refuses_a_bad_device(tmp_path, value, message):
+    if torch.cuda.is_available():
+        pytest.skip("the message for cuda:7 differs on a machine with CUDA")
+    project = _project(tmp_path, _with("profile", "smoke"))
+    kept = _previous_results(project, "results/kept/results.json")
+    _assert_refused(_stage(project, "xor.py", env={"LTH_DEVICE": value}), f"xor: error: {message}", kept)
 
 
 def test_cifar_variants_resolve_after_the_profile():
-    paper = parse_params(_with("profile", "paper"))
-    quick = parse_params(_with("profile", "quick"))
-    assert paper["conv2"]["dropout"].iterations == 60000 and paper["conv2"]["dropout"].dropout == 0.5
-    assert paper["vgg19"]["low_lr"].lr == 0.01 and paper["vgg19"]["warmup"].warmup == 10000
-    assert paper["resnet20"]["warmup"].lr == 0.03
-    assert quick["vgg19"]["warmup"].warmup < quick["vgg19"]["warmup"].iterations
-    assert quick["conv4"]["plain"].width < 1 and paper["conv4"]["plain"].width == 1
-
-
-@pytest.mark.parametrize("path, value, message", [
-    ("conv2.variants.dropout", {"dropout": 1.5}, "conv2.variants.dropout.dropout = 1.5: must be a number >= 0"),
-    ("vgg19.variants.warmup", {"warmpu": 5}, "vgg19.variants.warmup.warmpu: unknown key"),
-    ("resnet20.variants", None, "resnet20.variants = None: must map variant names"),
-    ("conv4.pruning", "random", "conv4.pruning = 'random': must be one of layerwise, global"),
-])
-def test_cifar_errors_name_the_key(path, value, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        parse_params(_with(path, value))
+    paper, quick = _with("profile", "paper"), _with("profile", "quick")
+    assert _resolve(paper, "conv2")["dropout"].iterations == 60000 and _resolve(paper, "conv2")["dropout"].dropout == 0.5
+    assert _resolve(paper, "vgg19")["low_lr"].lr == 0.01 and _resolve(paper, "vgg19")["warmup"].warmup == 10000
+    assert _resolve(paper, "resnet20")["warmup"].lr == 0.03
+    assert _resolve(quick, "vgg19")["warmup"].warmup < _resolve(quick, "vgg19")["warmup"].iterations
+    assert _resolve(quick, "conv4")["plain"].width < 1 and _resolve(paper, "conv4")["plain"].width == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fakedata import make_mirror
+from fakedata import make_mirror, write_checksum_patch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,10 +36,15 @@ def project(tmp_path_factory):
             shutil.copy(ROOT / name, project / name)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["profile"] = "smoke"
-    params["data"]["validation_size"] = 10          # the fake data sets have 60 training images
+    params["data"]["validation_size"] = 10          # the fake data sets have 60 training images: 50 train
+    for name, section in params.items():            # minibatches must fit in those 50
+        if isinstance(section, dict) and "batch_size" in section:
+            section["profiles"]["smoke"] = {**section["profiles"]["smoke"], "batch_size": 10}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    override = make_mirror(project.parent / "mirror")
-    env = {**os.environ, "LTH_DATA_MIRROR": str(project.parent / "mirror"), "LTH_DATA_MD5": str(override),
+    # The fake data's checksums reach lth.datasets only through a sitecustomize on the subprocesses' path.
+    checksums = write_checksum_patch(project.parent / "test_checksums", make_mirror(project.parent / "mirror"))
+    env = {**os.environ, "LTH_DATA_MIRROR": str(project.parent / "mirror"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(checksums), os.environ.get("PYTHONPATH")])),
            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
            "LTH_DEVICE": "cpu"}
     _run(["git", "init", "-q"], project, env)
