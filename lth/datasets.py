@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from lth.config import setting
-from lth.errors import DataError
+from lth.errors import ConfigError, DataError
 from lth.io import write_bytes_atomic
 from lth.torchvision_compat import datasets as tv_datasets
 
@@ -56,9 +56,14 @@ _CIFAR_META = "batches.meta"
 
 @dataclass(frozen=True)
 class DataConfig:
-    """The ``data`` section: how every dataset's training set is split (read by the data stages)."""
+    """The ``data`` section: how every dataset's training set is split (read by the data stages), and the
+    subsets a quick test profile may train and test on (0 = the whole split)."""
     validation_size: int = setting(5000, "images held out of the training set for validation", min=1)
     split_seed: int = setting(0, "seed of the fixed train/validation split", min=0)
+    train_limit: int = setting(0, "train on at most this many images, a seeded random subset of the rest of the "
+                               "training set (0 = all of it; for the smoke profile)", min=0)
+    test_limit: int = setting(0, "test on at most the first this many test images (0 = all; for the smoke profile)",
+                              min=0)
 
 
 def dataset_class(name: str) -> type:
@@ -366,19 +371,25 @@ def _images_labels(dataset) -> tuple[torch.Tensor, torch.Tensor]:
     return images, labels
 
 
-def validation_split(train_size: int, validation_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fixed (train, validation) index sets: a seeded permutation's first ``validation_size`` are validation."""
+def validation_split(train_size: int, validation_size: int, seed: int,
+                     train_limit: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed (train, validation) index sets: a seeded permutation's first ``validation_size`` are validation,
+    the rest (its first ``train_limit`` of them, when that is not 0) training."""
     if not 0 < validation_size < train_size:
-        raise DataError(f"data.validation_size = {validation_size}: must be between 1 and {train_size - 1}")
+        raise ConfigError(f"params.yaml: data.validation_size = {validation_size}: must be between 1 and "
+                          f"{train_size - 1} (this training set has {train_size} images)")
     order = torch.randperm(train_size, generator=torch.Generator().manual_seed(seed))
-    return order[validation_size:].sort().values, order[:validation_size].sort().values
+    train = order[validation_size:validation_size + train_limit] if train_limit else order[validation_size:]
+    return train.sort().values, order[:validation_size].sort().values
 
 
-def prepare(name: str, root: Path, validation_size: int, split_seed: int) -> dict[str, Any]:
+def prepare(name: str, root: Path, validation_size: int, split_seed: int, train_limit: int = 0,
+            test_limit: int = 0) -> dict[str, Any]:
     """Load ``name`` through torchvision (from the mirror when set) and return tensors ready to save.
 
     Returns ``{"train_images", "train_labels", "test_images", "test_labels", "train_index",
-    "validation_index", "info"}``; images are uint8 [N, C, H, W], labels uint8.
+    "validation_index", "info"}``; images are uint8 [N, C, H, W], labels uint8. ``train_limit`` and
+    ``test_limit`` (0 = no limit) shrink the training and test sets, for quick test runs.
     """
     root.mkdir(parents=True, exist_ok=True)
     mirror = os.environ.get(MIRROR_ENV)
@@ -389,7 +400,10 @@ def prepare(name: str, root: Path, validation_size: int, split_seed: int) -> dic
     check_local_files(name, root)
     train_images, train_labels = _images_labels(_open(name, root, train=True))
     test_images, test_labels = _images_labels(_open(name, root, train=False))
-    train_index, validation_index = validation_split(len(train_labels), validation_size, split_seed)
+    train_index, validation_index = validation_split(len(train_labels), validation_size, split_seed,
+                                                     train_limit)
+    if test_limit:
+        test_images, test_labels = test_images[:test_limit].clone(), test_labels[:test_limit].clone()
     digest = hashlib.sha256(validation_index.numpy().tobytes()).hexdigest()[:16]
     info = {"dataset": name, "train": int(len(train_index)), "validation": int(len(validation_index)),
             "test": int(len(test_labels)), "image_shape": list(train_images.shape[1:]),

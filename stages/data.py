@@ -1,6 +1,6 @@
 """DVC stage: fetch one dataset through torchvision (md5-checked) and save it as uint8 tensors + split.
 
-Reads params `data`; writes data/<dataset>.pt (DVC-cached) and results/data/<dataset>.json (what was
+Reads params `profile` and `data`; writes data/<dataset>.pt (DVC-cached) and results/data/<dataset>.json (what was
 prepared: sizes, the validation split's seed and hash). Offline, set LTH_DATA_MIRROR (see README,
 'Offline data').
 """
@@ -23,7 +23,8 @@ def main() -> None:
 
     def body() -> str:
         config = load_section(args.params, "data", DataConfig).config
-        prepared = prepare(args.dataset, Path(args.root), config.validation_size, config.split_seed)
+        prepared = prepare(args.dataset, Path(args.root), config.validation_size, config.split_seed,
+                           config.train_limit, config.test_limit)
         info = prepared.pop("info")
         save_torch_atomic(Path("data") / f"{args.dataset}.pt", {**prepared, "info": info})
         write_json_atomic(Path("results/data") / f"{args.dataset}.json", info)

@@ -16,6 +16,7 @@ import lth.datasets as datasets
 from fakedata import (CIFAR_BATCHES, cifar_filenames, cifar_records, make_cifar10, make_mirror,
                       make_mnist_like, write_checksum_patch, write_xz)
 from lth.data import load_prepared
+from lth.config import ConfigError
 from lth.datasets import (DataError, build_cifar_python, cifar_python_batch, dataset_class, populate_from_mirror,
                           prepare, validation_split)
 from lth.torchvision_compat import datasets as tv_datasets
@@ -57,8 +58,16 @@ def test_validation_split_is_fixed_by_seed():
     b = validation_split(100, 10, seed=5)
     c = validation_split(100, 10, seed=6)
     assert torch.equal(a[1], b[1]) and not torch.equal(a[1], c[1])
-    with pytest.raises(DataError, match="validation_size"):
+    with pytest.raises(ConfigError, match="data.validation_size = 100: must be between 1 and 99"):
         validation_split(100, 100, seed=0)
+
+
+def test_train_limit_takes_a_seeded_subset_of_the_training_images_only():
+    train, validation = validation_split(100, 10, seed=5)
+    small, same_validation = validation_split(100, 10, seed=5, train_limit=20)
+    assert torch.equal(validation, same_validation) and len(small) == 20 and len(train) == 90
+    assert set(small.tolist()) <= set(train.tolist()) and torch.equal(small, small.sort().values)
+    assert small.tolist() != train[:20].tolist()            # a random subset, not the first images
 
 
 def test_load_prepared_normalises_and_flattens(fake_mirror, tmp_path):

@@ -36,7 +36,7 @@ def project(tmp_path_factory):
             shutil.copy(ROOT / name, project / name)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["profile"] = "smoke"
-    params["data"]["validation_size"] = 10          # the fake data sets have 60 training images: 50 train
+    params["data"]["profiles"]["smoke"]["validation_size"] = 10   # the fake data sets have 60 training images
     for name, section in params.items():            # minibatches must fit in those 50
         if isinstance(section, dict) and "batch_size" in section:
             section["profiles"]["smoke"] = {**section["profiles"]["smoke"], "batch_size": 10}

@@ -60,6 +60,12 @@ def population_batch_norm(h: torch.Tensor, params: dict[str, torch.Tensor], pref
                         training=training, momentum=0.1, eps=1e-5)
 
 
+def global_average_pool(h: torch.Tensor) -> torch.Tensor:
+    """[B, C, H, W] -> [B, C, 1, 1], the mean of each map. A plain mean rather than adaptive average pooling,
+    whose CUDA backward is nondeterministic (atomic adds); on a CPU the two give the same bits."""
+    return h.mean((2, 3), keepdim=True)
+
+
 def enter_population(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
     """Images [B, C, H, W] (one batch shared by all members) as they are, or one batch per member
     [K, B, C, H, W] in the population layout; and whether the batch is shared."""
@@ -172,7 +178,7 @@ class PopulationConvNet(_PopulationNet):
             h = torch.relu(h)
             shared, index = False, index + 1
         if self.arch == "vgg19":
-            h = F.adaptive_avg_pool2d(h, 1)
+            h = global_average_pool(h)
         h = to_member_features(h, members)
         layers = len(self.fc_sizes) + 1
         for i in range(layers):
@@ -256,7 +262,7 @@ class PopulationResNet(_PopulationNet):
                 h = population_conv2d(h, weight(f"{prefix}.shortcut.weight"), None, False, stride=stride, padding=0)
                 h = population_batch_norm(h, params, f"{prefix}.shortcut_bn", training)
             h = torch.relu(y + h)
-        h = to_member_features(F.adaptive_avg_pool2d(h, 1), members)
+        h = to_member_features(global_average_pool(h), members)
         return population_linear(h, params["fc.weight"], params["fc.bias"], masks.get("fc.weight"))
 
 

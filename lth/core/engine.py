@@ -155,8 +155,10 @@ class BatchSampler:
     def next(self) -> torch.Tensor:
         """Indices [G, B] of the next batch (G = 1 when shared); reshuffles after each epoch."""
         if self.position + self.batch_size > self.size:
-            self.orders = torch.stack([torch.randperm(self.size, generator=g) for g in self.generators]
-                                      ).to(self.device)
+            orders = torch.stack([torch.randperm(self.size, generator=g) for g in self.generators])
+            if self.device.type == "cuda":        # an asynchronous copy: the step does not wait for it
+                orders = orders.pin_memory()
+            self.orders = orders.to(self.device, non_blocking=True)
             self.position = 0
         batch = self.orders[:, self.position:self.position + self.batch_size]
         self.position += self.batch_size

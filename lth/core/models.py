@@ -113,8 +113,8 @@ def population_linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor 
 class PopulationLinear(torch.autograd.Function):
     """K affine layers with the backward pass written out, because the layout matters on a CPU.
 
-    For a batch shared by all members the forward is a batched product over the broadcast batch
-    (~155 GFLOP/s at LeNet's first layer, K = 32, where one [B, in] x [in, K*out] product gets ~120).
+    For a batch shared by all members the forward is a batched product over the broadcast batch (faster on
+    a CPU than one [B, in] x [in, K*out] product; bench/README.md).
     The weight gradient is produced directly in the weights' [K, out, in] layout (autograd's formula
     hands back a transposed view that then has to be copied) and masked block by block while in cache.
     """

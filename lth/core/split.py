@@ -2,10 +2,9 @@
 
 Why: a LeNet population step is a chain of thin matrix products and memory-bound passes. One process
 with two threads splits every one of them in two and meets at a barrier after each; two single-thread
-processes, each with half the members, never wait for each other. Measured on the 2-core CPU (LeNet-300-100,
-batch 60, Adam): 2 x 64 members in two processes 1,605-1,639 model-steps/s vs 128 in one 1,418-1,441
-(+11-15%); 2 x 5 vs 10 (the quick MNIST stage's populations): 1,392 vs 1,233 (+13%). Conv nets already
-use both cores fully with threads, so they stay in one process.
+processes, each with half the members, never wait for each other (bench/README.md has the measurements).
+Conv nets already use both cores fully with threads, so they stay in one process. The split is CPU-only:
+on a GPU a population trains in one process.
 
 Members are independent and each member's arithmetic does not depend on which other members share its
 process, so the split does not change the results (tests check them bit for bit against one process).
