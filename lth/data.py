@@ -5,14 +5,13 @@ prepared file and records the file's hash (checkpoints are tied to the exact dat
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from lth.errors import DataError
-from lth.io import load_torch
+from lth.io import file_digest, load_torch
 
 # Per-channel statistics of the training sets (images scaled to [0, 1]), for input normalisation.
 MEAN_STD = {"mnist": ((0.1307,), (0.3081,)), "fashion_mnist": ((0.2860,), (0.3530,)),
@@ -39,15 +38,6 @@ class DeviceData:
     source_sha256: str = ""
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_prepared(path: Path, device: torch.device, flatten: bool, dtype: torch.dtype = torch.float32) -> DeviceData:
     """Read a prepared dataset file and put its normalised splits on ``device`` (flattened for MLPs)."""
     path = Path(path)
@@ -68,4 +58,4 @@ def load_prepared(path: Path, device: torch.device, flatten: bool, dtype: torch.
         validation=Split(features(saved["train_images"][saved["validation_index"]]),
                          labels_train[saved["validation_index"]].to(device)),
         test=Split(features(saved["test_images"]), saved["test_labels"].long().to(device)),
-        source_sha256=file_sha256(path))
+        source_sha256=file_digest(path, "sha256"))

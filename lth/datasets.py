@@ -34,7 +34,7 @@ import torch
 
 from lth.config import setting
 from lth.errors import ConfigError, DataError
-from lth.io import write_bytes_atomic
+from lth.io import file_digest, write_bytes_atomic
 from lth.torchvision_compat import datasets as tv_datasets
 
 MIRROR_ENV = "LTH_DATA_MIRROR"
@@ -90,12 +90,8 @@ def dataset_class(name: str) -> type:
 
 
 def file_md5(path: Path) -> str:
-    """md5 of a file (to record exactly which data a result used, and to check it against torchvision)."""
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """md5 of a file (to check it against torchvision's table)."""
+    return file_digest(path, "md5")
 
 
 def _copy_atomic(source: Path, target: Path) -> None:

@@ -56,6 +56,17 @@ def save_torch_atomic(path: Path, payload: Any) -> None:
     write_bytes_atomic(path, lambda handle: handle.write(buffer.getbuffer()))
 
 
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes (md5 to check originals against torchvision, sha256 to tie checkpoints
+    to the exact data), read in 1 MiB blocks."""
+    import hashlib
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def load_torch(source: Path | io.BytesIO, map_location: Any = "cpu") -> Any:
     """``torch.load`` of tensors and plain containers only (``weights_only=True``: nothing is unpickled)."""
     import torch

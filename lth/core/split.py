@@ -75,65 +75,86 @@ def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupS
     pending = [i for i, g in enumerate(groups) if g is None or "result" not in g]
     shares = [pending[a:b] for a, b in member_ranges(len(pending), processes)] if pending else []
     _import_what_optimizers_import(job.settings)
-    context = multiprocessing.get_context("fork")
-    parent = os.getpid()
-    workers: dict[multiprocessing.connection.Connection, tuple[list[int], multiprocessing.Process]] = {}
+    pool = _WorkerPool(job, ranges, groups, on_snapshot, snapshot_every_s)
+    try:
+        for number, share in enumerate(shares):
+            pool.start(share, show_progress=number == 0)
+        pool.collect()
+    finally:
+        pool.stop()
+    return join_results([TrainResult.from_state(group["result"]) for group in groups], job)
 
-    def save() -> None:
-        if on_snapshot is not None:
-            on_snapshot({"ranges": ranges, "groups": list(groups)})
 
-    def work(share: list[int], first: bool, connection: multiprocessing.connection.Connection) -> None:
+class _WorkerPool:
+    """The forked workers of one split training and the parent's side of their pipes."""
+
+    def __init__(self, job: TrainJob, ranges: list[list[int]], groups: list[dict[str, Any] | None],
+                 on_snapshot: Callable[[GroupSnapshot], None] | None, snapshot_every_s: float):
+        self.job, self.ranges, self.groups = job, ranges, groups
+        self.on_snapshot, self.snapshot_every_s = on_snapshot, snapshot_every_s
+        self.context = multiprocessing.get_context("fork")
+        self.parent = os.getpid()
+        self.workers: dict[multiprocessing.connection.Connection, tuple[list[int], multiprocessing.Process]] = {}
+
+    def members(self, share: list[int]) -> str:
+        """The members a worker trains, for messages."""
+        return f"{self.ranges[share[0]][0]}-{self.ranges[share[-1]][1] - 1}"
+
+    def start(self, share: list[int], show_progress: bool) -> None:
+        """Fork a worker that trains the groups ``share`` one after another."""
+        receiver, sender = self.context.Pipe(duplex=False)
+        process = self.context.Process(target=self.work, args=(share, show_progress, sender), daemon=True,
+                                       name=f"lth-members-{self.members(share)}")
+        process.start()
+        sender.close()
+        self.workers[receiver] = (share, process)
+
+    def work(self, share: list[int], show_progress: bool, connection: multiprocessing.connection.Connection) -> None:
         """The worker's whole life: train its groups single-threaded, send snapshots and results."""
-        _die_with_parent(parent)
+        _die_with_parent(self.parent)
         _fresh_progress_bar_locks()
         torch.set_num_threads(1)
         try:
             for index in share:
                 send = ((lambda state, index=index: connection.send_bytes(_pack(("snapshot", index, state))))
-                        if on_snapshot else None)
-                result = train_group(job, ranges, index, groups[index], send, snapshot_every_s,
-                                     progress=first and index == share[0])
+                        if self.on_snapshot else None)
+                result = train_group(self.job, self.ranges, index, self.groups[index], send, self.snapshot_every_s,
+                                     progress=show_progress and index == share[0])
                 connection.send_bytes(_pack(("done", index, result.to_state())))
         except BaseException:               # noqa: BLE001 - every failure must reach the parent
             connection.send_bytes(_pack(("error", -1, traceback.format_exc())))
         finally:
             connection.close()
 
-    try:
-        for number, share in enumerate(shares):
-            receiver, sender = context.Pipe(duplex=False)
-            start, stop = ranges[share[0]][0], ranges[share[-1]][1]
-            process = context.Process(target=work, args=(share, number == 0, sender), daemon=True,
-                                      name=f"lth-members-{start}-{stop}")
-            process.start()
-            sender.close()
-            workers[receiver] = (share, process)
-        while workers:
-            for connection in multiprocessing.connection.wait(list(workers)):
-                share, process = workers[connection]
-                start, stop = ranges[share[0]][0], ranges[share[-1]][1]
+    def collect(self) -> None:
+        """Receive snapshots and results until every worker is done; save a group snapshot after each
+        message while some worker still runs (once all are done the caller has the result to save)."""
+        while self.workers:
+            for connection in multiprocessing.connection.wait(list(self.workers)):
+                share, process = self.workers[connection]
                 try:
                     kind, index, payload = _unpack(connection.recv_bytes())
                 except EOFError:
                     process.join()
-                    raise RuntimeError(f"the worker process training members {start}-{stop - 1} died "
+                    raise RuntimeError(f"the worker process training members {self.members(share)} died "
                                        f"(exit code {process.exitcode}) before it finished") from None
                 if kind == "error":
-                    raise RuntimeError(f"the worker process training members {start}-{stop - 1} failed:\n{payload}")
-                groups[index] = {"snapshot": payload} if kind == "snapshot" else {"result": payload}
+                    raise RuntimeError(f"the worker process training members {self.members(share)} failed:\n"
+                                       f"{payload}")
+                self.groups[index] = {"snapshot": payload} if kind == "snapshot" else {"result": payload}
                 if kind == "done" and index == share[-1]:
-                    del workers[connection]
+                    del self.workers[connection]
                     connection.close()
                     process.join()
-                if workers:                 # once all are done the caller has the result to save
-                    save()
-    finally:
-        for connection, (_, process) in workers.items():
+                if self.workers and self.on_snapshot is not None:
+                    self.on_snapshot({"ranges": self.ranges, "groups": list(self.groups)})
+
+    def stop(self) -> None:
+        """Kill whatever worker is still running (after a failure)."""
+        for connection, (_, process) in self.workers.items():
             process.kill()
             process.join()
             connection.close()
-    return join_results([TrainResult.from_state(group["result"]) for group in groups], job)
 
 
 def _import_what_optimizers_import(settings: TrainSettings) -> None:
