@@ -6,8 +6,13 @@ a multi-core CPU) split over one single-thread worker process per core as the MN
 same for the usual open_lth-style loop (an nn.Module, a DataLoader over a TensorDataset, one model at a time;
 measured three times, the fastest run counts); the machine's sgemm rate; the best population again with
 bfloat16 autocast; a practical ceiling for the step (its matrix products plus one Adam update, timed alone),
-in one process and split over processes; and the step rates of paper-size Conv-2 and ResNet-20 populations
-(for the README's cost estimate of the `paper` profile). Prints the ratios; --json prints one JSON object.
+in one process and split over processes; the step rates of paper-size Conv-2 and ResNet-20 populations
+(for the README's cost estimate of the `paper` profile); and the step rate of every CIFAR net as the pipeline
+trains it (a params.yaml profile, `quick` unless --pipeline-profile says otherwise: the section's width, batch
+size, optimizer and augmentation, and the population a pruning round trains, trials x (1 + reinit_per_ticket),
+in groups of members as ``lth.experiments.cifar.population_chunk`` groups them on this device). On CUDA the
+stage's numerics are set first (``lth.device.configure_numerics``: cuDNN autotuning, no TF32). Prints the
+ratios; --json prints one JSON object.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -24,11 +30,20 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-from lth.engine import PopulationOptimizer, Split, TrainSettings, train_population  # noqa: E402
-from lth.masks import dense_masks, prune_by_rate  # noqa: E402
-from lth.models import PopulationMLP, gradient_block_members  # noqa: E402
-from lth.parallel import train_in_processes, worker_count  # noqa: E402
-from lth.runtime import device_description, pick_device  # noqa: E402
+from lth.config import read_params, resolve_section  # noqa: E402
+from lth.core.convnets import make_convnet  # noqa: E402
+from lth.core.cpu_fastpath import gradient_block_members  # noqa: E402
+from lth.core.engine import (Split, TrainJob, TrainResult, TrainSettings, train_in_chunks,  # noqa: E402
+                             train_population)
+from lth.core.masks import dense_masks, prune_by_rate  # noqa: E402
+from lth.core.models import PopulationMLP  # noqa: E402
+from lth.core.optimizer import PopulationOptimizer  # noqa: E402
+from lth.core.split import train_in_processes, worker_count  # noqa: E402
+from lth.device import configure_numerics, device_description, pick_device  # noqa: E402
+from lth.experiments.cifar import CIFAR_NETS, CifarConfig, population_chunk  # noqa: E402
+from lth.experiments.common import train_settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 STEP_FLOP = 6 * 60 * (784 * 300 + 300 * 100 + 100 * 10)   # forward 2, backward 4 FLOP per MAC, batch 60
 
@@ -61,33 +76,31 @@ def population_rate(device: torch.device, data: Split, members: int, shared: boo
                           {n: 0.5 for n in model.layer_names})
     settings = TrainSettings(iterations=iterations, batch_size=60, optimizer="adam", lr=1.2e-3,
                              shared_data_order=shared, mixed_precision=mixed_precision)
+    job = TrainJob(model, params, masks, settings, data, list(range(members)))
     if processes > 1:
-        return _timed_split_rate(model, params, masks, settings, data, processes)
-    return _timed_engine_rate(device, model, params, masks, settings, data, warmup=5)
+        return _timed_split_rate(job, processes)
+    return _timed_engine_rate(device, job, warmup=5)
 
 
-def _timed_split_rate(model, params: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],
-                      settings: TrainSettings, data: Split, processes: int) -> float:
+def _timed_split_rate(job: TrainJob, processes: int) -> float:
     """Model-steps/s of ``train_in_processes``, wall clock of the whole call: forking the workers, their
     first steps and sending the results back are included (a fixed cost per population, amortised over
     the thousands of iterations of a pipeline round but not over a short measurement)."""
-    members = next(iter(params.values())).shape[0]
     start = time.perf_counter()
-    train_in_processes(model, params, masks, settings, data, list(range(members)), members, processes)
-    return members * settings.iterations / (time.perf_counter() - start)
+    train_in_processes(job, job.members, processes)
+    return job.members * job.settings.iterations / (time.perf_counter() - start)
 
 
-def _timed_engine_rate(device: torch.device, model, params: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],
-                       settings: TrainSettings, data: Split, warmup: int) -> float:
-    """Model-steps/s of ``train_population`` after a short untimed warm-up run (allocations, kernel choice)."""
-    members = next(iter(params.values())).shape[0]
-    seeds = list(range(members))
-    train_population(model, params, masks, dataclasses.replace(settings, iterations=warmup), data, seeds)
+def _timed_engine_rate(device: torch.device, job: TrainJob, warmup: int,
+                       train: Callable[[TrainJob], TrainResult] = train_population) -> float:
+    """Model-steps/s of ``train(job)`` (``train_population`` unless told) after a short untimed warm-up run
+    (allocations, kernel choice, cuDNN's autotuning)."""
+    train(dataclasses.replace(job, settings=dataclasses.replace(job.settings, iterations=warmup)))
     _sync(device)
     start = time.perf_counter()
-    train_population(model, params, masks, settings, data, seeds)
+    train(job)
     _sync(device)
-    return members * settings.iterations / (time.perf_counter() - start)
+    return job.members * job.settings.iterations / (time.perf_counter() - start)
 
 
 def _ms_per_call(device: torch.device, function, repeat: int = 30) -> float:
@@ -130,7 +143,8 @@ def step_floor(device: torch.device, members: int = 32) -> dict[str, float]:
     params = {f"fc{i}.weight": w for i, w in enumerate(weights)}
     params.update({f"fc{i}.bias": randn(members, o) for i, o in enumerate(sizes[1:])})
     optimizer = PopulationOptimizer(params, set(), TrainSettings(iterations=1, optimizer="adam", lr=1e-3))
-    updates = optimizer.member_updates()
+    in_backward = {id(weight): update for weight, update in optimizer.backward_updates().items()}
+    updates = {name: in_backward[id(p)] for name, p in optimizer.state.items() if id(p) in in_backward}
     blocks = {name: gradient_block_members(members, p[0].numel(), p.dtype) for name, p in optimizer.state.items()}
     gradients = {name: randn(blocks[name] if name in updates else members, *p.shape[1:])
                  for name, p in optimizer.state.items()}
@@ -196,23 +210,55 @@ def plain_loop_rate(device: torch.device, data: Split, iterations: int) -> float
     return iterations / (time.perf_counter() - start)
 
 
-def conv_rate(device: torch.device, arch: str, members: int, iterations: int) -> float:
-    """Model-steps/s of the engine for a paper-size CIFAR net: Conv-2 (Adam, batch 60) or ResNet-20 (SGD
-    with momentum and weight decay, batch 128, on-device augmentation), 50% of conv weights masked."""
-    from lth.convnets import make_convnet
-    model = make_convnet(arch)
+def _images(device: torch.device, count: int = 2000) -> Split:
+    generator = torch.Generator().manual_seed(0)
+    return Split(torch.randn(count, 3, 32, 32, generator=generator).to(device),
+                 torch.randint(0, 10, (count,), generator=generator).to(device))
+
+
+def _conv_job(device: torch.device, model: Any, members: int, settings: TrainSettings) -> TrainJob:
+    """``members`` of a conv net on random CIFAR-sized images, 50% of their conv weights masked."""
     params = model.init_params(list(range(members)), device=device)
     masks = {n: torch.rand(params[n].shape, generator=torch.Generator().manual_seed(0)).to(device) > 0.5
              for n, kind in model.layer_kinds.items() if kind == "conv"}
-    generator = torch.Generator().manual_seed(0)
-    data = Split(torch.randn(2000, 3, 32, 32, generator=generator).to(device),
-                 torch.randint(0, 10, (2000,), generator=generator).to(device))
+    return TrainJob(model, params, masks, settings, _images(device), list(range(members)))
+
+
+def conv_rate(device: torch.device, arch: str, members: int, iterations: int) -> float:
+    """Model-steps/s of the engine for a paper-size CIFAR net: Conv-2 (Adam, batch 60) or ResNet-20 (SGD
+    with momentum and weight decay, batch 128, on-device augmentation), 50% of conv weights masked."""
     if arch == "conv2":
         settings = TrainSettings(iterations=iterations, batch_size=60, optimizer="adam", lr=2e-4)
     else:
         settings = TrainSettings(iterations=iterations, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9,
                                  weight_decay=1e-4, augment=True)
-    return _timed_engine_rate(device, model, params, masks, settings, data, warmup=2)
+    return _timed_engine_rate(device, _conv_job(device, make_convnet(arch), members, settings), warmup=2)
+
+
+def pipeline_configs(profile: str, nets: list[str]) -> dict[str, tuple[str, CifarConfig]]:
+    """net -> (variant, config): each CIFAR section of params.yaml resolved for ``profile`` (its first
+    variant; the variants of a net share its width, batch size and population)."""
+    raw = {**read_params(ROOT / "params.yaml"), "profile": profile}
+    configs = {}
+    for net in nets:
+        variants = resolve_section(raw, net, CifarConfig, variants=True).config
+        variant = next(iter(variants))
+        configs[net] = (variant, variants[variant])
+    return configs
+
+
+def pipeline_conv_rate(device: torch.device, config: CifarConfig, iterations: int) -> dict[str, Any]:
+    """Model-steps/s of one CIFAR net as a pruning round of the pipeline trains it: the config's net,
+    width, dropout, batch size, optimizer, schedule and augmentation; trials x (1 + reinit_per_ticket)
+    members, trained in groups of ``population_chunk(device)`` (one at a time on a CPU, all at once on a
+    GPU). Only the training steps are timed (no evaluation)."""
+    members = config.trials * (1 + config.reinit_per_ticket)
+    chunk = population_chunk(device) or members
+    settings = train_settings(config, iterations=iterations, eval_every=0)
+    job = _conv_job(device, make_convnet(config.arch, config.width, config.dropout), members, settings)
+    rate = _timed_engine_rate(device, job, warmup=2, train=lambda j: train_in_chunks(j, chunk))
+    return {"members": members, "chunk": chunk, "width": config.width, "batch_size": config.batch_size,
+            "optimizer": config.optimizer, "augment": config.augment, "model_steps_per_s": round(rate, 2)}
 
 
 def main() -> None:
@@ -225,11 +271,18 @@ def main() -> None:
                         help="model-steps per measurement of a population split over worker processes (longer: "
                              "the wall clock includes forking the workers and collecting their results)")
     parser.add_argument("--conv-iterations", type=int, default=0,
-                        help="iterations per Conv-2 / ResNet-20 measurement (0 = 20 on a CPU, 200 on a GPU)")
+                        help="iterations per conv-net measurement, paper-size and pipeline rows (0 = 20 on a CPU, "
+                             "200 on a GPU)")
     parser.add_argument("--conv-members", type=int, nargs="+", default=[1, 4],
-                        help="population sizes for the conv nets")
+                        help="population sizes for the paper-size conv nets")
+    parser.add_argument("--pipeline-profile", default="quick", choices=("smoke", "quick", "paper"),
+                        help="params.yaml profile whose CIFAR nets are measured as the pipeline trains them")
+    parser.add_argument("--pipeline-nets", nargs="*", default=list(CIFAR_NETS), choices=CIFAR_NETS,
+                        help="CIFAR nets measured at the pipeline's sizes (none: skip those rows)")
     args = parser.parse_args()
     device = pick_device()
+    numerics = configure_numerics(device)       # as every stage does: cuDNN autotuning on CUDA
+    pipeline = pipeline_configs(args.pipeline_profile, args.pipeline_nets)
     generator = torch.Generator().manual_seed(0)
     data = Split(torch.randn(55000, 784, generator=generator).to(device),
                  torch.randint(0, 10, (55000,), generator=generator).to(device))
@@ -264,6 +317,9 @@ def main() -> None:
     conv_iterations = args.conv_iterations or (200 if device.type == "cuda" else 20)
     conv_rows = [{"net": arch, "members": k, "model_steps_per_s": round(conv_rate(device, arch, k, conv_iterations), 2)}
                  for arch in ("conv2", "resnet20") for k in args.conv_members]
+    pipeline_rows = [{"net": net, "variant": variant, "profile": args.pipeline_profile,
+                      **pipeline_conv_rate(device, config, conv_iterations)}
+                     for net, (variant, config) in pipeline.items()]
     # The plain loop's rate varied from run to run on our VM (333-616 model-steps/s within one hour), so it
     # is measured at the start, after the LeNet rows and at the end, and the fastest run counts: the
     # conservative choice for the ratios.
@@ -271,16 +327,18 @@ def main() -> None:
     plain = max(plain_runs)
     for row in rows + [mixed_row] + floors:
         row["x_plain"] = round(row["model_steps_per_s"] / plain, 2)
-    report = {"device": device_description(device), "threads": torch.get_num_threads(),
+    report = {"device": device_description(device), "threads": torch.get_num_threads(), "numerics": numerics,
               "sgemm_gflops": round(gemm, 1), "plain_loop_model_steps_per_s": round(plain, 1),
               "plain_loop_runs": [round(r, 1) for r in plain_runs],
               "lenet_step_mflop": round(STEP_FLOP / 1e6, 1), "population": rows, "best": best,
               "floor": floor, "floors": floors, "bfloat16_autocast": mixed_row,
-              "conv": conv_rows}
+              "conv": conv_rows, "pipeline_conv": pipeline_rows}
     if args.json:
         print(json.dumps(report, indent=1))
         return
     print(f"device {report['device']}; sgemm {gemm:.0f} GFLOP/s; LeNet step {STEP_FLOP / 1e6:.1f} MFLOP")
+    if numerics:
+        print("numerics: " + ", ".join(f"{key} {value}" for key, value in numerics.items()))
     print(f"plain per-model loop (nn.Module + DataLoader): {plain:.0f} model-steps/s (the fastest of three runs: "
           f"{', '.join(f'{r:.0f}' for r in plain_runs)})")
     for r in rows:
@@ -300,6 +358,11 @@ def main() -> None:
           f"{mixed:.0f} model-steps/s ({mixed_row['x_plain']:.2f}x plain)")
     for r in conv_rows:
         print(f"{r['net']:>8} (paper size) K={r['members']}: {r['model_steps_per_s']:.2f} model-steps/s")
+    for r in pipeline_rows:
+        groups = "all at once" if r["chunk"] >= r["members"] else f"{r['chunk']} at a time"
+        print(f"{r['net']:>8} as the {r['profile']} pipeline trains it (width {r['width']:g}, batch {r['batch_size']}, "
+              f"{r['optimizer']}{', augmented' if r['augment'] else ''}; K={r['members']}, {groups}): "
+              f"{r['model_steps_per_s']:.2f} model-steps/s")
 
 
 if __name__ == "__main__":

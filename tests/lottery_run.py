@@ -10,21 +10,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from lth.config import MnistConfig  # noqa: E402
-from lth.data import DeviceData  # noqa: E402
-from lth.engine import Split  # noqa: E402
-from lth.lottery import MnistLottery  # noqa: E402
+from lth.data import DeviceData, Split  # noqa: E402
+from lth.experiments.mnist import MnistConfig, MnistLottery  # noqa: E402
 
 TINY = MnistConfig(hidden_sizes=[24, 12], iterations=150, eval_every=25, trials=2, batch_size=16,
                    min_remaining=0.3, one_shot_rounds=[1, 3], curve_rounds=[0, 2], reinit_per_ticket=2)
 
 
-def tiny_data(seed: int = 0) -> DeviceData:
-    """A 10-class problem on 30 features: labels are the argmax of a fixed random linear map."""
+def tiny_data(seed: int = 0, source_sha256: str = "") -> DeviceData:
+    """A 10-class problem on 30 features: labels are the argmax of a fixed random linear map.
+    ``source_sha256`` stands for the hash of the file the data came from (checkpoints are tied to it)."""
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(700, 30, generator=generator)
     y = (x @ torch.randn(30, 10, generator=generator)).argmax(1)
-    return DeviceData(Split(x[:400], y[:400]), Split(x[400:500], y[400:500]), Split(x[500:], y[500:]))
+    return DeviceData(Split(x[:400], y[:400]), Split(x[400:500], y[400:500]), Split(x[500:], y[500:]),
+                      source_sha256=source_sha256)
 
 
 if __name__ == "__main__":

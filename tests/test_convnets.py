@@ -6,12 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from lth.cifar import CifarLottery, train_settings
-from lth.config import CifarConfig
-from lth.convnets import make_convnet
+from lth.core.augment import flip_and_crop
+from lth.core.convnets import make_convnet
+from lth.core.engine import Split, TrainJob, TrainSettings, train_in_chunks, train_population
+from lth.core.masks import dense_masks, remaining_fraction
 from lth.data import DeviceData
-from lth.engine import Split, TrainSettings, flip_and_crop, train_in_chunks, train_population
-from lth.masks import dense_masks, remaining_fraction
+from lth.experiments.cifar import CifarConfig, CifarLottery
+from lth.experiments.common import train_settings
 
 
 @pytest.mark.parametrize("arch, expected, paper", [
@@ -74,8 +75,9 @@ def test_batch_norm_population_equals_separate_models(arch):
              for n, kind in model.layer_kinds.items() if kind == "conv"}
     settings = TrainSettings(iterations=3, batch_size=4, optimizer="sgd", lr=0.05, momentum=0.9,
                              weight_decay=1e-4)
-    together = train_population(model, params, masks, settings, train, [7, 8])
-    chunked = train_in_chunks(model, params, masks, settings, train, [7, 8], chunk=1)
+    job = TrainJob(model, params, masks, settings, train, [7, 8])
+    together = train_population(job)
+    chunked = train_in_chunks(job, chunk=1)
     for name in params:
         assert torch.allclose(together.params[name], chunked.params[name], atol=1e-9), name
     assert not torch.equal(together.params["fc.weight" if arch == "resnet20" else "fc0.weight"],
@@ -94,8 +96,8 @@ def _tiny_data():
 
 def test_layerwise_rates_for_conv_nets_and_global_rate_for_vgg(tmp_path):
     data = _tiny_data()
-    conv6 = CifarLottery(CifarConfig(arch="conv6", width=0.125, conv_rate=0.15, trials=2), data,
-                         torch.device("cpu"), tmp_path / "a.pt", progress=False)
+    conv6 = CifarLottery(CifarConfig(arch="conv6", width=0.125, conv_rate=0.15, trials=2, batch_size=8), data,
+                         torch.device("cpu"), tmp_path / "a.pt", progress=False)   # (batches must fit 40 examples)
     kinds = conv6.model.layer_kinds
     assert {conv6.rates[n] for n in conv6.names if kinds[n] == "conv"} == {0.15}
     assert conv6.rates["fc0.weight"] == conv6.rates["fc1.weight"] == 0.2 and conv6.rates["fc2.weight"] == 0.1
@@ -105,8 +107,8 @@ def test_layerwise_rates_for_conv_nets_and_global_rate_for_vgg(tmp_path):
         kept = pruned[name].flatten(1).float().mean(1)
         assert torch.allclose(kept, torch.full_like(kept, 1 - conv6.rates[name]), atol=0.01)
 
-    vgg = CifarLottery(CifarConfig(arch="vgg19", width=0.125, pruning="global", conv_rate=0.2, trials=2), data,
-                       torch.device("cpu"), tmp_path / "b.pt", progress=False)
+    vgg = CifarLottery(CifarConfig(arch="vgg19", width=0.125, pruning="global", conv_rate=0.2, trials=2,
+                                   batch_size=8), data, torch.device("cpu"), tmp_path / "b.pt", progress=False)
     assert all(n.startswith("conv") for n in vgg.names) and "fc0.weight" not in vgg.names
     scores = {n: torch.rand(vgg.init[n].shape) * (i + 1) for i, n in enumerate(vgg.names)}   # later layers larger
     pruned = vgg.prune(scores, dense_masks(vgg.init, vgg.names))
@@ -117,8 +119,8 @@ def test_layerwise_rates_for_conv_nets_and_global_rate_for_vgg(tmp_path):
 
 
 def test_resnet_global_pruning_skips_shortcuts_and_fc(tmp_path):
-    resnet = CifarLottery(CifarConfig(arch="resnet20", width=0.25, pruning="global", trials=1), _tiny_data(),
-                          torch.device("cpu"), tmp_path / "r.pt", progress=False)
+    resnet = CifarLottery(CifarConfig(arch="resnet20", width=0.25, pruning="global", trials=1, batch_size=8),
+                          _tiny_data(), torch.device("cpu"), tmp_path / "r.pt", progress=False)
     assert not any("shortcut" in n for n in resnet.names) and "fc.weight" not in resnet.names
     assert len(resnet.names) == 19           # stem + 18 block convs
 
@@ -132,7 +134,15 @@ def test_warmup_and_step_schedules():
     assert settings.lr_factor(19999) == pytest.approx(1.0)
     assert settings.lr_factor(20000) == pytest.approx(0.1)
     assert settings.lr_factor(25000) == pytest.approx(0.01)
-    assert train_settings(CifarConfig(optimizer="adam")).momentum == 0.0
+    # CifarConfig's momentum (0.9, for SGD) never reaches Adam; it does reach SGD
+    from lth.core.optimizer import make_optimizer
+    weight = [torch.zeros(16, requires_grad=True)]
+    adam = make_optimizer(weight, train_settings(CifarConfig(optimizer="adam")))
+    assert type(adam) is torch.optim.Adam and "momentum" not in adam.param_groups[0]
+    assert adam.param_groups[0]["betas"] == (0.9, 0.999) and adam.param_groups[0]["lr"] == 2e-4
+    sgd = make_optimizer(weight, train_settings(CifarConfig(optimizer="sgd", weight_decay=1e-4)))
+    assert type(sgd) is torch.optim.SGD and sgd.param_groups[0]["momentum"] == 0.9
+    assert sgd.param_groups[0]["weight_decay"] == 1e-4
 
 
 def test_flip_and_crop_gives_shifted_or_flipped_windows():
@@ -159,7 +169,7 @@ def test_killed_mid_training_resumes_to_identical_results(config, tmp_path, monk
     """A crash right after a within-round snapshot (here: in the middle of the second member's training)
     and a re-run give exactly the results of an uninterrupted run: weights, optimizer, batch order,
     dropout and augmentation generators all resume."""
-    import lth.lottery as lottery
+    import lth.experiments.lottery as lottery
     data = _tiny_data()
     whole = CifarLottery(config, data, torch.device("cpu"), tmp_path / "whole.pt", progress=False,
                          snapshot_every_s=0).run()
@@ -176,11 +186,24 @@ def test_killed_mid_training_resumes_to_identical_results(config, tmp_path, monk
     checkpoint = tmp_path / "killed.pt"
     with pytest.raises(KeyboardInterrupt):
         CifarLottery(config, data, torch.device("cpu"), checkpoint, progress=False, snapshot_every_s=0).run()
-    partial = torch.load(checkpoint, weights_only=False)["partial"]
-    assert partial["current"]["iteration"] == 5 and len(partial["parts"]) == 1     # mid-way, member 2
+    partial = torch.load(checkpoint, weights_only=True)["partial"]        # plain containers and tensors only
+    assert partial["key"] == ["imp", 0]
+    run = partial["run"]                                 # mid-way through the second member's training
+    assert run["ranges"] == [[0, 1], [1, 2]] and "result" in run["groups"][0]
+    assert run["groups"][1]["snapshot"]["iteration"] == 5
     monkeypatch.setattr(lottery, "save_torch_atomic", real_save)
+    import lth.core.engine as engine
+    real_train, resumed_from = engine.train_population, []
+
+    def spy(job, resume=None, **kwargs):
+        resumed_from.append(None if resume is None else resume["iteration"])
+        return real_train(job, resume=resume, **kwargs)
+
+    monkeypatch.setattr(engine, "train_population", spy)
     resumed = CifarLottery(config, data, torch.device("cpu"), checkpoint, progress=False, snapshot_every_s=0).run()
     assert json.dumps(resumed, sort_keys=True) == json.dumps(whole, sort_keys=True)
+    # round 0 continued member 2 from its snapshot (member 1's result was kept), then round 1's four members
+    assert resumed_from == [5, None, None, None, None]
 
 
 def test_mixed_precision_trains_in_bfloat16_but_keeps_float32_state():
@@ -190,9 +213,10 @@ def test_mixed_precision_trains_in_bfloat16_but_keeps_float32_state():
     masks = {n: torch.rand(params[n].shape, generator=torch.Generator().manual_seed(0)) > 0.5
              for n in model.layer_kinds}
     base = TrainSettings(iterations=10, batch_size=8, optimizer="adam", lr=1e-3, eval_every=5)
-    full = train_population(model, params, masks, base, data.train, [3, 4], {"validation": data.validation})
-    mixed = train_population(model, params, masks, TrainSettings(**{**base.__dict__, "mixed_precision": True}),
-                             data.train, [3, 4], {"validation": data.validation})
+    full = train_population(TrainJob(model, params, masks, base, data.train, [3, 4],
+                                     {"validation": data.validation}))
+    mixed = train_population(TrainJob(model, params, masks, TrainSettings(**{**base.__dict__, "mixed_precision": True}),
+                                      data.train, [3, 4], {"validation": data.validation}))
     for name in params:
         assert mixed.params[name].dtype == torch.float32
         assert torch.allclose(mixed.params[name], full.params[name], atol=0.02)
@@ -214,7 +238,7 @@ def test_pruned_conv_and_fc_weights_stay_exactly_zero(arch, settings):
     params = model.init_params([1, 2])
     masks = {n: torch.rand(params[n].shape, generator=torch.Generator().manual_seed(3)) > 0.5
              for n in model.layer_kinds}
-    result = train_population(model, params, masks, settings, data.train, [5, 6])
+    result = train_population(TrainJob(model, params, masks, settings, data.train, [5, 6]))
     for name, mask in masks.items():
         assert (result.params[name][~mask] == 0).all(), name
         assert (result.params[name][mask] != params[name][mask]).any(), name

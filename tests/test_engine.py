@@ -1,11 +1,18 @@
+import dataclasses
 import math
 
 import pytest
 import torch
 
-from lth.engine import Split, TrainSettings, early_stop, evaluate, train_population
-from lth.masks import dense_masks, prune_by_rate
-from lth.models import PopulationMLP
+from lth.core import cpu_fastpath
+from lth.core.convnets import PopulationConvNet
+from lth.core.cpu_fastpath import InBackwardAdam
+from lth.core.engine import (PopulationRun, Split, TrainJob, TrainSettings, early_stop, evaluate,
+                             train_population)
+from lth.core.masks import dense_masks, prune_by_rate
+from lth.core.models import PopulationMLP
+from lth.core.optimizer import PopulationOptimizer
+from lth.io import load_torch
 
 
 def _problem(dtype=torch.float64):
@@ -22,6 +29,15 @@ def _random_masks(model, params, seed):
                          {"fc0.weight": 0.5, "fc1.weight": 0.3, "fc2.weight": 0.2})
 
 
+def _members(tensors, start, stop):
+    return {n: t[start:stop] for n, t in tensors.items()}
+
+
+def _train(model, params, masks, settings, train, seeds, evaluations=None, **job):
+    """``train_population`` of one job (the keyword arguments are TrainJob's optional fields)."""
+    return train_population(TrainJob(model, params, masks, settings, train, seeds, evaluations or {}, **job))
+
+
 @pytest.mark.parametrize("settings", [
     TrainSettings(iterations=60, batch_size=8, optimizer="adam", lr=3e-3, eval_every=20),
     TrainSettings(iterations=60, batch_size=8, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=1e-4,
@@ -34,12 +50,10 @@ def test_population_equals_separate_trainings(settings):
     seeds = [11, 12, 13, 14]
     params = model.init_params(seeds, "glorot_normal", dtype=torch.float64)
     masks = _random_masks(model, params, 0)
-    together = train_population(model, params, masks, settings, train, [100 + s for s in seeds],
-                                {"test": test})
+    together = _train(model, params, masks, settings, train, [100 + s for s in seeds], {"test": test})
     for k, seed in enumerate(seeds):
-        alone = train_population(model, {n: p[k:k + 1] for n, p in params.items()},
-                                 {n: m[k:k + 1] for n, m in masks.items()}, settings, train, [100 + seed],
-                                 {"test": test})
+        alone = _train(model, _members(params, k, k + 1), _members(masks, k, k + 1), settings, train, [100 + seed],
+                       {"test": test})
         for name in params:
             assert torch.allclose(together.params[name][k], alone.params[name][0], atol=1e-12, rtol=0)
         assert torch.allclose(together.curves["test"]["loss"][k], alone.curves["test"]["loss"][0], atol=1e-12)
@@ -55,33 +69,38 @@ def test_shared_order_population_equals_separate_trainings():
     masks = _random_masks(model, params, 2)
     settings = TrainSettings(iterations=50, batch_size=8, optimizer="adam", lr=3e-3, eval_every=25,
                              shared_data_order=True)
-    together = train_population(model, params, masks, settings, train, [7, 8, 9], {"test": test})
+    together = _train(model, params, masks, settings, train, [7, 8, 9], {"test": test})
     for k in range(3):
-        alone = train_population(model, {n: p[k:k + 1] for n, p in params.items()},
-                                 {n: m[k:k + 1] for n, m in masks.items()}, settings, train, [7], {"test": test})
+        alone = _train(model, _members(params, k, k + 1), _members(masks, k, k + 1), settings, train, [7],
+                       {"test": test})
         for name in params:
             assert torch.allclose(together.params[name][k], alone.params[name][0], atol=1e-12, rtol=0)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_pruned_weights_stay_exactly_zero(optimizer):
+    """Checked after every step of the loop (``PopulationRun``, with the CPU's in-backward updates as
+    ``train_population`` registers them) and in the final weights of ``train_population``."""
     train, _ = _problem(torch.float32)
     model = PopulationMLP((20, 16, 8, 3))
     params = model.init_params([1, 2], "glorot_normal")
     masks = _random_masks(model, params, 1)
-    seen = []
-
-    def check(iteration, state):
-        for name, mask in masks.items():
-            seen.append(bool((state[name][~mask] == 0).all()))
-
     settings = TrainSettings(iterations=30, batch_size=8, optimizer=optimizer, lr=0.01, momentum=0.9,
                              weight_decay=1e-3, eval_every=1)
-    result = train_population(model, params, masks, settings, train, [0, 1], {"train": train}, on_eval=check)
-    assert len(seen) == 31 * 3 and all(seen)
+    job = TrainJob(model, params, masks, settings, train, [0, 1], {"train": train})
+    run = PopulationRun(job)
+    seen = []
+    with cpu_fastpath.updates_in_backward(run.optimizer.backward_updates()):
+        run.start()
+        for iteration in range(settings.iterations):
+            run.step(iteration)
+            seen.extend(bool((run.state[name][~mask] == 0).all()) for name, mask in masks.items())
+    assert len(seen) == 30 * 3 and all(seen)
+    result = train_population(job)
     for name, mask in masks.items():
         assert (result.params[name][~mask] == 0).all()
         assert (result.params[name][mask] != params[name][mask]).any()   # survivors did train
+        assert torch.equal(result.params[name], run.state[name].detach())  # the loop above is the engine's
 
 
 def test_diverging_member_is_flagged_and_does_not_disturb_others():
@@ -91,12 +110,74 @@ def test_diverging_member_is_flagged_and_does_not_disturb_others():
     blown = {n: p.clone() for n, p in params.items()}
     blown["fc2.weight"][1] = float("inf")
     settings = TrainSettings(iterations=20, batch_size=8, optimizer="adam", lr=0.01, eval_every=10)
-    result = train_population(model, blown, {}, settings, train, [5, 6], {"test": test})
-    reference = train_population(model, {n: p[:1] for n, p in params.items()}, {}, settings, train, [5],
-                                 {"test": test})
+    result = _train(model, blown, {}, settings, train, [5, 6], {"test": test})
+    reference = _train(model, _members(params, 0, 1), {}, settings, train, [5], {"test": test})
     assert result.diverged.tolist() == [False, True]
     assert math.isnan(result.curves["test"]["loss"][1, -1])
     assert torch.allclose(result.curves["test"]["loss"][0], reference.curves["test"]["loss"][0], atol=1e-6)
+
+
+class _DivergesLater:
+    """A population MLP whose member ``member`` diverges at training step ``at`` from finite weights and a
+    live optimizer state: from then on its training logits are multiplied by inf (every other member's by
+    1, which changes no bit). ``at_divergence`` keeps the weights that the diverging step started from."""
+
+    def __init__(self, model: PopulationMLP, member: int, at: int):
+        self.model, self.member, self.at = model, member, at
+        self.layer_names = model.layer_names
+        self.steps = 0
+        self.at_divergence = None
+
+    def forward(self, params, x, training=False, grad_masks=None):
+        logits = self.model.forward(params, x, training, grad_masks)
+        if not training:
+            return logits
+        if self.steps == self.at:
+            self.at_divergence = {n: p.detach().clone() for n, p in params.items()}
+        scale = torch.ones(logits.shape[0], 1, 1, dtype=logits.dtype)
+        if self.steps >= self.at:
+            scale[self.member] = math.inf
+        self.steps += 1
+        return logits * scale
+
+
+@pytest.mark.parametrize("path", ["in-backward", "plain"])
+@pytest.mark.parametrize("settings", [
+    TrainSettings(iterations=40, batch_size=8, optimizer="adam", lr=3e-3, weight_decay=1e-2, eval_every=10),
+    TrainSettings(iterations=40, batch_size=8, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=1e-2,
+                  eval_every=10),
+], ids=["adam", "sgd"])
+def test_a_diverged_member_stays_exactly_where_it_diverged(settings, path, monkeypatch):
+    """A member that diverges mid-training keeps, bit for bit, the weights of the step it diverged at:
+    neither Adam's moments nor SGD's momentum nor weight decay move it afterwards. The other members are
+    bit for bit a separate training without it (float32)."""
+    if path == "plain":
+        monkeypatch.setattr(PopulationOptimizer, "backward_updates", lambda self: {})
+    train, test = _problem(torch.float32)
+    mlp = PopulationMLP((20, 16, 8, 3))
+    seeds = [51, 52, 53, 54]
+    params = mlp.init_params(seeds)
+    masks = _random_masks(mlp, params, 5)
+    model = _DivergesLater(mlp, member=2, at=15)
+    result = _train(model, params, masks, settings, train, seeds, {"test": test})
+    frozen = model.at_divergence
+    assert result.diverged.tolist() == [False, False, True, False]
+    for name in params:
+        assert torch.isfinite(frozen[name][2]).all()
+        assert torch.equal(result.params[name][2], frozen[name][2]), name
+        assert not torch.equal(frozen[name][2], params[name][2]), name           # it had trained before
+    assert result.eval_iterations == [0, 10, 20, 30, 40]
+    assert torch.isfinite(result.curves["test"]["loss"][2, :2]).all()            # evaluated before step 15
+    assert result.curves["test"]["loss"][2, 2:].isnan().all()
+
+    others = [0, 1, 3]
+    reference = _train(mlp, {n: p[others] for n, p in params.items()}, {n: m[others] for n, m in masks.items()},
+                       settings, train, [seeds[k] for k in others], {"test": test})
+    assert not reference.diverged.any()
+    for name in params:
+        assert torch.equal(result.params[name][others], reference.params[name]), name
+    for metric in ("loss", "accuracy"):
+        assert torch.equal(result.curves["test"][metric][others], reference.curves["test"][metric])
 
 
 def test_lr_schedule_warmup_and_steps():
@@ -113,11 +194,15 @@ def test_early_stop_takes_minimum_validation_loss():
     model = PopulationMLP((20, 16, 8, 3))
     params = model.init_params([1], "glorot_normal")
     settings = TrainSettings(iterations=200, batch_size=8, optimizer="adam", lr=0.01, eval_every=20)
-    result = train_population(model, params, {}, settings, train, [0], {"validation": test, "test": test})
+    result = _train(model, params, {}, settings, train, [0], {"validation": test, "test": test},
+                    track_best="validation")
     stop = early_stop(result)
     index = int(result.curves["validation"]["loss"][0].argmin())
     assert stop["iteration"].item() == result.eval_iterations[index]
     assert stop["accuracy"].item() == result.curves["test"]["accuracy"][0, index].item()
+    assert result.best_iteration.item() == stop["iteration"].item()        # the engine's own tracking agrees
+    _, accuracy = evaluate(model, result.best_params, test)
+    assert accuracy.item() == stop["accuracy"].item()
 
 
 def test_evaluate_matches_direct_computation():
@@ -143,11 +228,10 @@ def test_float32_member_is_bit_identical_alone_or_in_any_population(optimizer):
     masks = _random_masks(model, params, 3)
     settings = TrainSettings(iterations=60, batch_size=8, optimizer=optimizer, lr=3e-3, momentum=0.9,
                              eval_every=20)
-    together = train_population(model, params, masks, settings, train, seeds, {"test": test})
+    together = _train(model, params, masks, settings, train, seeds, {"test": test})
     for start, stop in [(0, 1), (1, 4), (4, 7)]:
-        part = train_population(model, {n: p[start:stop] for n, p in params.items()},
-                                {n: m[start:stop] for n, m in masks.items()}, settings, train, seeds[start:stop],
-                                {"test": test})
+        part = _train(model, _members(params, start, stop), _members(masks, start, stop), settings, train,
+                      seeds[start:stop], {"test": test})
         for name in params:
             assert torch.equal(together.params[name][start:stop], part.params[name]), name
         assert torch.equal(together.curves["test"]["loss"][start:stop], part.curves["test"]["loss"])
@@ -157,8 +241,6 @@ def test_adam_in_the_backward_pass_gives_the_bits_of_the_optimizer_step(monkeypa
     """Adam updating each weight block by block while the backward pass computes its gradient (the CPU
     fast path) changes no bit of training: weights, curves and divergence equal those of the plain
     ``optimizer.step()`` over whole gradients, with blocks of 2 members, weight decay and a diverged member."""
-    from lth import models
-    from lth.engine import PopulationOptimizer
     train, test = _problem(torch.float32)
     model = PopulationMLP((20, 16, 8, 3))          # fc0 (320 per member) and fc1 (128) can be updated in blocks
     seeds = [41, 42, 43, 44, 45]
@@ -167,23 +249,88 @@ def test_adam_in_the_backward_pass_gives_the_bits_of_the_optimizer_step(monkeypa
     masks = _random_masks(model, params, 4)
     settings = TrainSettings(iterations=40, batch_size=8, optimizer="adam", lr=3e-3, weight_decay=1e-3,
                              eval_every=10)
-    monkeypatch.setattr(models, "GRADIENT_BLOCK_BYTES", 2 * 320 * 4)
+    monkeypatch.setattr(cpu_fastpath, "GRADIENT_BLOCK_BYTES", 2 * 320 * 4)
     blocks = []
-    update_members = PopulationOptimizer._update_members
+    update_members = InBackwardAdam.update_members
 
     def counting(self, name, start, stop, grad):
         blocks.append((name, start, stop))
         update_members(self, name, start, stop, grad)
 
-    monkeypatch.setattr(PopulationOptimizer, "_update_members", counting)
-    fused = train_population(model, params, masks, settings, train, seeds, {"test": test})
+    monkeypatch.setattr(InBackwardAdam, "update_members", counting)
+    fused = _train(model, params, masks, settings, train, seeds, {"test": test})
     assert set(blocks[:4]) == {("fc1.weight", 0, 5), ("fc0.weight", 0, 2), ("fc0.weight", 2, 4),
                                ("fc0.weight", 4, 5)} and len(blocks) == 4 * 40
-    monkeypatch.setattr(PopulationOptimizer, "member_updates", lambda self: {})
-    plain = train_population(model, params, masks, settings, train, seeds, {"test": test})
+    monkeypatch.setattr(PopulationOptimizer, "backward_updates", lambda self: {})
+    plain = _train(model, params, masks, settings, train, seeds, {"test": test})
+    assert len(blocks) == 4 * 40                   # the plain run made no in-backward update
     assert fused.diverged.tolist() == plain.diverged.tolist() == [False, False, False, True, False]
     for name in params:      # bit for bit, NaN where NaN (the diverged member)
         assert torch.equal(fused.params[name].isnan(), plain.params[name].isnan()), name
         assert torch.equal(fused.params[name].nan_to_num(), plain.params[name].nan_to_num()), name
     loss_fused, loss_plain = fused.curves["test"]["loss"], plain.curves["test"]["loss"]
     assert torch.equal(loss_fused[[0, 1, 2, 4]], loss_plain[[0, 1, 2, 4]]) and loss_fused[3].isnan().all()
+
+
+# ----------------------------------------------------------------------------------------- snapshots
+def _image_job(device="cpu"):
+    """A tiny Conv-2 (8x8 images) with dropout, augmentation, batches and best-weight tracking: a snapshot
+    of it holds every kind of generator state the loop keeps."""
+    model = PopulationConvNet(arch="conv2", width=0.125, dropout=0.5, image_size=8)
+    generator = torch.Generator().manual_seed(0)
+    split = lambda n: Split(torch.randn(n, 3, 8, 8, generator=generator).to(device),  # noqa: E731
+                            (torch.arange(n) % 10).to(device))
+    params = model.init_params([1, 2], device=device)
+    masks = {n: (torch.rand(params[n].shape, generator=generator) > 0.5).to(device) for n in model.layer_kinds}
+    settings = TrainSettings(iterations=12, batch_size=4, optimizer="adam", lr=1e-3, eval_every=3, augment=True)
+    return TrainJob(model, params, masks, settings, split(24), [5, 6], {"validation": split(8)},
+                    track_best="validation")
+
+
+def _assert_same_result(a, b):
+    for name in a.params:
+        assert torch.equal(a.params[name], b.params[name]), name
+        assert torch.equal(a.best_params[name], b.best_params[name]), name
+    assert torch.equal(a.best_iteration, b.best_iteration) and torch.equal(a.diverged, b.diverged)
+    assert a.eval_iterations == b.eval_iterations
+    for split, curves in a.curves.items():
+        for metric, values in curves.items():
+            assert torch.equal(values, b.curves[split][metric]), (split, metric)
+
+
+def _resume_from_file(job, map_location, tmp_path):
+    files = []
+
+    def save(snapshot):          # the snapshot refers to the live loop state: write it at once, as Lottery does
+        files.append(tmp_path / f"snapshot{len(files)}.pt")
+        torch.save(snapshot, files[-1])
+
+    whole = train_population(job, on_snapshot=save, snapshot_every_s=0)
+    assert len(files) == 3                           # at iterations 3, 6, 9
+    for path in files:
+        snapshot = load_torch(path, map_location=map_location)
+        assert all(state.dtype == torch.uint8 for state in snapshot["sampler"]["generators"])
+        _assert_same_result(whole, train_population(job, resume=snapshot))
+
+
+def test_a_snapshot_read_back_with_map_location_resumes_exactly(tmp_path):
+    """A snapshot written to a file and read back with a map_location (as ``Lottery`` does) restores the
+    weights, optimizer, batch order, dropout and augmentation generators: the result is the uninterrupted one."""
+    _resume_from_file(_image_job(), torch.device("cpu"), tmp_path)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_cuda_snapshot_read_back_onto_cuda_resumes_exactly(tmp_path):
+    """On a GPU, ``Lottery._load`` maps a checkpoint to its device, which moves the batch sampler's
+    generator states (CPU generators) to CUDA as well; restoring must still work."""
+    _resume_from_file(_image_job("cuda"), torch.device("cuda"), tmp_path)
+
+
+def test_train_result_state_round_trips():
+    train, test = _problem(torch.float32)
+    model = PopulationMLP((20, 16, 8, 3))
+    result = _train(model, model.init_params([1, 2]), {}, TrainSettings(iterations=5, batch_size=8, eval_every=5),
+                    train, [1, 2], {"test": test}, track_best="test")
+    state = result.to_state()
+    assert not any(dataclasses.is_dataclass(v) for v in state.values())
+    _assert_same_result(result, type(result).from_state(state))

@@ -1,16 +1,18 @@
+import json
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
-import lth.lottery as lottery
-from lth.lottery import (MnistLottery, layer_rates, one_shot_masks, random_masks_like, rewire, rounds_needed)
-from lth.config import MnistConfig
-from lth.masks import dense_masks, prune_by_rate
-from lth.models import PopulationMLP
+import lth.experiments.lottery as lottery
+from lth.core.masks import dense_masks, prune_by_rate
+from lth.core.models import PopulationMLP
+from lth.experiments.lottery import one_shot_masks, random_masks_like, rewire, rounds_needed
+from lth.experiments.mnist import MnistConfig, MnistLottery, imp_rounds, layer_rates
 from lottery_run import TINY, tiny_data
 
 HERE = Path(__file__).resolve().parent
@@ -23,6 +25,7 @@ def test_layer_rates_output_at_half_rate_and_rounds_to_target():
     sizes = {"fc0.weight": 235200, "fc1.weight": 30000, "fc2.weight": 1000}
     r = rounds_needed(sizes, rates, 0.018)
     assert 0.8 ** r * 266200 < 0.0185 * 266200 and r == 19
+    assert imp_rounds(MnistConfig()) == 19
 
 
 def test_one_shot_masks_keep_what_imp_would_per_layer():
@@ -60,9 +63,9 @@ def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
     calls = []
     real = lottery.train_in_processes
 
-    def spy(model, params, masks, *args, **kwargs):
-        calls.append(({n: p.clone() for n, p in params.items()}, {n: m.clone() for n, m in masks.items()}))
-        result = real(model, params, masks, *args, **kwargs)
+    def spy(job, *args, **kwargs):
+        calls.append(({n: p.clone() for n, p in job.params.items()}, {n: m.clone() for n, m in job.masks.items()}))
+        result = real(job, *args, **kwargs)
         calls[-1] = calls[-1] + (result,)
         return result
 
@@ -104,7 +107,7 @@ def test_kill_and_resume_gives_identical_results_and_runs_are_deterministic(tmp_
     while time.time() < deadline and process.poll() is None:
         if checkpoint.exists():
             try:
-                rounds_done = len(torch.load(checkpoint, weights_only=False)["rounds"])
+                rounds_done = len(torch.load(checkpoint, weights_only=True)["rounds"])
             except Exception:    # caught mid-rename: try again
                 rounds_done = 0
             if rounds_done >= 2:
@@ -118,12 +121,15 @@ def test_kill_and_resume_gives_identical_results_and_runs_are_deterministic(tmp_
     assert resumed.read_bytes() == whole.read_bytes()
 
 
-def test_checkpoint_of_another_config_is_ignored(tmp_path):
+def test_checkpoint_of_another_config_is_ignored(tmp_path, capsys):
     checkpoint = tmp_path / "ck.pt"
     MnistLottery(TINY, tiny_data(), torch.device("cpu"), checkpoint, progress=False).run()
+    assert MnistLottery(TINY, tiny_data(), torch.device("cpu"), checkpoint, progress=False)._load() is not None
     other = MnistLottery(TINY.__class__(**{**TINY.__dict__, "lr": 0.002}), tiny_data(), torch.device("cpu"),
                          checkpoint, progress=False)
+    capsys.readouterr()
     assert other._load() is None
+    assert "written by another config, dataset or code version; starting over" in capsys.readouterr().err
 
 
 def test_mixed_precision_param_reaches_the_engine_and_results_stay_valid(monkeypatch, tmp_path):
@@ -131,9 +137,9 @@ def test_mixed_precision_param_reaches_the_engine_and_results_stay_valid(monkeyp
     seen = []
     real = lottery.train_in_processes
 
-    def spy(model, params, masks, settings, *args, **kwargs):
-        result = real(model, params, masks, settings, *args, **kwargs)
-        seen.append((settings.mixed_precision, masks, result))
+    def spy(job, *args, **kwargs):
+        result = real(job, *args, **kwargs)
+        seen.append((job.settings.mixed_precision, job.masks, result))
         return result
 
     monkeypatch.setattr(lottery, "train_in_processes", spy)
@@ -145,3 +151,73 @@ def test_mixed_precision_param_reaches_the_engine_and_results_stay_valid(monkeyp
             assert result.params[name].dtype == torch.float32
             assert (result.params[name][~mask] == 0).all()
     assert all(not any(r["ticket"]["diverged"]) for r in results["rounds"])
+
+
+# ------------------------------------------------------------------------------------------- checkpoints
+HASH = "5" * 64           # the hash of the file the tiny data "came from"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The results of one uninterrupted run on the tiny data (what every run below must give)."""
+    checkpoint = tmp_path_factory.mktemp("whole") / "ck.pt"
+    return json.dumps(MnistLottery(TINY, tiny_data(source_sha256=HASH), torch.device("cpu"), checkpoint,
+                                   progress=False).run(), sort_keys=True)
+
+
+def _count_trainings(monkeypatch) -> list[int]:
+    trainings, real = [], lottery.train_in_processes
+
+    def counting(job, *args, **kwargs):
+        trainings.append(job.members)
+        return real(job, *args, **kwargs)
+
+    monkeypatch.setattr(lottery, "train_in_processes", counting)
+    return trainings
+
+
+@pytest.mark.parametrize("written_by", ["another dataset file", "another code version"])
+def test_a_checkpoint_of_another_dataset_or_code_is_not_resumed(written_by, uninterrupted, tmp_path, monkeypatch,
+                                                                capsys):
+    """A finished run's checkpoint, written from a dataset file with another sha256 or by code with another
+    hash, is set aside with a message: the run trains every population again and gives the right results.
+    The checkpoint it leaves is its own, which a second run resumes (trains nothing, says nothing)."""
+    checkpoint, cpu = tmp_path / "ck.pt", torch.device("cpu")
+    with monkeypatch.context() as patch:
+        if written_by == "another code version":
+            patch.setattr(lottery, "code_sha256", lambda: "0" * 64)
+            data = tiny_data(source_sha256=HASH)
+        else:
+            data = tiny_data(source_sha256="6" * 64)      # same examples, another file
+        MnistLottery(TINY, data, cpu, checkpoint, progress=False).run()
+    assert torch.load(checkpoint, weights_only=True)["rounds"]
+    trainings = _count_trainings(monkeypatch)
+    capsys.readouterr()
+    results = MnistLottery(TINY, tiny_data(source_sha256=HASH), cpu, checkpoint, progress=False).run()
+    assert "written by another config, dataset or code version; starting over" in capsys.readouterr().err
+    assert len(trainings) == imp_rounds(TINY, inputs=30) + 1 + 1     # every IMP round and the one-shot population
+    assert json.dumps(results, sort_keys=True) == uninterrupted
+    trainings.clear()
+    again = MnistLottery(TINY, tiny_data(source_sha256=HASH), cpu, checkpoint, progress=False).run()
+    assert trainings == [] and capsys.readouterr().err == ""
+    assert json.dumps(again, sort_keys=True) == uninterrupted
+
+
+def test_a_failing_checkpoint_write_is_reported_and_the_run_completes(uninterrupted, tmp_path, monkeypatch, capsys):
+    """A full disk loses only resumability: every failed write is reported on stderr and the run completes
+    with the results of a run whose writes succeed."""
+    attempts = []
+
+    def disk_full(path, payload):
+        attempts.append(path)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lottery, "save_torch_atomic", disk_full)
+    checkpoint = tmp_path / "ck.pt"
+    capsys.readouterr()
+    results = MnistLottery(TINY, tiny_data(source_sha256=HASH), torch.device("cpu"), checkpoint,
+                           progress=False).run()
+    assert json.dumps(results, sort_keys=True) == uninterrupted
+    assert attempts and all(path == checkpoint for path in attempts) and not checkpoint.exists()
+    messages = [line for line in capsys.readouterr().err.splitlines() if "could not save progress" in line]
+    assert len(messages) == len(attempts) and all("No space left on device" in line for line in messages)

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from lth.masks import (apply_masks, dense_masks, keep_top_units, prune_by_rate, prune_global, prune_lowest,
+from lth.core.masks import (apply_masks, dense_masks, keep_top_units, prune_by_rate, prune_global, prune_lowest,
                        remaining_fraction, unit_masks_for_mlp, unit_scores)
-from lth.models import PopulationMLP
+from lth.core.models import PopulationMLP
 
 
 def test_prune_lowest_removes_exact_count_per_member_and_only_alive():

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from lth import models
-from lth.models import mask_gradient, population_linear
+from lth.core import cpu_fastpath
+from lth.core.models import mask_gradient, population_linear
 
 
 def _reference_linear(h, weight, bias):
@@ -19,7 +19,7 @@ def test_population_linear_matches_autograd_in_cache_blocks(shared, with_bias, w
     """Output and every gradient equal autograd's; the weight gradient is masked, also when it is computed
     in several blocks of members (the last one partial)."""
     members, batch, inputs, outputs = 5, 7, 6, 4
-    monkeypatch.setattr(models, "GRADIENT_BLOCK_BYTES", 2 * outputs * inputs * 8)      # blocks of 2 members
+    monkeypatch.setattr(cpu_fastpath, "GRADIENT_BLOCK_BYTES", 2 * outputs * inputs * 8)      # blocks of 2 members
     generator = torch.Generator().manual_seed(0)
     h = torch.randn(*(() if shared else (members,)), batch, inputs, generator=generator, dtype=torch.float64)
     weight = torch.randn(members, outputs, inputs, generator=generator, dtype=torch.float64)

@@ -2,8 +2,7 @@ import dataclasses
 
 import torch
 
-from lth.config import XorConfig, XorPruningConfig
-from lth.xor import pruning_table, random_init_table, success_rates
+from lth.experiments.xor import XorConfig, XorPruningConfig, pruning_table, random_init_table, success_rates
 
 
 def test_success_rates_and_standard_error():

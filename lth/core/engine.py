@@ -15,6 +15,7 @@ the device: divergence and best-weight tracking are device-side selections.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -172,7 +173,7 @@ class BatchSampler:
     def load_state(self, state: dict[str, Any]) -> None:
         """Continue the batch sequence that ``state`` describes."""
         for generator, saved in zip(self.generators, state["generators"]):
-            generator.set_state(saved)
+            generator.set_state(saved.cpu())          # CPU generators, whatever device the state was mapped to
         self.orders, self.position = state["orders"], state["position"]
 
 
@@ -304,7 +305,8 @@ class PopulationRun:
                 "curves": self.result.curves}
 
     def restore(self, snapshot: dict[str, Any]) -> int:
-        """Continue from a ``snapshot`` (taken on this or another device); returns its iteration."""
+        """Continue from a ``snapshot`` (taken on this or another device; not modified); returns its iteration."""
+        snapshot = copy.deepcopy(snapshot)
         device = self.diverged.device
         with torch.no_grad():
             for name, value in snapshot["state"].items():
