@@ -128,7 +128,7 @@ def test_yaml_syntax_error_is_one_line(tmp_path):
     ("mnist.profiles.quick.eval_every", 5000,
      r"mnist.profiles.quick.eval_every = 5000: must be at most mnist.profiles.quick.iterations \(4000\)"),
     ("mnist.curve_rounds", [0, 40], r"mnist.curve_rounds = \[0, 40\]: round 40 is beyond the last pruning round \(19\)"),
-    ("mnist.one_shot_rounds", [1, 19], r"mnist.one_shot_rounds = \[1, 19\]: round 19 is beyond the last"),
+    ("mnist.one_shot_rounds", [1, 20], r"mnist.one_shot_rounds = \[1, 20\]: round 20 is beyond the last"),
     ("conv2.curve_rounds", [0, 21], r"conv2.curve_rounds = \[0, 21\]: round 21 is beyond the last pruning round \(20\)"),
     ("vgg19.lr_milestones", [84375, 56250], r"vgg19.lr_milestones = \[84375, 56250\]: must be strictly increasing"),
     ("resnet20.variants.warmup", {"lr": 0.03, "warmup": 40000},

@@ -25,17 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL_CIFAR_MD5 = {f: md5 for f, md5 in tv_datasets.CIFAR10.train_list + tv_datasets.CIFAR10.test_list}
 
 
-@pytest.fixture
-def fake_mirror(tmp_path, monkeypatch):
-    """A tiny offline mirror of all datasets (CIFAR-10 as binary parts), its checksums patched in-process."""
-    mirror = tmp_path / "mirror"
-    table = make_mirror(mirror)
-    monkeypatch.setenv("LTH_DATA_MIRROR", str(mirror))
-    monkeypatch.delenv("LTH_DATA_MD5", raising=False)
-    monkeypatch.setattr(datasets, "_TEST_MD5", json.loads(table.read_text()))
-    return mirror
-
-
 def _no_temp_files(folder: Path) -> bool:
     return not [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
 
