@@ -28,10 +28,11 @@ from typing import Any, Callable
 
 import torch
 
-from lth.core.engine import (GroupSnapshot, TrainJob, TrainResult, chunk_ranges, check_ranges, join_results,
-                             train_group, train_in_groups)
+from lth.core.engine import (GroupSnapshot, TrainJob, TrainResult, TrainSettings, check_ranges, chunk_ranges,
+                             join_results, train_group, train_in_groups)
 from lth.core.optimizer import make_optimizer
 from lth.io import load_torch
+
 
 def worker_count(device: torch.device, members: int) -> int:
     """Processes to split a population of ``members`` over: one per thread torch would use on this CPU
@@ -159,7 +160,7 @@ class _WorkerPool:
 
 def _import_what_optimizers_import(settings: TrainSettings) -> None:
     """Build a throwaway optimizer, so that the modules torch imports for the first one in a process
-    (``torch._dynamo``: 1.0-1.4 s here) are imported once, before forking, instead of in every worker of
+    (``torch._dynamo``; bench/README.md) are imported once, before forking, instead of in every worker of
     every population."""
     make_optimizer([torch.zeros(16, requires_grad=True)], settings)
 
