@@ -191,6 +191,19 @@ def _previous_results(project: Path, relative: str) -> Path:
     ("conv2.variants", {"plain": {}, "2x": {}}, ("cifar.py", "conv2", "plain"),
      "cifar conv2 plain: error: params.yaml: conv2.variants.2x: a variant name must be a plain identifier "
      "(letters, digits, _; not starting with a digit)"),
+    ("xor.init_std", float("inf"), ("xor.py",), "xor: error: params.yaml: xor.init_std = inf: must be a finite "
+                                                "number > 0"),
+    ("xor.profiles", {"quick": [1]}, ("xor.py",), "xor: error: params.yaml: xor.profiles.quick = [1]: must be a "
+                                                  "mapping of overrides"),
+    ("mnist.eval_every", 60000, ("mnist.py",), "mnist: error: params.yaml: mnist.eval_every = 60000: must be at "
+                                               "most mnist.iterations (50000)"),
+    ("mnist.curve_rounds", [0, 25], ("mnist.py",), "mnist: error: params.yaml: mnist.curve_rounds = [0, 25]: "
+                                                   "round 25 is beyond the last pruning round (19) of this schedule"),
+    ("vgg19.lr_milestones", [84375, 56250], ("cifar.py", "vgg19", "high_lr"),
+     "cifar vgg19 high_lr: error: params.yaml: vgg19.lr_milestones = [84375, 56250]: must be strictly increasing"),
+    ("resnet20.variants.warmup", {"warmup": 40000}, ("cifar.py", "resnet20", "warmup"),
+     "cifar resnet20 warmup: error: params.yaml: resnet20.variants.warmup.warmup = 40000: must be at most "
+     "resnet20.variants.warmup.iterations (30000)"),
 ])
 def test_stage_stops_before_work_and_keeps_existing_results(tmp_path, path, value, stage, line):
     """A bad param gives one line on stderr, exit code 2, and the previous results stay untouched."""
