@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+from results_compare import assert_same_result
 
 from lth.core import cpu_fastpath
 from lth.core.convnets import PopulationConvNet
@@ -288,14 +289,7 @@ def _image_job(device="cpu"):
 
 
 def _assert_same_result(a, b):
-    for name in a.params:
-        assert torch.equal(a.params[name], b.params[name]), name
-        assert torch.equal(a.best_params[name], b.best_params[name]), name
-    assert torch.equal(a.best_iteration, b.best_iteration) and torch.equal(a.diverged, b.diverged)
-    assert a.eval_iterations == b.eval_iterations
-    for split, curves in a.curves.items():
-        for metric, values in curves.items():
-            assert torch.equal(values, b.curves[split][metric]), (split, metric)
+    assert_same_result(a, b)
 
 
 def _resume_from_file(job, map_location, tmp_path):

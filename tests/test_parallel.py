@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from results_compare import assert_same_result
 
 from lth.core.engine import Split, TrainJob, TrainSettings, train_in_chunks
 from lth.core.masks import dense_masks, prune_by_rate
@@ -37,14 +38,7 @@ def _job(settings, seeds, members=5, model=None, **fields):
 
 
 def _assert_same(a, b):
-    for name in a.params:
-        assert torch.equal(a.params[name], b.params[name]), name
-        assert torch.equal(a.best_params[name], b.best_params[name]), name
-    assert torch.equal(a.best_iteration, b.best_iteration) and torch.equal(a.diverged, b.diverged)
-    assert a.eval_iterations == b.eval_iterations
-    for split, curves in a.curves.items():
-        for metric, values in curves.items():
-            assert torch.equal(values, b.curves[split][metric]), (split, metric)
+    assert_same_result(a, b)
 
 
 def test_member_ranges_and_worker_count():
