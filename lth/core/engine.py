@@ -51,6 +51,8 @@ class TrainSettings:
     shared_data_order: bool = False      # all members see the same batches (faster; same order for all)
     augment: bool = False                # random horizontal flip + 4-pixel pad-and-crop of image batches
     mixed_precision: bool = False        # bfloat16 autocast of the training forward/backward pass
+    patience: int = 0                    # a member stops once its tracked loss has not improved for this
+                                         # many iterations (0 = every member trains all ``iterations``)
 
     def lr_factor(self, iteration: int) -> float:
         """Learning-rate multiplier at ``iteration`` (0-based): linear warmup, then step decay."""
@@ -90,15 +92,30 @@ class TrainJob:
         masks (views), their data seeds (with a shared batch order, the population's first seed for all, so
         that every group sees the same batches), and the evaluations of theirs (renumbered from 0; a split
         restricted to members none of which is in the slice is left out)."""
-        local = {name: (chosen[(chosen >= start) & (chosen < stop)] - start)
+        return self._subset(list(range(start, stop)), lambda tensors: members_slice(tensors, start, stop), progress)
+
+    def members_select(self, members: list[int], progress: str | None = None) -> "TrainJob":
+        """``members_slice`` for any ascending list of member indices (copies instead of views)."""
+        index = torch.tensor(members, dtype=torch.long, device=next(iter(self.params.values())).device)
+        return self._subset(members, lambda tensors: {n: t[index] for n, t in tensors.items()}, progress)
+
+    def _subset(self, members: list[int], take: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]],
+                progress: str | None) -> "TrainJob":
+        position = {member: k for k, member in enumerate(members)}
+        local = {name: torch.tensor([position[c] for c in chosen.tolist() if c in position], dtype=torch.long,
+                                    device=chosen.device)
                  for name, chosen in self.eval_members.items()}
         skip = {name for name, chosen in local.items() if chosen.numel() == 0}
-        seeds = ([self.data_seeds[0]] * (stop - start) if self.settings.shared_data_order
-                 else list(self.data_seeds[start:stop]))
-        return replace(self, params=members_slice(self.params, start, stop),
-                       masks=members_slice(self.masks, start, stop), data_seeds=seeds,
+        seeds = ([self.data_seeds[0]] * len(members) if self.settings.shared_data_order
+                 else [self.data_seeds[m] for m in members])
+        return replace(self, params=take(self.params), masks=take(self.masks), data_seeds=seeds,
                        evaluations={n: s for n, s in self.evaluations.items() if n not in skip},
                        eval_members={n: c for n, c in local.items() if n not in skip}, progress=progress)
+
+    def curve_width(self, split: str) -> int:
+        """Rows of the curves of ``split``: its listed members, or every member."""
+        chosen = self.eval_members.get(split)
+        return self.members if chosen is None else chosen.numel()
 
 
 def members_slice(tensors: dict[str, torch.Tensor], start: int, stop: int) -> dict[str, torch.Tensor]:
@@ -115,11 +132,13 @@ class TrainResult:
     diverged: torch.Tensor | None = None                                       # [K] bool
     best_params: dict[str, torch.Tensor] | None = None   # each member's weights at its minimum tracked loss
     best_iteration: torch.Tensor | None = None           # [K] iteration of that minimum (early stop)
+    stopped_iteration: torch.Tensor | None = None        # [K] iterations each member trained (``patience``)
 
     def to_state(self) -> dict[str, Any]:
         """Plain containers and tensors (for snapshots and worker pipes, loadable with weights_only)."""
         return {"params": self.params, "eval_iterations": list(self.eval_iterations), "curves": self.curves,
-                "diverged": self.diverged, "best_params": self.best_params, "best_iteration": self.best_iteration}
+                "diverged": self.diverged, "best_params": self.best_params, "best_iteration": self.best_iteration,
+                "stopped_iteration": self.stopped_iteration}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "TrainResult":
@@ -185,13 +204,30 @@ class PopulationRun:
     """The state of one population's training and its steps (see ``train_population`` for the plan).
 
     A member whose loss becomes NaN/inf is marked diverged: its loss counts as zero, the optimizer freezes
-    its weights, and its curves read NaN from then on, while the other members train on unaffected."""
+    its weights, and its curves read NaN from then on, while the other members train on unaffected.
+
+    With ``settings.patience`` a member stops training (``retire``) once its tracked loss has not improved
+    for that many iterations, or when it diverged: the population shrinks to the members still training,
+    each of which goes on with exactly the arithmetic, batches and state it had (so its results are those
+    of the full-length run up to its own stop; dropout draws, made for the whole population at once, are
+    the exception). Curves keep one row per member and read NaN after a member stopped."""
 
     def __init__(self, job: TrainJob):
         if len(job.data_seeds) != next(iter(job.params.values())).shape[0]:
             raise ValueError(f"need one data seed per member: got {len(job.data_seeds)} for "
                              f"{next(iter(job.params.values())).shape[0]} members")
+        if job.settings.patience and job.track_best is None:
+            raise ValueError("patience needs a tracked split (track_best) whose loss decides when a member stops")
         cpu_fastpath.keep_large_allocations_on_heap()
+        self.full_job = job
+        self.members = list(range(job.members))        # the members still training, in population order
+        self.outcome: dict[str, Any] | None = None     # rows of the members that stopped (see ``retire``)
+        self.result = TrainResult(params={}, curves={name: {"loss": [], "accuracy": []} for name in job.evaluations})
+        self._train_members(job)
+
+    def _train_members(self, job: TrainJob) -> None:
+        """Set up the trainable state, optimizer, masks, batch sampler and best-weight tracking of ``job``
+        (the whole population, or the members still training)."""
         self.job, settings, train = job, job.settings, job.train
         self.optimizer = PopulationOptimizer(job.params, set(getattr(job.model, "buffer_names", ())), settings)
         self.state = self.optimizer.state
@@ -209,11 +245,23 @@ class PopulationRun:
                                                                  settings.shared_data_order, device)
         members = job.members
         self.diverged = torch.zeros(members, dtype=torch.bool, device=device)
-        self.result = TrainResult(params={}, curves={name: {"loss": [], "accuracy": []} for name in job.evaluations})
         self.best_loss = torch.full((members,), math.inf, dtype=torch.float64, device=device)
         if job.track_best is not None:
             self.result.best_params = {name: p.detach().clone() for name, p in self.state.items()}
             self.result.best_iteration = torch.zeros(members, dtype=torch.long, device=device)
+        # Where each split's evaluated members sit in its curve rows (None: every row, in order).
+        self.curve_rows: dict[str, torch.Tensor | None] = {}
+        everyone = len(self.members) == self.full_job.members
+        for name in self.full_job.evaluations:
+            chosen = self.full_job.eval_members.get(name)
+            if everyone:
+                self.curve_rows[name] = None
+            elif chosen is None:
+                self.curve_rows[name] = torch.tensor(self.members, dtype=torch.long, device=device)
+            else:
+                training = set(self.members)
+                self.curve_rows[name] = torch.tensor([row for row, member in enumerate(chosen.tolist())
+                                                      if member in training], dtype=torch.long, device=device)
 
     # ----------------------------------------------------------------------------------------- steps
     def start(self) -> int:
@@ -266,8 +314,14 @@ class PopulationRun:
         """Evaluate every split at ``iteration`` and keep the best weights of the tracked split."""
         job, result = self.job, self.result
         result.eval_iterations.append(iteration)
-        for name, split in job.evaluations.items():
-            chosen = job.eval_members.get(name)
+        for name in self.full_job.evaluations:
+            if name not in job.evaluations:           # none of its members is still training
+                nothing = torch.full((self.full_job.curve_width(name),), float("nan"), dtype=torch.float64,
+                                     device=self.diverged.device)
+                result.curves[name]["loss"].append(nothing)
+                result.curves[name]["accuracy"].append(nothing)
+                continue
+            split, chosen = job.evaluations[name], job.eval_members.get(name)
             if chosen is None:
                 loss, accuracy = evaluate(job.model, self.state, split)
                 gone = self.diverged
@@ -275,10 +329,18 @@ class PopulationRun:
                 loss, accuracy = evaluate(job.model, {n: p[chosen] for n, p in self.state.items()}, split)
                 gone = self.diverged[chosen]
             loss = torch.where(gone, float("nan"), loss)
-            result.curves[name]["loss"].append(loss)
-            result.curves[name]["accuracy"].append(torch.where(gone, float("nan"), accuracy))
+            result.curves[name]["loss"].append(self._curve_row(name, loss))
+            result.curves[name]["accuracy"].append(self._curve_row(name, torch.where(gone, float("nan"), accuracy)))
             if name == job.track_best:
                 self.track_best(iteration, loss)
+
+    def _curve_row(self, split: str, values: torch.Tensor) -> torch.Tensor:
+        """The curve row of ``split`` at one evaluation: the training members' ``values``, NaN elsewhere."""
+        rows = self.curve_rows[split]
+        if rows is None:
+            return values
+        row = torch.full((self.full_job.curve_width(split),), float("nan"), dtype=values.dtype, device=values.device)
+        return row.index_copy_(0, rows, values)
 
     @torch.no_grad()
     def track_best(self, iteration: int, loss: torch.Tensor) -> None:
@@ -292,6 +354,63 @@ class PopulationRun:
             best = result.best_params[key]
             best.copy_(torch.where(_member_view(better, best), p, best))
 
+    def retire(self, done: int) -> bool:
+        """At an evaluation point: stop the members whose tracked loss has not improved for ``patience``
+        iterations, and those that diverged; train on with the others only. Returns whether the population
+        changed (the caller re-registers the optimizer's in-backward updates). One host sync per call (the
+        only one of the loop), so only with ``patience`` set."""
+        patience = self.job.settings.patience
+        if not patience or not self.members:
+            return False
+        stopping = self.diverged | (done - self.result.best_iteration >= patience)
+        leaving = stopping.nonzero().flatten().tolist()
+        if not leaving:
+            return False
+        self._keep_outcome(leaving, done)
+        staying = [k for k in range(len(self.members)) if k not in set(leaving)]
+        if not staying:
+            self.members = []
+            return True
+        self.restore(self._subset_snapshot(self.snapshot(done), staying))
+        return True
+
+    @torch.no_grad()
+    def _keep_outcome(self, local: list[int], done: int) -> None:
+        """Store the final and best weights, early-stop point and stop of local members ``local``."""
+        full, device = self.full_job, self.diverged.device
+        if self.outcome is None:
+            self.outcome = {"params": {n: torch.zeros_like(p, device=device) for n, p in full.params.items()},
+                            "best_params": {n: torch.zeros_like(p, device=device) for n, p in full.params.items()},
+                            "best_iteration": torch.zeros(full.members, dtype=torch.long, device=device),
+                            "diverged": torch.zeros(full.members, dtype=torch.bool, device=device),
+                            "stopped_iteration": torch.full((full.members,), full.settings.iterations,
+                                                            dtype=torch.long, device=device)}
+        rows = torch.tensor([self.members[k] for k in local], dtype=torch.long, device=device)
+        index = torch.tensor(local, dtype=torch.long, device=device)
+        outcome = self.outcome
+        for name, value in self.state.items():
+            outcome["params"][name].index_copy_(0, rows, value.detach()[index])
+            outcome["best_params"][name].index_copy_(0, rows, self.result.best_params[name][index])
+        outcome["best_iteration"].index_copy_(0, rows, self.result.best_iteration[index])
+        outcome["diverged"].index_copy_(0, rows, self.diverged[index])
+        outcome["stopped_iteration"].index_fill_(0, rows, done)
+
+    def _subset_snapshot(self, snapshot: dict[str, Any], local: list[int]) -> dict[str, Any]:
+        """``snapshot`` of this run restricted to its local members ``local`` (the others have stopped)."""
+        index = torch.tensor(local, dtype=torch.long, device=self.diverged.device)
+        sampler = snapshot["sampler"]
+        if sampler is not None and len(sampler["generators"]) > 1:
+            sampler = {"generators": [sampler["generators"][k] for k in local], "position": sampler["position"],
+                       "orders": sampler["orders"][index] if sampler["orders"] is not None else None}
+        return {**snapshot, "members": [self.members[k] for k in local],
+                "state": {n: p.detach()[index] for n, p in snapshot["state"].items()},
+                "optimizer": self.optimizer.members_state_dict(local), "sampler": sampler,
+                "diverged": snapshot["diverged"][index], "best_loss": snapshot["best_loss"][index],
+                "best_params": ({n: p[index] for n, p in snapshot["best_params"].items()}
+                                if snapshot["best_params"] is not None else None),
+                "best_iteration": (snapshot["best_iteration"][index]
+                                   if snapshot["best_iteration"] is not None else None)}
+
     def snapshot(self, done: int) -> dict[str, Any]:
         """The loop's whole state after ``done`` iterations (tensors and plain containers only)."""
         device = self.diverged.device
@@ -302,12 +421,20 @@ class PopulationRun:
                 "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                 "diverged": self.diverged, "best_loss": self.best_loss, "best_params": self.result.best_params,
                 "best_iteration": self.result.best_iteration, "eval_iterations": self.result.eval_iterations,
-                "curves": self.result.curves}
+                "curves": self.result.curves, "members": list(self.members), "outcome": self.outcome}
 
     def restore(self, snapshot: dict[str, Any]) -> int:
         """Continue from a ``snapshot`` (taken on this or another device; not modified); returns its iteration."""
         snapshot = copy.deepcopy(snapshot)
         device = self.diverged.device
+        members = snapshot.get("members", self.members)
+        if list(members) != self.members:             # some members had stopped: train the others only
+            self.members = list(members)
+            self._train_members(self.full_job.members_select(self.members))
+        outcome = snapshot.get("outcome")
+        self.outcome = None if outcome is None else {
+            key: ({n: p.to(device) for n, p in value.items()} if isinstance(value, dict) else value.to(device))
+            for key, value in outcome.items()}
         with torch.no_grad():
             for name, value in snapshot["state"].items():
                 self.state[name].copy_(value)
@@ -333,20 +460,31 @@ class PopulationRun:
         return snapshot["iteration"]
 
     def progress_bar(self, first: int) -> Any:
-        """Iterations ``first`` .. last, with a progress bar when the job has a label."""
+        """A bar over iterations ``first`` .. last when the job has a label (advanced by ``update``)."""
         iterations = self.job.settings.iterations
-        return tqdm(range(first, iterations), desc=self.job.progress, disable=self.job.progress is None,
-                    leave=False, mininterval=1.0, unit="it", initial=first, total=iterations)
+        return tqdm(desc=self.job.progress, disable=self.job.progress is None, leave=False, mininterval=1.0,
+                    unit="it", initial=first, total=iterations)
 
     def finish(self) -> TrainResult:
-        """The final weights and the curves as [K, T] tensors."""
+        """The final weights and the curves as [K, T] tensors (members that stopped early: as they stopped)."""
         if not self.job.settings.eval_every:
             self.record(self.job.settings.iterations)
         result = self.result
-        result.params = {name: p.detach() for name, p in self.state.items()}
+        last = self.job.settings.iterations
+        if self.outcome is None:
+            result.params = {name: p.detach() for name, p in self.state.items()}
+            result.diverged = self.diverged
+            result.stopped_iteration = torch.full_like(self.diverged, last, dtype=torch.long)
+        else:
+            if self.members:
+                self._keep_outcome(list(range(len(self.members))), last)
+            outcome = self.outcome
+            result.params, result.diverged = outcome["params"], outcome["diverged"]
+            result.stopped_iteration = outcome["stopped_iteration"]
+            if self.job.track_best is not None:
+                result.best_params, result.best_iteration = outcome["best_params"], outcome["best_iteration"]
         result.curves = {name: {metric: torch.stack(values, 1) for metric, values in curves.items()}
                          for name, curves in result.curves.items()}
-        result.diverged = self.diverged
         return result
 
 
@@ -373,17 +511,26 @@ def train_population(job: TrainJob, resume: dict[str, Any] | None = None,
     the previous snapshot, ``on_snapshot`` receives the loop's whole state (``PopulationRun.snapshot``);
     passing it back as ``resume`` continues exactly where it stopped."""
     run = PopulationRun(job)
-    first = run.restore(resume) if resume is not None else run.start()
+    done = run.restore(resume) if resume is not None else run.start()
     clock = SnapshotClock(on_snapshot, snapshot_every_s)
     last = job.settings.iterations
-    with cpu_fastpath.updates_in_backward(run.optimizer.backward_updates()):
-        for iteration in run.progress_bar(first):
-            run.step(iteration)
-            done = iteration + 1
-            if run.is_eval_point(done):
-                run.record(done)
-                if done < last:
-                    clock.maybe(lambda: run.snapshot(done))
+    bar = run.progress_bar(done)
+    while done < last and run.members:
+        changed = False
+        with cpu_fastpath.updates_in_backward(run.optimizer.backward_updates()):
+            while done < last and not changed:
+                run.step(done)
+                done += 1
+                bar.update(1)
+                if run.is_eval_point(done):
+                    run.record(done)
+                    if done < last:
+                        changed = run.retire(done)
+                        if changed and job.progress is not None:
+                            bar.set_postfix_str(f"{len(run.members)}/{job.members} training", refresh=False)
+                        if run.members:
+                            clock.maybe(lambda: run.snapshot(done))
+    bar.close()
     return run.finish()
 
 
@@ -460,18 +607,26 @@ def check_ranges(ranges: list[list[int]], members: int) -> None:
 
 
 def join_results(parts: list[TrainResult], job: TrainJob) -> TrainResult:
-    """One result for a population trained as consecutive groups of members (``parts`` in member order)."""
+    """One result for a population trained as consecutive groups of members (``parts`` in member order).
+    A group whose members all stopped early (``patience``) has shorter curves: they are padded with NaN."""
     if len(parts) == 1:
         return parts[0]
     first = parts[0]
+    iterations = max((p.eval_iterations for p in parts), key=len)
+
+    def padded(curve: torch.Tensor) -> torch.Tensor:
+        missing = len(iterations) - curve.shape[1]
+        return curve if not missing else torch.cat([curve, curve.new_full((curve.shape[0], missing), math.nan)], 1)
+
     joined = TrainResult(params={n: torch.cat([p.params[n] for p in parts]) for n in first.params},
-                         eval_iterations=first.eval_iterations,
-                         diverged=torch.cat([p.diverged for p in parts]))
-    joined.curves = {name: {metric: torch.cat([p.curves[name][metric] for p in parts if name in p.curves])
+                         eval_iterations=list(iterations), diverged=torch.cat([p.diverged for p in parts]))
+    joined.curves = {name: {metric: torch.cat([padded(p.curves[name][metric]) for p in parts if name in p.curves])
                             for metric in ("loss", "accuracy")} for name in job.evaluations}
     if job.track_best is not None:
         joined.best_params = {n: torch.cat([p.best_params[n] for p in parts]) for n in first.best_params}
         joined.best_iteration = torch.cat([p.best_iteration for p in parts])
+    if all(p.stopped_iteration is not None for p in parts):
+        joined.stopped_iteration = torch.cat([p.stopped_iteration for p in parts])
     return joined
 
 

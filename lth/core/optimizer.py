@@ -122,6 +122,27 @@ class PopulationOptimizer:
         """The wrapped optimizer's state (moments, step counts) for snapshots."""
         return self.optimizer.state_dict()
 
+    def members_state_dict(self, members: list[int]) -> dict[str, Any]:
+        """``state_dict`` as an optimizer over only ``members`` (local indices, ascending) would hold it: each
+        per-member moment restricted to them (in zero-padded storage where such an optimizer pads), step
+        counts as they are. For a population that goes on training without the other members."""
+        saved = self.optimizer.state_dict()
+        state = {}
+        for index, (name, parameter) in enumerate(self.trainable.items()):
+            if index not in saved["state"]:
+                continue
+            entry = {}
+            for key, value in saved["state"][index].items():
+                if not isinstance(value, torch.Tensor) or value.dim() == 0:
+                    entry[key] = value
+                    continue
+                chosen = value.flatten()[:parameter.numel()].view(parameter.shape)[members].contiguous()
+                if cpu_fastpath.needs_padding(chosen):
+                    chosen = cpu_fastpath.padded_parameter(chosen)[1].detach()
+                entry[key] = chosen
+            state[index] = entry
+        return {"state": state, "param_groups": saved["param_groups"]}
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a ``state_dict`` taken from an optimizer over the same population."""
         self.optimizer.load_state_dict(state)

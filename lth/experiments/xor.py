@@ -19,9 +19,11 @@ from tqdm.auto import tqdm
 from lth.config import ConfigError, setting
 from lth.core.engine import TrainJob, train_population
 from lth.core.masks import keep_top_units, unit_masks_for_mlp, unit_scores
-from lth.core.models import PopulationMLP
+from lth.core.models import PopulationMLP, sample_weight
 from lth.data import Split
-from lth.experiments.common import tile, train_settings
+from lth.experiments.common import derive_seed, tile, train_settings
+
+BIAS_INITS = ("zero", "like_weights")
 
 @dataclass(frozen=True)
 class XorPruningConfig:
@@ -47,6 +49,7 @@ class XorConfig:
     init: str = setting("normal", "weight init (biases start at 0)",
                         choices=("normal", "glorot_normal", "glorot_uniform"))
     init_std: float = setting(1.0, "standard deviation of the 'normal' init", min=0, min_exclusive=True)
+    bias_init: str = setting("zero", "biases start at 0, or drawn like their layer's weights", choices=BIAS_INITS)
     zero_loss_threshold: float = setting(0.01, "a net 'reaches zero loss' when its mean binary "
                                          "cross-entropy on the four points is below this", min=0,
                                          min_exclusive=True)
@@ -81,6 +84,24 @@ def xor_split(device: torch.device | str = "cpu", dtype: torch.dtype = torch.flo
                  torch.tensor(XOR_LABELS, device=device))
 
 
+def xor_init(model: PopulationMLP, seeds: list[int], init: str, init_std: float, bias_init: str,
+             device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """Initial parameters of one 2-H-1 net per seed: weights from ``init``; biases 0 or (``like_weights``)
+    drawn from the same distribution as their layer's weights, from a stream of their own (so the weights
+    are those of the zero-bias init with the same seed)."""
+    params = model.init_params(seeds, init, init_std, device=device)
+    if bias_init == "like_weights":
+        shapes = model.shapes()
+        for name, (shape, kind) in shapes.items():
+            if kind != "bias":
+                continue
+            weight_shape = shapes[name.replace("bias", "weight")][0]
+            params[name] = torch.stack([
+                sample_weight(weight_shape, init, torch.Generator().manual_seed(derive_seed(seed, "bias")),
+                              init_std)[:, 0] for seed in seeds]).to(device)
+    return params
+
+
 def success_rates(loss: torch.Tensor, accuracy: torch.Tensor, threshold: float) -> dict[str, Any]:
     """DB and ZL rates in percent with their binomial standard errors, from final loss/accuracy [K]."""
     trials = int(loss.numel())
@@ -108,7 +129,7 @@ def random_init_table(config: XorConfig, device: torch.device, progress: bool = 
     table = {}
     for width in tqdm(config.hidden_units, desc="xor random init", disable=not progress):
         model = PopulationMLP((2, width, 1), config.activation)
-        init = model.init_params(seeds, config.init, config.init_std, device=device)
+        init = xor_init(model, seeds, config.init, config.init_std, config.bias_init, device)
         _, loss, accuracy = _train(config, model, init, {}, seeds, data, None)
         table[str(width)] = success_rates(loss, accuracy, config.zero_loss_threshold)
     return table
@@ -124,7 +145,7 @@ def pruning_table(config: XorConfig, device: torch.device, progress: bool = True
     trials = config.trials
     seeds = [config.seed + i for i in range(trials)]
     model = PopulationMLP((2, pruning.start_units, 1), config.activation)
-    init = model.init_params(seeds, config.init, config.init_std, device=device)
+    init = xor_init(model, seeds, config.init, config.init_std, config.bias_init, device)
     all_alive = torch.ones(trials, pruning.start_units, dtype=torch.bool, device=device)
     trained, loss, accuracy = _train(config, model, init, {}, seeds, data, "xor dense")
     table: dict[str, Any] = {"dense": success_rates(loss, accuracy, config.zero_loss_threshold)}

@@ -1,12 +1,14 @@
 """CIFAR-10 section of the report: the final paper's Figs. 5-8 (Conv-2/4/6, dropout, VGG-19, ResNet-20)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lth.report import papers
+from lth.report import claims as ledger
+from lth.report.claims import TrialSpread, Verdict, at_most, equals, exceeds, on_ladder, role_mean, untestable
 from lth.report.common import Section, diverged_count, level_cell, level_pm, level_stats, markdown_table, read_json, \
     run_facts
 from lth.report.figures import CurvesPanel, PmAxis, PmSeries, curves_figure, pm_figure
@@ -53,28 +55,116 @@ def summary(result: dict[str, Any]) -> dict[str, float | None]:
     return out
 
 
-def deep_verdicts(runs: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
-    """One line per VGG-19/ResNet-20 variant: does our run show what the paper finds for it?
-    (high_lr: tickets no better than reinit, within 1 pp; low_lr: tickets beat reinit but the dense net is
-    less accurate than at high_lr; warmup: tickets beat reinit.)"""
-    lines = []
-    for net in DEEP_NETS:
-        got = {v: summary(r) for (n, v), r in runs.items() if n == net}
-        for variant in ("high_lr", "low_lr", "warmup"):
-            if variant not in got or got[variant]["ticket_minus_reinit_pp"] is None:
+def _not_testable(result: dict[str, Any] | None, claim_pm: float | None = None) -> str | None:
+    """Why a run cannot test a statement about the paper's net (None: it can)."""
+    if result is None:
+        return "the run is not in the pipeline's results"
+    config, reasons = result["config"], []
+    if config.get("width", 1.0) < 1:
+        reasons.append(f"width x{config['width']:g}")
+    if config["trials"] < 2:
+        reasons.append(f"{config['trials']} trial per level, so no trial spread for a tolerance")
+    sparsest = level_pm(result["rounds"][-1])
+    if claim_pm is not None and sparsest > claim_pm:
+        reasons.append(f"its levels reach only Pm {sparsest:.1f}%")
+    if not reasons:
+        return None
+    return ("reduced scale (" + "; ".join(reasons) + "); the paper's net, rounds and trials (profile `paper`) "
+            "test it; our reduced-scale value is shown")
+
+
+def _largest(result: dict[str, Any], value) -> tuple[float, dict[str, Any]]:
+    """The largest ``value(level)`` over the pruned levels, and that level."""
+    levels = result["rounds"][1:]
+    best = max(levels, key=value)
+    return value(best), best
+
+
+def _ticket_vs_reinit(result: dict[str, Any]) -> tuple[float, float, str]:
+    """Ticket minus reinit mean accuracy (pp) at the sparsest level, its tolerance and how it was derived."""
+    last = result["rounds"][-1]
+    gap = 100 * (role_mean(last["ticket"], "early_stop_accuracy") - role_mean(last["reinit"], "early_stop_accuracy"))
+    tol, how = TrialSpread(result["rounds"], ("ticket", "reinit")).accuracy(last["ticket"], last["reinit"])
+    return gap, tol, how
+
+
+def cifar_verdicts(runs: dict[tuple[str, str], dict[str, Any]]) -> list[Verdict]:
+    """The final paper's CIFAR-10 statements, measured where a run can test them."""
+    claims = {c.key: c for c in ledger.cifar_claims()}
+    out = []
+    for net in CONV_NETS:
+        plain, drop = runs.get((net, "plain")), runs.get((net, "dropout"))
+        for key, pm in ((f"{net}_speedup", None), (f"{net}_accuracy_gain", None), (f"{net}_above_dense_pm", 2.0)):
+            claim = claims[key]
+            reason = _not_testable(plain, pm)
+            if plain is None:
+                out.append(untestable(claim, reason))
                 continue
-            gap = got[variant]["ticket_minus_reinit_pp"]
-            if variant == "high_lr":
-                agrees = gap <= 1.0
-            elif variant == "low_lr":
-                agrees = gap > 0 and ("high_lr" not in got
-                                      or got["low_lr"]["dense_accuracy"] < got["high_lr"]["dense_accuracy"])
+            dense = plain["rounds"][0]["ticket"]
+            spread = TrialSpread(plain["rounds"], ("ticket",))
+            if key.endswith("speedup"):
+                speed, level = _largest(plain, lambda lv: role_mean(dense, "early_stop_iteration")
+                                        / max(role_mean(lv["ticket"], "early_stop_iteration"), 1))
+                tol, how = spread.ratio(speed, level["ticket"], dense)
+                verdict = equals(claim, speed, tol, how, "the largest speedup differs beyond the trial spread")
+            elif key.endswith("accuracy_gain"):
+                gain, level = _largest(plain, lambda lv: 100 * (role_mean(lv["ticket"], "early_stop_accuracy")
+                                                                - role_mean(dense, "early_stop_accuracy")))
+                tol, how = spread.accuracy(level["ticket"], dense)
+                verdict = equals(claim, gain, tol, how, "the largest gain differs beyond the trial spread")
             else:
-                agrees = gap > 0
-            lines.append(f"{NET_TITLE[net]} `{variant}`: dense {got[variant]['dense_accuracy']:.1f}%, ticket − reinit "
-                         f"{gap:+.1f} pp at Pm {got[variant]['sparsest_pm']:g}%: "
-                         + ("agrees with the paper" if agrees else "**does not agree** with the paper"))
-    return lines
+                lowest = None
+                for level in sorted(plain["rounds"][1:], key=lambda lv: -level_pm(lv)):
+                    tol, _ = spread.accuracy(level["ticket"], dense)
+                    if 100 * (role_mean(level["ticket"], "early_stop_accuracy")
+                              - role_mean(dense, "early_stop_accuracy")) < -tol:
+                        break
+                    lowest = level_pm(level)
+                verdict = on_ladder(claim, lowest, [level_pm(lv) for lv in plain["rounds"]],
+                                    "tickets fall below the dense net at another level")
+            out.append(untestable(claim, reason, verdict.measured) if reason else verdict)
+        for key in (f"{net}_dropout_raises_dense", f"{net}_dropout_pruning_adds"):
+            claim = claims[key]
+            reason = _not_testable(drop) or _not_testable(plain)
+            if drop is None or plain is None:
+                out.append(untestable(claim, reason))
+                continue
+            dense_plain, dense_drop = plain["rounds"][0]["ticket"], drop["rounds"][0]["ticket"]
+            if key.endswith("raises_dense"):
+                measured = 100 * (role_mean(dense_drop, "early_stop_accuracy")
+                                  - role_mean(dense_plain, "early_stop_accuracy"))
+                tol, how = TrialSpread(plain["rounds"][:1] + drop["rounds"][:1], ("ticket",)).accuracy(dense_drop,
+                                                                                                    dense_plain)
+            else:
+                measured, level = _largest(drop, lambda lv: 100 * (role_mean(lv["ticket"], "early_stop_accuracy")
+                                                                   - role_mean(dense_drop, "early_stop_accuracy")))
+                tol, how = TrialSpread(drop["rounds"], ("ticket",)).accuracy(level["ticket"], dense_drop)
+            verdict = equals(claim, measured, tol, how, "differs beyond the trial spread")
+            out.append(untestable(claim, reason, verdict.measured) if reason else verdict)
+    for net in DEEP_NETS:
+        for variant, compare in (("high_lr", at_most), ("low_lr", exceeds), ("warmup", exceeds)):
+            claim = claims[f"{net}_{variant}_{'no_tickets' if variant == 'high_lr' else 'tickets'}"]
+            result = runs.get((net, variant))
+            reason = _not_testable(result)
+            if result is None or "reinit" not in result["rounds"][-1]:
+                out.append(untestable(claim, reason or "no random-reinit control in the run"))
+                continue
+            gap, tol, how = _ticket_vs_reinit(result)
+            verdict = compare(claim, gap, tol, how, "tickets and random reinit compare otherwise than in the paper")
+            out.append(untestable(claim, reason, verdict.measured) if reason else verdict)
+    resnet = runs.get(("resnet20", "high_lr"))
+    claim = claims["resnet20_dense_accuracy"]
+    if resnet is None:
+        out.append(untestable(claim, _not_testable(None)))
+    else:
+        dense = resnet["rounds"][0]["ticket"]
+        accuracy = 100 * role_mean(dense, "early_stop_accuracy")
+        reason = _not_testable(resnet)
+        tol, how = TrialSpread(resnet["rounds"], ("ticket",)).accuracy(dense, dense)
+        verdict = equals(claim, accuracy, tol / math.sqrt(2), how.replace("of the difference", "of a mean"),
+                         "the dense accuracy differs beyond the trial spread")
+        out.append(untestable(claim, reason, accuracy) if reason else verdict)
+    return out
 
 
 def pm_series(variant: str, result: dict[str, Any]) -> list[PmSeries]:
@@ -116,35 +206,16 @@ def cifar_section(results: Path, figures: Path) -> Section | None:
     for (net, variant), result in sorted(runs.items()):
         s = summary(result)
         metrics[f"{net}_{variant}"] = s
-        claim = papers.CONV_CLAIMS.get(net) if variant == "plain" else None
-        paper_gain = f"{claim[2]:g} pp @ {claim[3]:g}%" if claim else "–"
-        paper_speed = f"{claim[0]:g}x @ {claim[1]:g}%" if claim else "–"
-        if net == "resnet20" and variant == "high_lr":
-            paper_dense = f"{papers.RESNET_DENSE_ACCURACY:g}"
-        else:
-            paper_dense = "–"
-        rows.append([f"{NET_TITLE[net]} {variant}", f"{s['dense_accuracy']:.2f}", paper_dense,
+        rows.append([f"{NET_TITLE[net]} {variant}", f"{s['dense_accuracy']:.2f}",
                      f"{s['max_accuracy_gain_pp']:+.2f} pp @ {s['max_accuracy_gain_pm']:g}%"
-                     if s["max_accuracy_gain_pp"] is not None else "–", paper_gain,
+                     if s["max_accuracy_gain_pp"] is not None else "–",
                      f"{s['max_speedup']:.2f}x @ {s['max_speedup_pm']:g}%" if s["max_speedup"] is not None else "–",
-                     paper_speed,
                      f"{s['ticket_minus_reinit_pp']:+.2f} pp @ {s['sparsest_pm']:g}%"
                      if s["ticket_minus_reinit_pp"] is not None else "–"])
-    table = markdown_table(["net, variant", "dense acc. %", "paper", "best ticket gain over dense", "paper",
-                            "best early-stop speedup", "paper", "ticket − reinit at sparsest level"], rows)
-
-    dropout_rows = []
-    for net in CONV_NETS:
-        if (net, "plain") in runs and (net, "dropout") in runs:
-            plain, drop = summary(runs[(net, "plain")]), summary(runs[(net, "dropout")])
-            raise_pp = float(drop["dense_accuracy"] - plain["dense_accuracy"])
-            claim = papers.DROPOUT_CLAIMS[net]
-            metrics[f"{net}_dropout_raises_dense_pp"] = {"measured": round(raise_pp, 2), "paper": claim[0]}
-            dropout_rows.append([NET_TITLE[net], f"{raise_pp:+.2f}", f"{claim[0]:g}",
-                                 f"{drop['max_accuracy_gain_pp']:+.2f}" if drop["max_accuracy_gain_pp"] is not None
-                                 else "–", f"{claim[1]:g}"])
-    dropout_table = markdown_table(["net", "dropout raises dense acc. (pp)", "paper", "pruning adds up to (pp)",
-                                    "paper"], dropout_rows) if dropout_rows else "(dropout runs missing)"
+    table = markdown_table(["net, variant", "dense acc. %", "best ticket gain over dense", "best early-stop speedup",
+                            "ticket − reinit at sparsest level"], rows)
+    verdicts = cifar_verdicts(runs)
+    metrics.update({v.claim.key: v.metrics() for v in verdicts})
 
     figure_md = []
     for net in CONV_NETS + DEEP_NETS:
@@ -170,13 +241,6 @@ def cifar_section(results: Path, figures: Path) -> Section | None:
                   for (net, variant), result in sorted(runs.items()) for r in result["rounds"]]
     levels = markdown_table(["run", "Pm %", "ticket (early stop / acc. %)", "reinit"], level_rows)
     diverged = sum(diverged_count(result["rounds"]) for result in runs.values())
-    findings = "\n".join(f"- `{variant}`: {text}" for variant, text in papers.DEEP_FINDINGS.items())
-    verdicts = deep_verdicts(runs)
-    if verdicts:
-        findings += "\n\nOurs, at this profile:\n\n" + "\n".join(f"- {line}" for line in verdicts)
-        if any(r["profile"] != "paper" for (n, _), r in runs.items() if n in DEEP_NETS):
-            findings += ("\n\nThe paper's learning-rate effects arise over 30K-112K iterations; a reduced-scale "
-                         "profile trains a few hundred, so these lines say little about them until `paper` is run.")
     first = next(iter(runs.values()))
     text = f"""## CIFAR-10: Conv-2/4/6, dropout, VGG-19 and ResNet-20 (final paper Figs. 5-8)
 
@@ -191,22 +255,16 @@ and accuracy as for MNIST (5,000 validation images). Diverged runs: {diverged}.
 
 {(chr(10) * 2).join(figure_md)}
 
-**Headline numbers beside the paper's** (paper: Sec. 3 for Conv-2/4/6, unpruned dropout-free runs; Sec. 4 for
-ResNet-20's dense accuracy):
+**Our headline numbers** (means over trials; the paper's values are in the ledger below):
 
 {table}
 
-**Dropout** (paper Fig. 6):
+**The paper's statements: the claims ledger for this experiment**:
 
-{dropout_table}
-
-**VGG-19 / ResNet-20, what the paper finds** (Sec. 4, Figs. 7-8) — compare with the ticket − reinit column and
-the figures:
-
-{findings}
+{ledger.ledger_table(verdicts)}
 
 **Every level** (early-stop iteration / test accuracy %, means over trials):
 
 {levels}
 """
-    return Section(text, metrics)
+    return Section(text, metrics, verdicts, first["profile"])

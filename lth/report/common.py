@@ -26,7 +26,9 @@ FIGURE_DPI = 110
 class Section:
     """One report section: Markdown text and its paper-vs-measured metrics."""
     markdown: str
-    metrics: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    verdicts: list[Any] = field(default_factory=list)     # lth.report.claims.Verdict, for the ledger summary
+    profile: str = ""                                      # the profile its results were run at
 
 
 def read_json(path: Path) -> Any:

@@ -1,12 +1,15 @@
 """MNIST LeNet-300-100 section of the report: the papers' Figures 1, 3, 4 (and v1 §3, 4, 6) from results."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lth.report import claims as ledger
 from lth.report import papers
+from lth.report.claims import TrialSpread, Verdict, at_least, equals, on_ladder, role_mean, untestable
 from lth.report.common import Section, diverged_count, level_cell, level_pm, level_stats, markdown_table, read_json, \
     run_facts
 from lth.report.figures import CurvesPanel, PmAxis, PmSeries, curves_figure, pm_figure
@@ -42,42 +45,84 @@ def _sustained_crossing(pm, values, reference, below=True):
     return found
 
 
-def _ticket_crossings(rounds: list[dict[str, Any]], dense_it: float, dense_acc: float) -> tuple[float | None, ...]:
-    """(Pm from which the tickets, past their fastest level, need at least the dense net's early-stop
-    iteration; Pm from which their accuracy stays below the dense net's): the papers' two thresholds, for
-    iterative and one-shot pruning alike."""
-    pm, it, _, _ = level_stats(rounds, "ticket", "early_stop_iteration")
-    _, acc, _, _ = level_stats(rounds, "ticket", "early_stop_accuracy")
-    fastest = int(np.argmin(it))
-    return (_sustained_crossing(pm[fastest + 1:], it[fastest + 1:], dense_it, below=False),
-            _sustained_crossing(pm[1:], acc[1:], dense_acc))
+def _nearest(rounds: list[dict[str, Any]], target: float) -> dict[str, Any]:
+    """The level whose Pm is closest to ``target`` (the papers quote levels ours may not hit exactly)."""
+    return min(rounds, key=lambda r: abs(level_pm(r) - target))
 
 
-def mnist_claims(result: dict[str, Any]) -> dict[str, float | None]:
-    """Our values of the quantities the papers state in their text (keys of papers.MNIST_CLAIMS)."""
-    rounds = result["rounds"]
-    dense_it = float(np.mean(rounds[0]["ticket"]["early_stop_iteration"]))
-    dense_acc = float(np.mean(rounds[0]["ticket"]["early_stop_accuracy"]))
-    out: dict[str, float | None] = {}
-    out["ticket_returns_to_dense_speed_pm"], out["ticket_accuracy_drops_pm"] = \
-        _ticket_crossings(rounds, dense_it, dense_acc)
-    for role in ("reinit", "rewire"):
-        rpm, racc, _, _ = level_stats(rounds, role, "early_stop_accuracy")
-        out[f"{role}_accuracy_drops_pm"] = _sustained_crossing(rpm, racc, dense_acc) if len(rpm) else None
+def _falls_from(rounds: list[dict[str, Any]], role: str, dense: dict[str, Any], spread: TrialSpread) -> float | None:
+    """Largest Pm from which on every sparser level's mean accuracy of ``role`` is below the dense net's by
+    more than two standard errors of the difference."""
+    levels = [r for r in rounds[1:] if role in r]
+    pm = [level_pm(r) for r in levels]
+    below = [100 * (role_mean(r[role], "early_stop_accuracy") - role_mean(dense, "early_stop_accuracy"))
+             + spread.accuracy(r[role], dense)[0] for r in levels]
+    return _sustained_crossing(pm, below, 0.0)
 
-    def nearest(target: float) -> dict[str, Any]:
-        """The level whose Pm is closest to ``target`` (the papers quote levels ours may not hit exactly)."""
-        return min(rounds, key=lambda r: abs(level_pm(r) - target))
 
-    at25 = nearest(25.0)
-    out["ticket_vs_reinit_speed_25"] = (float(np.mean(at25["reinit"]["early_stop_iteration"]) /
-                                        np.mean(at25["ticket"]["early_stop_iteration"])) if "reinit" in at25 else None)
-    at21, at13 = nearest(21.1), nearest(13.5)
-    out["ticket_speedup_21"] = dense_it / float(np.mean(at21["ticket"]["early_stop_iteration"]))
-    out["ticket_accuracy_gain_13"] = 100 * (float(np.mean(at13["ticket"]["early_stop_accuracy"])) - dense_acc)
-    out["one_shot_returns_to_dense_speed_pm"], out["one_shot_accuracy_drops_pm"] = \
-        _ticket_crossings(_one_shot_rounds(result), dense_it, dense_acc)
-    return {k: (round(v, 3) if v is not None else None) for k, v in out.items()}
+def _one_shot_range(result: dict[str, Any], metric: str, better) -> float | None:
+    """Smallest one-shot Pm down to which every level (from the densest) beats the dense net on ``metric``."""
+    dense = role_mean(result["rounds"][0]["ticket"], metric)
+    found = None
+    for level in sorted(result["one_shot"], key=lambda lv: -lv["pm"][0]):
+        if not better(role_mean(level, metric), dense):
+            break
+        found = 100 * level["pm"][0]
+    return found
+
+
+def mnist_verdicts(result: dict[str, Any]) -> list[Verdict]:
+    """The final paper's LeNet statements (§2) measured on this run, with tolerances from its trial spread."""
+    config, rounds = result["config"], result["rounds"]
+    claims = {c.key: c for c in ledger.MNIST_FINAL_CLAIMS}
+    dense = rounds[0]["ticket"]
+    tickets = TrialSpread(rounds, ("ticket",))
+    pair = TrialSpread(rounds, ("ticket", "reinit"))
+    out = []
+    at21, at13, at3 = _nearest(rounds, 21.1), _nearest(rounds, 13.5), _nearest(rounds, 3.6)
+    ratio = role_mean(at21["ticket"], "early_stop_iteration") / role_mean(dense, "early_stop_iteration")
+    tol, how = tickets.ratio(ratio, at21["ticket"], dense)
+    out.append(equals(claims["mnist_ticket_faster_21"], 100 * (1 - ratio), 100 * tol, how,
+                      "the tickets' speedup differs from the paper's beyond the trial spread"))
+    for key, level in (("mnist_ticket_gain_13", at13), ("mnist_ticket_back_to_dense_3_6", at3)):
+        gain = 100 * (role_mean(level["ticket"], "early_stop_accuracy") - role_mean(dense, "early_stop_accuracy"))
+        tol, how = tickets.accuracy(level["ticket"], dense)
+        compare = at_least if key == "mnist_ticket_gain_13" else equals
+        out.append(compare(claims[key], gain, tol, how, "the gain over the dense net differs beyond the trial spread"))
+    if "reinit" in at21:
+        speed = role_mean(at21["reinit"], "early_stop_iteration") / role_mean(at21["ticket"], "early_stop_iteration")
+        tol, how = pair.ratio(speed, at21["reinit"], at21["ticket"])
+        out.append(equals(claims["mnist_ticket_vs_reinit_speed_21"], speed, tol, how,
+                          "reinit controls are not as much slower as in the paper"))
+        gap = 100 * (role_mean(at21["ticket"], "early_stop_accuracy") - role_mean(at21["reinit"], "early_stop_accuracy"))
+        tol, how = pair.accuracy(at21["ticket"], at21["reinit"])
+        out.append(equals(claims["mnist_ticket_vs_reinit_accuracy_21"], gap, tol, how,
+                          "the ticket-reinit accuracy gap differs beyond the trial spread"))
+        out.append(on_ladder(claims["mnist_reinit_accuracy_falls_pm"],
+                             _falls_from(rounds, "reinit", dense, TrialSpread(rounds, ("reinit",))),
+                             [level_pm(r) for r in rounds], "reinit accuracy falls at another level"))
+    out.append(on_ladder(claims["mnist_ticket_accuracy_falls_pm"], _falls_from(rounds, "ticket", dense, tickets),
+                         [level_pm(r) for r in rounds], "ticket accuracy falls at another level"))
+    if config["iterations"] >= 50000 and not config.get("patience"):
+        gains = [100 * (role_mean(r["ticket"], "final_accuracy") - role_mean(dense, "final_accuracy")) for r in rounds[1:]]
+        tol, how = tickets.accuracy(rounds[1]["ticket"], dense)
+        out.append(equals(claims["mnist_ticket_gain_at_50k"], max(gains), tol, how,
+                          "the tickets' final-accuracy gain differs beyond the trial spread"))
+    else:
+        out.append(untestable(claims["mnist_ticket_gain_at_50k"],
+                              "needs every training run to 50,000 iterations (profile `paper`); this profile "
+                              f"trains at most {config['iterations']}" +
+                              (f" and stops a training {config['patience']} iterations after its minimum"
+                               if config.get("patience") else "")))
+    if result["one_shot"]:
+        ladder = [100.0] + [100 * lv["pm"][0] for lv in result["one_shot"]]
+        out.append(on_ladder(claims["mnist_one_shot_faster_pm"],
+                             _one_shot_range(result, "early_stop_iteration", lambda a, b: a < b), ladder,
+                             "one-shot tickets stop being faster at another level"))
+        out.append(on_ladder(claims["mnist_one_shot_more_accurate_pm"],
+                             _one_shot_range(result, "early_stop_accuracy", lambda a, b: a > b), ladder,
+                             "one-shot tickets stop being more accurate at another level"))
+    return out + ledger.mnist_v1_verdicts()
 
 
 def mnist_section(results: Path, figures: Path) -> Section | None:
@@ -102,14 +147,9 @@ def mnist_section(results: Path, figures: Path) -> Section | None:
         han.append(_series("han", [{"han": r.get("han", r["ticket"])} for r in rounds]))
     pm_figure(figures / "mnist_han.png", han, PM_AXIS, "Rewinding vs Han et al.'s continued training (v1 §6)")
 
-    claims = mnist_claims(result)
-    rows, metrics = [], {}
-    for key, (value, unit, source, says) in papers.MNIST_CLAIMS.items():
-        measured = claims.get(key)
-        rows.append([says, f"{value:g} {unit}" if value is not None else "–",
-                     f"{measured:g} {unit}" if measured is not None else "not reached", source])
-        metrics[key] = {"measured": measured, "paper": value}
-    table = markdown_table(["quantity (paper's statement)", "paper", "ours", "source"], rows)
+    verdicts = mnist_verdicts(result)
+    table = ledger.ledger_table(verdicts)
+    metrics = {v.claim.key: v.metrics() for v in verdicts}
 
     level_rows = [[f"{level_pm(r):.1f}"] + [level_cell(r[role]) if role in r else "–"
                                             for role in ("ticket", "reinit", "rewire", "random_mask", "han")]
@@ -155,9 +195,8 @@ together), **random sparse mask** (same per-layer count, positions random, origi
 
 *Rewinding to the initialisation vs Han et al.'s continued training (v1 §6, "weight resetting").*
 
-**The papers' statements, measured** ("drops off at" = the largest Pm from which every sparser level's mean
-accuracy is below the dense network's; "returns to dense speed at" = the largest Pm from which every sparser
-level's mean early-stop iteration is at or above the dense network's):
+**The papers' statements: the claims ledger for this experiment** (a claim holds when our measurement is
+consistent with it within the stated tolerance; the tolerances come from the spread of this run's trials):
 
 {table}
 
@@ -165,4 +204,4 @@ level's mean early-stop iteration is at or above the dense network's):
 
 {levels}
 """
-    return Section(text, metrics)
+    return Section(text, metrics, verdicts, result["profile"])

@@ -4,7 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import math
+
+from lth.report import claims as ledger
 from lth.report import papers
+from lth.report.claims import Verdict, equals, exceeds
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
 
 HEURISTIC_NAMES = {"input_magnitude": "Input magnitude", "output_magnitude": "Output magnitude",
@@ -53,6 +57,151 @@ def xor_figure(result: dict[str, Any], path: Path) -> None:
     save_figure(fig, path)
 
 
+def _paper_se(paper: float, trials: int) -> float:
+    """Binomial standard error (pp) of a rate ``paper`` % measured on ``trials`` nets (the paper's trial count
+    is not stated: we assume it ran as many as we do)."""
+    p = paper / 100
+    return 100 * math.sqrt(p * (1 - p) / trials)
+
+
+def _cell_verdict(claim: ledger.Claim, rate: dict[str, Any], metric: str) -> Verdict:
+    se = rate[metric + "_se"]
+    paper_se = _paper_se(claim.paper, rate["trials"])
+    tolerance = 2 * math.hypot(se, paper_se)
+    return equals(claim, rate[metric], tolerance,
+                  f"2 SE of the difference: our binomial SE {se:.2f} pp and the paper's {paper_se:.2f} pp at our "
+                  f"{rate['trials']} trials", "differs from the paper's rate beyond sampling error")
+
+
+def _difference_verdict(claim: ledger.Claim, a: dict[str, Any], b: dict[str, Any]) -> Verdict:
+    tolerance = 2 * math.hypot(a["db_se"], b["db_se"])
+    return exceeds(claim, a["db"] - b["db"], tolerance,
+                   f"2 SE of the difference of two rates (binomial SEs {a['db_se']:.2f} and {b['db_se']:.2f} pp)",
+                   "the difference is within sampling error or reversed")
+
+
+def xor_verdicts(result: dict[str, Any]) -> list[Verdict]:
+    """Every cell of the paper's two XOR tables and its three statements about them, measured."""
+    random_init, pruning = result["random_init"], result["pruning"]
+    out = []
+    for units, rates in papers.XOR_RANDOM_INIT.items():
+        if str(units) in random_init:
+            for metric, paper in zip(("db", "zl"), rates):
+                out.append(_cell_verdict(ledger.xor_cell_claim("random_init", "", "", units, metric, paper),
+                                         random_init[str(units)], metric))
+    for (mode, heuristic), row in papers.XOR_PRUNING.items():
+        for units, rates in row.items():
+            ours = pruning.get(mode, {}).get(heuristic, {}).get(str(units))
+            if ours is None:
+                continue
+            for metric, paper in zip(("db", "zl"), rates):
+                out.append(_cell_verdict(ledger.xor_cell_claim("pruning", mode, heuristic, units, metric, paper),
+                                         ours, metric))
+    claims = {c.key: c for c in ledger.XOR_CLAIMS}
+    iterative, one_shot = pruning.get("iterative", {}), pruning.get("one_shot", {})
+    if "2" in iterative.get("product", {}) and "2" in one_shot.get("product", {}):
+        out.append(_difference_verdict(claims["xor_iterative_beats_one_shot"], iterative["product"]["2"],
+                                       one_shot["product"]["2"]))
+    others = [iterative[h]["2"] for h in ("input_magnitude", "output_magnitude") if "2" in iterative.get(h, {})]
+    if "2" in iterative.get("product", {}) and others:
+        out.append(_difference_verdict(claims["xor_product_best"], iterative["product"]["2"],
+                                       max(others, key=lambda r: r["db"])))
+    if "2" in iterative.get("product", {}) and "2" in random_init:
+        out.append(_difference_verdict(claims["xor_tickets_beat_random_init"], iterative["product"]["2"],
+                                       random_init["2"]))
+    return out
+
+
+CHOICE_KEYS = ("activation", "optimizer", "lr", "init", "init_std", "bias_init")
+
+
+def calibration_distance(setting: dict[str, Any]) -> tuple[float, float]:
+    """(largest, mean) |ours - paper| in pp over the paper's random-init table (DB and ZL at every width)."""
+    gaps = [abs(setting["rates"][str(w)][key] - paper[i]) for w, paper in papers.XOR_RANDOM_INIT.items()
+            if str(w) in setting["rates"] for i, key in enumerate(("db", "zl"))]
+    return max(gaps), sum(gaps) / len(gaps)
+
+
+def describe_setting(setting: dict[str, Any]) -> str:
+    """A setting of the calibration grid in words."""
+    init = (f"N(0, {setting['init_std']:g})" if setting["init"] == "normal" else setting["init"])
+    return (f"{setting['activation']}, {setting['optimizer']} lr {setting['lr']:g}, weights {init}, biases "
+            f"{'like the weights' if setting.get('bias_init') == 'like_weights' else '0'}")
+
+
+def calibration_figure(settings: list[dict[str, Any]], path: Path) -> None:
+    """Heat map of every setting's largest distance to the paper's random-init table."""
+    rows = sorted({(s["activation"], s["optimizer"], s["lr"]) for s in settings})
+    columns = sorted({(s["init"], s["init_std"], s["bias_init"]) for s in settings})
+    grid = [[math.nan] * len(columns) for _ in rows]
+    for s in settings:
+        grid[rows.index((s["activation"], s["optimizer"], s["lr"]))][
+            columns.index((s["init"], s["init_std"], s["bias_init"]))] = calibration_distance(s)[0]
+    fig, ax = plt.subplots(figsize=(1.1 * len(columns) + 3, 0.42 * len(rows) + 2))
+    image = ax.imshow(grid, cmap="viridis_r", vmin=0, vmax=60, aspect="auto")
+    for i, row in enumerate(grid):
+        for j, value in enumerate(row):
+            if not math.isnan(value):
+                ax.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if value > 30 else "black")
+    ax.set_yticks(range(len(rows)), [f"{a}, {o} {lr:g}" for a, o, lr in rows], fontsize=8)
+    ax.set_xticks(range(len(columns)), [(f"N(0,{std:g})" if init == "normal" else init) +
+                                        ("\nbias~w" if bias == "like_weights" else "\nbias 0")
+                                        for init, std, bias in columns], fontsize=7)
+    fig.colorbar(image, ax=ax, label="largest |ours - paper| (pp)")
+    ax.set_title("XOR calibration: distance of each setting to the paper's random-init table", fontsize=10)
+    save_figure(fig, path)
+
+
+def calibration_part(results: Path, figures: Path, config: dict[str, Any]) -> str:
+    """The calibration sweep: its best settings, the heat map, and whether the xor setting is the closest."""
+    path = results / "xor" / "calibration.json"
+    if not path.exists():
+        return "\n**Calibration**: no results (run `dvc repro xor_calibration`).\n"
+    calibration = read_json(path)
+    settings = sorted(calibration["settings"], key=calibration_distance)
+    figure = figures / "xor_calibration.png"
+    calibration_figure(settings, figure)
+    widths = [w for w in papers.XOR_RANDOM_INIT if str(w) in settings[0]["rates"]]
+    rows = []
+    for s in settings[:10]:
+        worst, mean = calibration_distance(s)
+        rows.append([describe_setting(s), f"{worst:.1f}", f"{mean:.1f}"] +
+                    [f"{s['rates'][str(w)]['db']:.1f} / {s['rates'][str(w)]['zl']:.1f}" for w in widths])
+    rows.append(["paper", "", ""] + ["{:.1f} / {:.1f}".format(*papers.XOR_RANDOM_INIT[w]) for w in widths])
+    table = markdown_table(["setting", "largest gap (pp)", "mean gap (pp)"] + [f"{w} units DB / ZL" for w in widths],
+                           rows)
+    best = settings[0]
+    ours = {key: config.get(key, "zero" if key == "bias_init" else None) for key in CHOICE_KEYS}
+    chosen = all(ours[key] == best[key] or (key == "init_std" and best["init"] != "normal") for key in CHOICE_KEYS)
+    grid = calibration["config"]
+    if chosen:
+        status = f"The `xor` section uses the closest setting ({describe_setting(best)})."
+    else:
+        status = (f"**The `xor` section does not use the closest setting** ({describe_setting(best)}); it uses "
+                  f"{describe_setting({**ours, 'rates': {}})}.")
+    worst = calibration_distance(best)[0]
+    goal = ("every random-init rate of it is within 3 pp of the paper's" if worst <= 3 else
+            f"its largest gap is {worst:.1f} pp: the goal of every rate within 3 pp of the paper's is not met by "
+            "any setting of this grid")
+    return f"""
+**Calibration of what the paper leaves open** (stage `xor_calibration`, random-init table only, profile
+`{calibration['profile']}`): {len(settings)} settings = activations {grid['activations']} x optimizers (SGD at
+{grid['sgd_lrs']}, Adam at {grid['adam_lrs']}) x weight inits ({', '.join(grid['inits'])}; `normal` at std
+{grid['normal_stds']}) x bias inits {grid['bias_inits']}, {grid['trials']} trials per setting and width,
+{grid['iterations']} iterations; the zero-loss threshold is held at {grid['zero_loss_threshold']}. Ranked by the
+largest |ours - paper| over the ten numbers (then the mean). {status} Of the closest, {goal}. The pruning table
+above is run with the `xor` setting and was never tuned on.
+
+{table}
+
+![XOR calibration](figures/{figure.name})
+
+*Figure: every setting's largest distance (pp) to the paper's random-init table; rows: hidden activation and
+optimizer, columns: weight and bias init.*
+"""
+
+
 def xor_section(results: Path, figures: Path) -> Section | None:
     """Both XOR tables with the paper's numbers beside ours, the figure, and the choices we made."""
     path = results / "xor" / "results.json"
@@ -60,7 +209,6 @@ def xor_section(results: Path, figures: Path) -> Section | None:
         return None
     result = read_json(path)
     config, random_init, pruning = result["config"], result["random_init"], result["pruning"]
-    metrics: dict[str, dict[str, float | None]] = {}
     widths = sorted((int(w) for w in random_init), reverse=True)
     rows = []
     for key, name in (("db", "DB"), ("zl", "ZL")):
@@ -68,10 +216,6 @@ def xor_section(results: Path, figures: Path) -> Section | None:
         rows.append(row)
         rows.append([name + " paper"] + [f"{papers.XOR_RANDOM_INIT[w][key == 'zl']:.1f}"
                                          if w in papers.XOR_RANDOM_INIT else "–" for w in widths])
-        for w in widths:
-            metrics[f"random_{w}_units_{key}"] = {
-                "measured": random_init[str(w)][key],
-                "paper": papers.XOR_RANDOM_INIT[w][key == "zl"] if w in papers.XOR_RANDOM_INIT else None}
     table1 = markdown_table(["%"] + [f"{w} units" for w in widths], rows)
 
     targets = sorted((int(t) for t in config["pruning"]["targets"]), reverse=True)
@@ -93,14 +237,10 @@ def xor_section(results: Path, figures: Path) -> Section | None:
                 rows.append(["", "paper", "{:.1f} / {:.1f}".format(*paper_row.get(start, ("–", "–")))
                              if start in paper_row else "–"] +
                             ["{:.1f} / {:.1f}".format(*paper_row[t]) if t in paper_row else "–" for t in targets])
-            for t in targets:
-                for key in ("db", "zl"):
-                    metrics[f"{mode}_{heuristic}_{t}_units_{key}"] = {
-                        "measured": ours[str(t)][key],
-                        "paper": paper_row[t][key == "zl"] if paper_row and t in paper_row else None}
     table2 = markdown_table(header, rows)
     figure = figures / "xor_success_rates.png"
     xor_figure(result, figure)
+    verdicts = xor_verdicts(result)
     se = max(max(r["db_se"], r["zl_se"]) for r in random_init.values())
     text = f"""## XOR: winning tickets in 2-H-1 networks (paper v1, Section 2)
 
@@ -128,9 +268,13 @@ with the product heuristic and reset to their initialisation (blue/orange); cros
 
 **What the paper leaves open and we chose** (all are `xor` params): hidden activation
 `{config['activation']}` with a sigmoid output and binary cross-entropy; optimizer `{config['optimizer']}` at
-lr {config['lr']}; weights N(0, {config['init_std']}) (init `{config['init']}`), biases 0; DB/ZL judged after
+lr {config['lr']}; weights {describe_setting({**config, 'rates': {}}).split('weights ')[1]}; DB/ZL judged after
 the last iteration; the input-magnitude heuristic scores a unit by the mean |incoming weight|, the
 output-magnitude one by its |outgoing weight|, the product by |outgoing| × Σ|incoming|.
 Rates over all trials, including those whose unpruned net failed.
+{calibration_part(results, figures, config)}
+**The paper's statements: the claims ledger for this experiment**:
+
+{ledger.ledger_table(verdicts)}
 """
-    return Section(text, metrics)
+    return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, result["profile"])

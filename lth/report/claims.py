@@ -1,0 +1,356 @@
+"""The claims ledger: every testable statement of the papers as one record, and its verdict at this profile.
+
+A record (``Claim``) holds the quote, the paper version and section, what it is computed from and how, and
+the paper's value. The report's sections measure it (``Verdict``): our value, a tolerance derived from the
+measured trial-to-trial spread (stated with how it was derived), and one of four verdicts:
+
+- **holds**: our measurement is consistent with the statement within the tolerance (a value: within it;
+  "more than X": not below X by more than it; "A beats B": the excess is larger than it; "no better":
+  not above by more than it; a Pm level: within one level of our ladder);
+- **does not hold**: it is not (the record says the likely reason where we know it);
+- **not testable at this profile**: the runs at this profile cannot test it (the record says what would);
+- **other setup, not compared**: the statement belongs to another paper version's setup that this
+  pipeline has not run; it is listed, never set against a run of another setup.
+
+Tolerances are never chosen: they follow from the spread of the trials (or from the resolution of the
+pruning ladder, for statements about a Pm level), as each verdict states.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from lth.report.common import markdown_table
+
+HOLDS, FAILS = "holds", "does not hold"
+UNTESTABLE, OTHER_SETUP = "not testable at this profile", "other setup, not compared"
+VERDICT_CODES = {HOLDS: 1, FAILS: 0, UNTESTABLE: None, OTHER_SETUP: None}
+
+FINAL = "Frankle & Carbin, ICLR 2019"
+V1 = "Frankle & Carbin 2018 (arXiv v1)"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One statement of a paper: what it says, where, its value, and how we compute ours."""
+    key: str
+    experiment: str           # the report section that measures it: xor | mnist | cifar
+    quote: str
+    source: str               # paper version and section
+    paper: float | None       # the paper's value (None: a statement without one number)
+    unit: str
+    how: str                  # which results it is computed from and how
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A claim measured at this profile."""
+    claim: Claim
+    verdict: str
+    measured: float | None = None
+    tolerance: float | None = None
+    tolerance_how: str = ""
+    why: str = ""             # the likely reason it fails, or what would make it testable
+
+    def metrics(self) -> dict[str, Any]:
+        """The entry of reports/metrics.json: measured, paper, tolerance, verdict (and 1/0/null)."""
+        return {"measured": _rounded(self.measured), "paper": self.claim.paper,
+                "tolerance": _rounded(self.tolerance), "verdict": self.verdict,
+                "holds": VERDICT_CODES[self.verdict]}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 4)
+
+
+# ---------------------------------------------------------------------------------------- comparisons
+def equals(claim: Claim, measured: float | None, tolerance: float, tolerance_how: str,
+           why_not: str = "") -> Verdict:
+    """Holds when |measured - paper| <= tolerance."""
+    if measured is None or not math.isfinite(measured):
+        return Verdict(claim, FAILS, None, tolerance, tolerance_how, why_not or "not reached in our runs")
+    holds = abs(measured - claim.paper) <= tolerance
+    return Verdict(claim, HOLDS if holds else FAILS, measured, tolerance, tolerance_how, "" if holds else why_not)
+
+
+def at_least(claim: Claim, measured: float | None, tolerance: float, tolerance_how: str,
+             why_not: str = "") -> Verdict:
+    """Holds when measured >= paper - tolerance (a statement 'more than X': not significantly below X)."""
+    if measured is None or not math.isfinite(measured):
+        return Verdict(claim, FAILS, None, tolerance, tolerance_how, why_not or "not reached in our runs")
+    holds = measured >= claim.paper - tolerance
+    return Verdict(claim, HOLDS if holds else FAILS, measured, tolerance, tolerance_how, "" if holds else why_not)
+
+
+def on_ladder(claim: Claim, measured: float | None, ladder: Sequence[float], why_not: str = "") -> Verdict:
+    """A Pm-level statement: holds when the paper's Pm lies between the neighbours of our level on our
+    ladder of levels (its resolution); the tolerance reported is the factor to the farther neighbour."""
+    levels = sorted(set(float(p) for p in ladder), reverse=True)
+    how = "one level of our Pm ladder either side (its resolution)"
+    if measured is None:
+        return Verdict(claim, FAILS, None, None, how, why_not or "no level of ours shows it")
+    index = min(range(len(levels)), key=lambda i: abs(math.log(levels[i] / measured)))
+    upper = levels[index - 1] if index > 0 else math.inf
+    lower = levels[index + 1] if index + 1 < len(levels) else 0.0
+    holds = lower <= claim.paper <= upper
+    factor = max(upper / measured if math.isfinite(upper) else 1.0, measured / lower if lower else 1.0)
+    return Verdict(claim, HOLDS if holds else FAILS, measured, round(factor, 3), how + " (x" + f"{factor:.2f})",
+                   "" if holds else why_not)
+
+
+def exceeds(claim: Claim, measured: float | None, tolerance: float, tolerance_how: str,
+            why_not: str = "") -> Verdict:
+    """An effect ('A beats B'): holds when measured - paper > tolerance (significantly above)."""
+    if measured is None or not math.isfinite(measured):
+        return Verdict(claim, FAILS, None, tolerance, tolerance_how, why_not or "not reached in our runs")
+    holds = measured - claim.paper > tolerance
+    return Verdict(claim, HOLDS if holds else FAILS, measured, tolerance, tolerance_how,
+                   "" if holds else why_not or "not significantly above the trial spread")
+
+
+def at_most(claim: Claim, measured: float | None, tolerance: float, tolerance_how: str,
+            why_not: str = "") -> Verdict:
+    """'No better than': holds when measured <= paper + tolerance (not significantly above)."""
+    if measured is None or not math.isfinite(measured):
+        return Verdict(claim, FAILS, None, tolerance, tolerance_how, why_not or "not reached in our runs")
+    holds = measured <= claim.paper + tolerance
+    return Verdict(claim, HOLDS if holds else FAILS, measured, tolerance, tolerance_how, "" if holds else why_not)
+
+
+def untestable(claim: Claim, why: str, measured: float | None = None) -> Verdict:
+    """A claim this profile's runs cannot test (``why``: what would), with our reduced-scale value if any."""
+    return Verdict(claim, UNTESTABLE, measured, None, "", why)
+
+
+def other_setup(claim: Claim, why: str) -> Verdict:
+    """A claim of another paper version's setup, listed but not compared."""
+    return Verdict(claim, OTHER_SETUP, None, None, "", why)
+
+
+# ------------------------------------------------------------------------------------------- spreads
+def pooled_sd(groups: Sequence[Sequence[float]]) -> float:
+    """The pooled standard deviation of several groups of trials (groups of one member add nothing);
+    NaN when no group has two members."""
+    num = sum((len(g) - 1) * float(np.var(g, ddof=1)) for g in groups if len(g) > 1)
+    dof = sum(len(g) - 1 for g in groups if len(g) > 1)
+    return math.sqrt(num / dof) if dof else math.nan
+
+
+def difference_tolerance(sd: float, n_a: int, n_b: int) -> float:
+    """Two standard errors of a difference of two means of ``n_a`` and ``n_b`` trials with spread ``sd``."""
+    return 2 * sd * math.sqrt(1 / n_a + 1 / n_b)
+
+
+def _trial_groups(rounds: list[dict[str, Any]], roles: tuple[str, ...], metric: str,
+                 log: bool = False) -> list[list[float]]:
+    """Per level and role, the trials' values of ``metric`` (accuracies in pp; iterations on a log scale)."""
+    return [list(np.log(np.maximum(r[role][metric], 1)) if log else 100 * np.array(r[role][metric]))
+            for r in rounds for role in roles if role in r]
+
+
+class TrialSpread:
+    """Tolerances of a comparison of two roles, from the pooled trial-to-trial spread of their levels."""
+
+    def __init__(self, rounds: list[dict[str, Any]], roles: tuple[str, ...]):
+        self.accuracy_sd = pooled_sd(_trial_groups(rounds, roles, "early_stop_accuracy"))
+        # early-stop iterations vary multiplicatively: their spread is pooled on a log scale
+        self.log_iteration_sd = pooled_sd(_trial_groups(rounds, roles, "early_stop_iteration", log=True))
+        self.groups = len(_trial_groups(rounds, roles, "early_stop_accuracy"))
+        self.roles = roles
+
+    def accuracy(self, a: dict[str, Any], b: dict[str, Any]) -> tuple[float, str]:
+        """(two standard errors of a difference of mean accuracies in pp, how it was derived)."""
+        tol = difference_tolerance(self.accuracy_sd, len(a["early_stop_accuracy"]), len(b["early_stop_accuracy"]))
+        return tol, (f"2 SE of the difference; trial SD {self.accuracy_sd:.2f} pp pooled over {self.groups} "
+                     f"groups ({'/'.join(self.roles)} at every level)")
+
+    def ratio(self, ratio: float, a: dict[str, Any], b: dict[str, Any]) -> tuple[float, str]:
+        """(two standard errors of a ratio of mean early-stop iterations, how it was derived)."""
+        se = self.log_iteration_sd * math.sqrt(1 / len(a["early_stop_iteration"]) + 1 / len(b["early_stop_iteration"]))
+        return 2 * se * ratio, (f"2 SE; trial SD of log early-stop iteration {self.log_iteration_sd:.2f} pooled over "
+                                f"{self.groups} groups ({'/'.join(self.roles)} at every level)")
+
+
+def role_mean(members: dict[str, Any], metric: str) -> float:
+    """Mean of ``metric`` over a role's members at one level."""
+    return float(np.mean(members[metric]))
+
+
+# -------------------------------------------------------------------------------------------- output
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3g}{unit if unit in ('x', '%') else ' ' + unit}"
+
+
+def ledger_table(verdicts: Sequence[Verdict]) -> str:
+    """The claims of one section as a Markdown table: statement, source, paper, ours, tolerance, verdict."""
+    rows = []
+    for v in verdicts:
+        c = v.claim
+        tolerance = (f"± {v.tolerance:.3g} ({v.tolerance_how})" if v.tolerance is not None and v.claim.unit != "% Pm"
+                     else v.tolerance_how or "–")
+        verdict = f"**{v.verdict}**" + (f": {v.why}" if v.why else "")
+        rows.append([c.quote, c.source, _value(c.paper, c.unit), _value(v.measured, c.unit), tolerance, verdict,
+                     c.how])
+    return markdown_table(["statement", "source", "paper", "ours", "tolerance", "verdict", "computed from"], rows)
+
+
+def summary_line(verdicts: Sequence[Verdict], profile: str) -> str:
+    """'K of N testable claims hold at profile P' with the counts of the other verdicts."""
+    counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_CODES}
+    testable = counts[HOLDS] + counts[FAILS]
+    return (f"**{counts[HOLDS]} of {testable} testable claims hold at profile `{profile}`**; "
+            f"{counts[UNTESTABLE]} more are not testable at this profile and {counts[OTHER_SETUP]} belong to "
+            "another paper version's setup (listed, not compared).")
+
+
+# ------------------------------------------------------------------------------------------- records
+def _claim(key: str, experiment: str, quote: str, source: str, paper: float | None, unit: str, how: str) -> Claim:
+    return Claim(key, experiment, quote, source, paper, unit, how)
+
+
+MNIST_FINAL_CLAIMS = [
+    _claim("mnist_ticket_faster_21", "mnist",
+           "tickets learn faster as Pm falls from 100% to 21%, where early stopping occurs 38% earlier than for "
+           "the original network", FINAL + " §2", 38.0, "% earlier",
+           "IMP tickets at the level nearest Pm 21.1%: 100 x (1 - mean early-stop iteration / the dense net's)"),
+    _claim("mnist_ticket_gain_13", "mnist", "test accuracy improves by more than 0.3 percentage points at Pm 13.5%",
+           FINAL + " §2", 0.3, "pp",
+           "IMP tickets at the level nearest Pm 13.5%: mean test accuracy at early stop minus the dense net's"),
+    _claim("mnist_ticket_back_to_dense_3_6", "mnist",
+           "at Pm 3.6% test accuracy returns to the level of the original network", FINAL + " §2", 0.0, "pp",
+           "IMP tickets at the level nearest Pm 3.6%: mean test accuracy at early stop minus the dense net's"),
+    _claim("mnist_ticket_vs_reinit_speed_21", "mnist",
+           "at Pm 21% the ticket reaches minimum validation loss 2.51x faster than when reinitialized",
+           FINAL + " §2", 2.51, "x", "level nearest Pm 21.1%: mean early-stop iteration of the random reinits / "
+           "of the tickets"),
+    _claim("mnist_ticket_vs_reinit_accuracy_21", "mnist",
+           "at Pm 21% the ticket is half a percentage point more accurate than when reinitialized",
+           FINAL + " §2", 0.5, "pp", "level nearest Pm 21.1%: mean test accuracy at early stop of the tickets "
+           "minus the random reinits'"),
+    _claim("mnist_reinit_accuracy_falls_pm", "mnist",
+           "random reinitialisation's accuracy starts to fall from Pm 21.1%", FINAL + " §2", 21.1, "% Pm",
+           "largest IMP level from which every sparser level's mean reinit accuracy is below the dense net's by "
+           "more than two standard errors"),
+    _claim("mnist_ticket_accuracy_falls_pm", "mnist", "the ticket's accuracy falls only from Pm 2.9%",
+           FINAL + " §2", 2.9, "% Pm", "as above, for the IMP tickets"),
+    _claim("mnist_ticket_gain_at_50k", "mnist",
+           "at iteration 50,000 tickets still improve test accuracy by up to 0.35 pp although training accuracy "
+           "reaches 100%", FINAL + " §2", 0.35, "pp",
+           "largest (over IMP levels) mean final test accuracy of the tickets minus the dense net's, after "
+           "50,000 iterations"),
+    _claim("mnist_one_shot_faster_pm", "mnist",
+           "one-shot: tickets reach minimum validation loss earlier than the original network for "
+           "67.5% >= Pm >= 17.6%", FINAL + " §2", 17.6, "% Pm",
+           "smallest one-shot level down to which every level's mean early-stop iteration is below the dense "
+           "net's"),
+    _claim("mnist_one_shot_more_accurate_pm", "mnist",
+           "one-shot: tickets are more accurate than the original network for 95.0% >= Pm >= 5.17%",
+           FINAL + " §2", 5.17, "% Pm",
+           "smallest one-shot level down to which every level's mean test accuracy at early stop is above "
+           "the dense net's"),
+]
+
+_V1_SETUP = ("belongs to the first version's setup (N(0, 0.1) init); this run uses the final paper's "
+             "Gaussian Glorot init. The first version's own run is a separate study (not yet in the pipeline)")
+MNIST_V1_CLAIMS = [
+    _claim("v1_one_shot_faster_75_25", "mnist", "one-shot tickets pruned to between 75% and 25% converge at "
+           "least 25% faster with accuracy within 0.15 pp of the original", V1 + " §3", 25.0, "% faster", "–"),
+    _claim("v1_ticket_vs_reinit_speed_25", "mnist", "25% one-shot tickets converge 2.28x as fast as their "
+           "reinitialised controls (35%: 1.91x)", V1 + " §3", 2.28, "x", "–"),
+    _claim("v1_ticket_back_to_dense_speed_pm", "mnist", "iterative tickets return to the original convergence "
+           "time at Pm 1.8% (one-shot: 5-10%)", V1 + " §4", 1.8, "% Pm", "–"),
+    _claim("v1_one_shot_accuracy_drops_pm", "mnist", "one-shot accuracy begins to drop at Pm 15%", V1 + " §4",
+           15.0, "% Pm", "–"),
+    _claim("v1_reinit_accuracy_drops_pm", "mnist", "reinitialised controls' accuracy drops from Pm 37%",
+           V1 + " §4", 37.0, "% Pm", "–"),
+    _claim("v1_ticket_accuracy_drops_pm", "mnist", "iterative tickets' accuracy drops from Pm 1.5%", V1 + " §4",
+           1.5, "% Pm", "–"),
+    _claim("v1_rewire_accuracy_drops_pm", "mnist", "randomly rewired controls' accuracy drops from about Pm 52%",
+           V1 + " §4", 52.0, "% Pm", "–"),
+]
+
+
+def mnist_v1_verdicts() -> list[Verdict]:
+    """The first version's LeNet statements: listed, not compared with the final paper's setup."""
+    return [other_setup(claim, _V1_SETUP) for claim in MNIST_V1_CLAIMS]
+
+
+XOR_SOURCE = V1 + " §2"
+XOR_CLAIMS = [
+    _claim("xor_iterative_beats_one_shot", "xor", "iterative pruning finds winning tickets at a higher rate than "
+           "one-shot pruning (2 units: 91.5% vs 82.4% find the decision boundary)", XOR_SOURCE, 0.0, "pp",
+           "DB rate at 2 units, product heuristic: iterative minus one-shot (holds when significantly above 0)"),
+    _claim("xor_product_best", "xor", "the magnitude product heuristic provides the best results (iterative, "
+           "2 units: 91.5% vs 83.8% and 78.6%)", XOR_SOURCE, 0.0, "pp",
+           "DB rate at 2 units, iterative: product minus the better of input and output magnitude (holds when significantly above 0)"),
+    _claim("xor_tickets_beat_random_init", "xor", "winning tickets find the correct decision boundary at a much "
+           "higher rate than randomly initialised networks of the same size (2 units: 91.5% vs 49.1%)",
+           V1 + " §2, §9", 0.0, "pp",
+           "DB rate at 2 units: iterative product tickets minus random-init 2-unit nets (holds when significantly above 0)"),
+]
+
+
+def xor_cell_claim(table: str, mode: str, heuristic: str, units: int, metric: str, paper: float) -> Claim:
+    """One cell of the paper's XOR tables as a claim (``table``: random_init | pruning)."""
+    name = "DB" if metric == "db" else "ZL"
+    if table == "random_init":
+        return _claim(f"xor_random_{units}_units_{metric}", "xor",
+                      f"random init, {units} units: {paper:g}% {'find the decision boundary' if metric == 'db' else 'reach zero loss'}",
+                      XOR_SOURCE + ", first table", paper, "%",
+                      f"{name} rate of the random-init nets; calibration target (the xor setting is the calibration's "
+                      "closest to this table, so agreement here is fitted, not tested)")
+    return _claim(f"xor_{mode}_{heuristic}_{units}_units_{metric}", "xor",
+                  f"{mode.replace('_', '-')} {heuristic.replace('_', ' ')} pruning to {units} units, reset: "
+                  f"{paper:g}% {'find the decision boundary' if metric == 'db' else 'reach zero loss'}",
+                  XOR_SOURCE + ", second table", paper, "%", f"{name} rate of the pruned, reset nets")
+
+
+# (net, paper speedup x, at Pm %, paper accuracy gain pp, at Pm %), final paper §3 / Fig. 5
+_CONV = {"conv2": ("Conv-2", 3.5, 8.8, 3.4, 4.6), "conv4": ("Conv-4", 3.5, 9.2, 3.5, 11.1),
+         "conv6": ("Conv-6", 2.5, 15.1, 3.3, 26.4)}
+# dropout raises the dense net's accuracy by (pp), pruning then adds up to (pp): §3, Fig. 6
+_DROPOUT = {"conv2": (2.1, 2.3), "conv4": (3.0, 4.6), "conv6": (2.4, 4.7)}
+
+
+def cifar_claims() -> list[Claim]:
+    """The final paper's CIFAR-10 statements (§3-4)."""
+    out = []
+    for net, (title, speed, speed_pm, gain, gain_pm) in _CONV.items():
+        out.append(_claim(f"{net}_speedup", "cifar", f"{title} tickets reach minimum validation loss up to {speed:g}x "
+                          f"faster than the original network (at Pm {speed_pm:g}%)", FINAL + " §3, Fig. 5", speed, "x",
+                          "largest dense / ticket ratio of mean early-stop iterations over the IMP levels (plain)"))
+        out.append(_claim(f"{net}_accuracy_gain", "cifar", f"{title} tickets are up to {gain:g} pp more accurate "
+                          f"than the original network (at Pm {gain_pm:g}%)", FINAL + " §3, Fig. 5", gain, "pp",
+                          "largest mean test accuracy of the tickets minus the dense net's over the IMP levels"))
+        out.append(_claim(f"{net}_above_dense_pm", "cifar", f"{title} tickets stay above the original network's "
+                          "accuracy while Pm > 2%", FINAL + " §3", 2.0, "% Pm",
+                          "smallest IMP level down to which every level's mean ticket accuracy is not below the "
+                          "dense net's by more than two standard errors"))
+        raise_pp, adds = _DROPOUT[net]
+        out.append(_claim(f"{net}_dropout_raises_dense", "cifar", f"dropout raises the dense {title}'s accuracy by "
+                          f"{raise_pp:g} pp", FINAL + " §3, Fig. 6", raise_pp, "pp",
+                          "dense test accuracy at early stop: dropout run minus plain run"))
+        out.append(_claim(f"{net}_dropout_pruning_adds", "cifar", f"with dropout, pruning adds up to {adds:g} pp "
+                          f"to {title}'s accuracy", FINAL + " §3, Fig. 6", adds, "pp",
+                          "dropout run: largest mean ticket accuracy minus the dense net's over the IMP levels"))
+    for net, title in (("vgg19", "VGG-19"), ("resnet20", "ResNet-20")):
+        out.append(_claim(f"{net}_high_lr_no_tickets", "cifar", f"{title} at learning rate 0.1 (no warmup): IMP "
+                          "finds no winning tickets; tickets do no better than random reinit", FINAL + " §4, Figs. 7-8",
+                          0.0, "pp", "high_lr run, sparsest level: ticket minus reinit mean test accuracy "
+                          "(holds when not significantly above 0)"))
+        out.append(_claim(f"{net}_low_lr_tickets", "cifar", f"{title} at learning rate 0.01: winning tickets exist "
+                          "(they beat random reinit)", FINAL + " §4, Figs. 7-8", 0.0, "pp",
+                          "low_lr run, sparsest level: ticket minus reinit mean test accuracy (holds when "
+                          "significantly above 0)"))
+        out.append(_claim(f"{net}_warmup_tickets", "cifar", f"{title} at rate 0.1 with warmup: winning tickets "
+                          "at the higher rate's accuracy (they beat random reinit)", FINAL + " §4, Figs. 7-8", 0.0,
+                          "pp", "warmup run, sparsest level: ticket minus reinit mean test accuracy (holds when "
+                          "significantly above 0)"))
+    out.append(_claim("resnet20_dense_accuracy", "cifar", "the dense ResNet-20 reaches 90.5% at rate 0.1",
+                      FINAL + " §4, Fig. 8", 90.5, "%", "high_lr run: mean dense test accuracy at early stop"))
+    return out
