@@ -17,10 +17,12 @@ from lth.datasets import DataConfig
 from lth.experiments.cifar import CIFAR_NETS, CifarConfig
 from lth.experiments.mnist import MnistConfig
 from lth.experiments.xor import XorConfig
+from lth.experiments.xor_calibration import XorCalibrationConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
 SCHEMAS = {"data": (DataConfig, False), "xor": (XorConfig, False), "mnist": (MnistConfig, False),
+           "xor_calibration": (XorCalibrationConfig, False),
            **{net: (CifarConfig, True) for net in CIFAR_NETS}}
 
 
@@ -111,6 +113,14 @@ def test_a_profiles_entry_must_be_a_mapping(value):
         _resolve(_with("mnist.profiles.quick", value), "mnist")
 
 
+def test_the_calibration_needs_at_least_one_learning_rate():
+    raw = _with("xor_calibration.sgd_lrs", [])
+    assert _resolve(raw, "xor_calibration").adam_lrs                  # one list may be empty
+    raw["xor_calibration"]["adam_lrs"] = []
+    with pytest.raises(ConfigError, match=r"xor_calibration.sgd_lrs and xor_calibration.adam_lrs are both empty"):
+        _resolve(raw, "xor_calibration")
+
+
 def test_duplicate_yaml_keys_are_refused_with_their_line(tmp_path):
     (tmp_path / "params.yaml").write_text("profile: quick\nxor:\n  lr: 0.01\n  lr: 0.02\n")
     with pytest.raises(ConfigError, match=r"params.yaml: line 4: duplicate key 'lr'"):
@@ -125,8 +135,8 @@ def test_yaml_syntax_error_is_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("path,value,message", [
-    ("mnist.profiles.quick.eval_every", 5000,
-     r"mnist.profiles.quick.eval_every = 5000: must be at most mnist.profiles.quick.iterations \(4000\)"),
+    ("mnist.profiles.quick.eval_every", 30000,
+     r"mnist.profiles.quick.eval_every = 30000: must be at most mnist.profiles.quick.iterations \(25000\)"),
     ("mnist.curve_rounds", [0, 40], r"mnist.curve_rounds = \[0, 40\]: round 40 is beyond the last pruning round \(19\)"),
     ("mnist.one_shot_rounds", [1, 20], r"mnist.one_shot_rounds = \[1, 20\]: round 20 is beyond the last"),
     ("conv2.curve_rounds", [0, 21], r"conv2.curve_rounds = \[0, 21\]: round 21 is beyond the last pruning round \(20\)"),
@@ -138,6 +148,8 @@ def test_yaml_syntax_error_is_one_line(tmp_path):
     ("xor.pruning.targets", [5, 2], r"xor.pruning.targets = \[5, 2\]: iterative pruning from 10 units in steps of 2"),
     ("conv2.variants", {"plain": {}, "drop-out": {}}, r"conv2.variants.drop-out: a variant name must be a plain "
                                                      r"identifier"),
+    ("mnist.patience", 50, r"mnist.patience = 50: must be 0 \(off\) or at least mnist.eval_every \(100\)"),
+    ("conv4.patience", -1, r"conv4.patience = -1: must be an integer >= 0"),
 ])
 def test_rules_between_keys_are_checked_for_every_profile_and_variant(path, value, message):
     with pytest.raises(ConfigError, match=message):
@@ -197,6 +209,10 @@ def _previous_results(project: Path, relative: str) -> Path:
                                                   "mapping of overrides"),
     ("mnist.eval_every", 60000, ("mnist.py",), "mnist: error: params.yaml: mnist.eval_every = 60000: must be at "
                                                "most mnist.iterations (50000)"),
+    ("mnist.patience", 30, ("mnist.py",), "mnist: error: params.yaml: mnist.patience = 30: must be 0 (off) or at "
+                                          "least mnist.eval_every (100): a training is judged at its evaluations"),
+    ("xor_calibration.activations", ["gelu"], ("xor_calibration.py",), "xor_calibration: error: params.yaml: "
+     "xor_calibration.activations[0] = 'gelu': must be one of relu, tanh, sigmoid"),
     ("mnist.curve_rounds", [0, 25], ("mnist.py",), "mnist: error: params.yaml: mnist.curve_rounds = [0, 25]: "
                                                    "round 25 is beyond the last pruning round (19) of this schedule"),
     ("vgg19.lr_milestones", [84375, 56250], ("cifar.py", "vgg19", "high_lr"),

@@ -59,7 +59,8 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     cifar = {f"cifar_conv@{net}-{variant}" for net in ("conv2", "conv4", "conv6") for variant in ("plain", "dropout")}
     cifar |= {f"cifar_deep@{net}-{variant}" for net in ("vgg19", "resnet20")
               for variant in ("high_lr", "low_lr", "warmup")}
-    assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "mnist", "report", *cifar}
+    assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "xor_calibration", "mnist", "report",
+                      *cifar}
     report = (project / "reports" / "report.md").read_text()
     assert "## XOR" in report and "## MNIST" in report and "Profile `smoke`" in report and "test data" in report
     assert "## CIFAR-10" in report and (project / "reports" / "figures" / "cifar_vgg19.png").exists()
@@ -67,7 +68,10 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
                                                                                            "resnet20_warmup"}
     assert (project / "reports" / "figures" / "mnist_controls.png").exists()
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
-    assert metrics["xor"]["random_2_units_db"]["paper"] == 49.1
+    assert metrics["xor"]["xor_random_2_units_db"]["paper"] == 49.1
+    assert metrics["mnist"]["mnist_ticket_gain_at_50k"]["verdict"] == "not testable at this profile"
+    assert "testable claims hold at profile `smoke`" in report and (project / "reports" / "figures" /
+                                                                    "xor_calibration.png").exists()
     assert (project / "reports" / "figures" / "xor_success_rates.png").stat().st_size > 10_000
     first = (project / "results" / "xor" / "results.json").read_text()
 
@@ -89,4 +93,4 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     shown = json.loads(_run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], project, env))
     files = {path for revision in shown.values() for path in revision["data"]}
     assert files == {"reports/metrics.json"}                         # only the headline numbers are metrics
-    assert "random_2_units_db" in json.dumps(shown)
+    assert "xor_random_2_units_db" in json.dumps(shown) and '"verdict"' in json.dumps(shown)

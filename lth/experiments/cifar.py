@@ -10,8 +10,8 @@ import torch
 from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
 from lth.data import DeviceData
-from lth.experiments.common import (MIXED_PRECISION_HELP, check_batches_fit, check_rounds, check_schedule,
-                                    train_settings)
+from lth.experiments.common import (MIXED_PRECISION_HELP, PATIENCE_HELP, check_batches_fit, check_rounds,
+                                    check_schedule, train_settings)
 from lth.experiments.lottery import Lottery
 
 CIFAR_NETS = ("conv2", "conv4", "conv6", "vgg19", "resnet20")
@@ -39,6 +39,7 @@ class CifarConfig:
     batch_size: int = setting(60, "minibatch size", min=1)
     iterations: int = setting(20000, "training iterations per training run", min=1)
     eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
+    patience: int = setting(0, PATIENCE_HELP, min=0)
     augment: bool = setting(False, "random flip + 4-pixel pad-and-crop, on the device")
     mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
     pruning: str = setting("layerwise", "layerwise (conv/fc/output rates) or global (one rate over all conv "
@@ -59,7 +60,7 @@ class CifarConfig:
     def check(self, prefix: str) -> None:
         """The schedule fits the training; curve rounds exist; dropout only where the net has it."""
         check_schedule(prefix, self.iterations, eval_every=self.eval_every, warmup=self.warmup,
-                       lr_milestones=self.lr_milestones)
+                       lr_milestones=self.lr_milestones, patience=self.patience)
         check_rounds(prefix, "curve_rounds", self.curve_rounds, self.rounds)
         if self.dropout and self.arch not in ("conv2", "conv4", "conv6"):
             raise ConfigError(f"params.yaml: {prefix}.dropout = {self.dropout}: dropout is defined for conv2, "

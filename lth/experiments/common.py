@@ -51,12 +51,20 @@ def check_batches_fit(section: str, batch_size: int, train_size: int) -> None:
                           f"split's {train_size} examples")
 
 
+PATIENCE_HELP = ("stop a training once its validation loss has not improved for this many iterations (0 = "
+                 "train every run for all `iterations`, as the papers do)")
+
+
 def check_schedule(prefix: str, iterations: int, eval_every: int | None = None, warmup: int | None = None,
-                   lr_milestones: list[int] | None = None) -> None:
-    """Rules between a section's schedule keys: evaluation, warmup and milestones within the training."""
+                   lr_milestones: list[int] | None = None, patience: int | None = None) -> None:
+    """Rules between a section's schedule keys: evaluation, warmup and milestones within the training, and a
+    patience of at least one evaluation interval."""
     if eval_every is not None and eval_every > iterations:
         raise ConfigError(f"params.yaml: {prefix}.eval_every = {eval_every}: must be at most {prefix}.iterations "
                           f"({iterations})")
+    if patience and eval_every is not None and patience < eval_every:
+        raise ConfigError(f"params.yaml: {prefix}.patience = {patience}: must be 0 (off) or at least "
+                          f"{prefix}.eval_every ({eval_every}): a training is judged at its evaluations")
     if warmup is not None and warmup > iterations:
         raise ConfigError(f"params.yaml: {prefix}.warmup = {warmup}: must be at most {prefix}.iterations "
                           f"({iterations})")

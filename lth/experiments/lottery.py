@@ -167,10 +167,12 @@ class Lottery:
                 "early_stop_iteration": [int(result.best_iteration[k]) for k in index],
                 "early_stop_accuracy": [round(float(test_at_stop[k]), 6) for k in index],
                 "final_accuracy": [round(float(final_test[k]), 6) for k in index],
+                "stopped_iteration": [int(result.stopped_iteration[k]) for k in index],
                 "diverged": [bool(result.diverged[k]) for k in index]}
         if curves_for is not None:
+            # a member that stopped early (patience) has no values after its stop: null in the JSON
             summary["curves"] = {"iterations": result.eval_iterations,
-                                 "test_accuracy": [[round(float(v), 5) for v in row]
+                                 "test_accuracy": [[None if v != v else round(float(v), 5) for v in row]
                                                    for row in result.curves["test"]["accuracy"].tolist()]}
         return result, summary
 

@@ -10,8 +10,8 @@ import torch
 from lth.config import setting
 from lth.core.models import PopulationMLP
 from lth.data import DeviceData
-from lth.experiments.common import (MIXED_PRECISION_HELP, check_batches_fit, check_rounds, check_schedule,
-                                    train_settings)
+from lth.experiments.common import (MIXED_PRECISION_HELP, PATIENCE_HELP, check_batches_fit, check_rounds,
+                                    check_schedule, train_settings)
 from lth.experiments.lottery import Lottery, rounds_needed
 
 MNIST_INPUTS, MNIST_CLASSES = 28 * 28, 10
@@ -28,6 +28,7 @@ class MnistConfig:
     batch_size: int = setting(60, "minibatch size", min=1)
     iterations: int = setting(50000, "training iterations per training run", min=1)
     eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
+    patience: int = setting(0, PATIENCE_HELP, min=0)
     trials: int = setting(5, "independent tickets (different inits) per level", min=1)
     hidden_rate: float = setting(0.2, "fraction of each hidden layer's surviving weights pruned per round",
                                  min=0, max=1, min_exclusive=True, max_exclusive=True)
@@ -48,7 +49,7 @@ class MnistConfig:
 
     def check(self, prefix: str) -> None:
         """The schedule fits the training, and the curve and one-shot rounds exist in this pruning schedule."""
-        check_schedule(prefix, self.iterations, eval_every=self.eval_every)
+        check_schedule(prefix, self.iterations, eval_every=self.eval_every, patience=self.patience)
         last = imp_rounds(self)
         check_rounds(prefix, "curve_rounds", self.curve_rounds, last)
         check_rounds(prefix, "one_shot_rounds", self.one_shot_rounds, last)

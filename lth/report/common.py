@@ -64,10 +64,18 @@ def level_stats(rounds: list[dict[str, Any]], role: str, metric: str) -> tuple[n
     return tuple(np.array(col) for col in zip(*rows)) if rows else tuple(np.array([]) for _ in range(4))
 
 
+def at_last_evaluation(members: dict[str, Any]) -> int:
+    """How many of a level's members had their minimum validation loss at their last evaluation (their
+    training ended while still improving: the early-stop point is a lower bound)."""
+    return sum(stop == end for stop, end in zip(members["early_stop_iteration"], members.get("stopped_iteration", [])))
+
+
 def level_cell(members: dict[str, Any]) -> str:
-    """``early-stop iteration / test accuracy %`` (means over trials): a cell of the per-level tables."""
+    """``early-stop iteration / test accuracy %`` (means over trials): a cell of the per-level tables; a
+    trailing ``*n`` counts the members whose minimum is at their last evaluation."""
+    capped = at_last_evaluation(members)
     return (f"{np.mean(members['early_stop_iteration']):.0f} / "
-            f"{100 * np.mean(members['early_stop_accuracy']):.2f}")
+            f"{100 * np.mean(members['early_stop_accuracy']):.2f}" + (f" *{capped}" if capped else ""))
 
 
 def diverged_count(rounds: list[dict[str, Any]]) -> int:

@@ -5,13 +5,14 @@ for both.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from lth.report.common import errorbars, level_pm, level_stats, pm_axis, plt, save_figure
+from lth.report.common import at_last_evaluation, errorbars, level_pm, level_stats, pm_axis, plt, save_figure
 
 PM_YLABELS = ("early-stop iteration (min. validation loss)", "test accuracy at early stop (%)")
 
@@ -39,9 +40,12 @@ class PmAxis:
 
 def pm_figure(path: Path, series: list[PmSeries], axis: PmAxis, title: str) -> None:
     """Early-stop iteration (left) and test accuracy at early stop (right) vs Pm, log x decreasing, points at
-    the means and bars from min to max over trials (the papers' Figs. 1, 4-8 layout)."""
+    the means and bars from min to max over trials (the papers' Figs. 1, 4-8 layout). A level with a member
+    whose minimum validation loss is at its last evaluation (still improving when its training ended) is
+    ringed in the iteration panel."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
     pms: list[float] = []
+    ringed = False
     for line in series:
         pm, *iterations = level_stats(line.rounds, line.role, "early_stop_iteration")
         if not len(pm):
@@ -51,11 +55,18 @@ def pm_figure(path: Path, series: list[PmSeries], axis: PmAxis, title: str) -> N
         for ax, (mean, low, high) in zip(axes, (iterations, [100 * a for a in accuracy])):
             errorbars(ax, pm, mean, low, high, color=line.color, linestyle=line.linestyle, marker=line.marker,
                       markersize=line.markersize, label=line.label)
+        capped = [at_last_evaluation(r[line.role]) > 0 for r in line.rounds if line.role in r]
+        if any(capped):
+            axes[0].scatter(pm[capped], iterations[0][capped], s=70, facecolors="none", edgecolors="k",
+                            linewidths=0.8, label=None if ringed else "minimum at the last evaluation", zorder=5)
+            ringed = True
     xlim = axis.xlim if axis.xlim is not None else (max(pms) * 1.15, min(pms) / 1.15)
     xticks = axis.xticks if axis.xticks is not None else sorted(set(round(p, 1) for p in pms), reverse=True)
     for ax, ylabel in zip(axes, PM_YLABELS):
         pm_axis(ax, xlim, xticks, axis.xlabel, ylabel, axis.minor_ticks)
     axes[1].legend(fontsize=8)
+    if ringed:
+        axes[0].legend(fontsize=8, loc="upper left")
     fig.suptitle(title, fontsize=11)
     save_figure(fig, path)
 
@@ -79,9 +90,12 @@ def curves_figure(path: Path, panels: list[CurvesPanel], figsize: tuple[float, f
         colours = plt.cm.viridis(np.linspace(0, 0.9, max(1, len(recorded))))
         for colour, r in zip(colours, recorded):
             its = np.array(r["curves"]["iterations"])
-            acc = 100 * np.array(r["curves"]["test_accuracy"])
+            # a member that stopped early has null after its stop: the mean ends at the first stop
+            acc = 100 * np.array(r["curves"]["test_accuracy"], dtype=float)
             ax.plot(its, acc.mean(0), color=colour, label=f"Pm {level_pm(r):.1f}%")
-            ax.fill_between(its, acc.min(0), acc.max(0), color=colour, alpha=0.2)
+            with warnings.catch_warnings():            # columns after every member stopped are all NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ax.fill_between(its, np.nanmin(acc, 0), np.nanmax(acc, 0), color=colour, alpha=0.2)
         if panel.ylim is not None:
             ax.set_ylim(*panel.ylim)
         if panel.title is not None:
