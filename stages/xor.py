@@ -13,6 +13,7 @@ from lth.cli import run_stage, stage_parser  # noqa: E402
 from lth.config import as_dict, load_section  # noqa: E402
 from lth.device import configure_numerics, environment_record, pick_device  # noqa: E402
 from lth.experiments.xor import XorConfig, pruning_table, random_init_table  # noqa: E402
+from lth.host import host_record  # noqa: E402
 from lth.io import write_json_atomic  # noqa: E402
 
 OUT = Path("results/xor")
@@ -35,7 +36,8 @@ def main() -> None:
             "profile": loaded.profile, "config": as_dict(config), "environment": environment_record(device, numerics),
             "random_init": random_init, "pruning": pruning})
         write_json_atomic(OUT / "timing.json", {"random_init_s": round(middle - start, 2),
-                                                "pruning_s": round(end - middle, 2)})
+                                                "pruning_s": round(end - middle, 2), "total_s": round(end - start, 1),
+                                                "device": device.type, "host": host_record()})
         widest, narrowest = str(max(config.hidden_units)), str(min(config.hidden_units))
         return (f"{config.trials} trials per configuration on {device.type}; random init DB "
                 f"{random_init[widest]['db']:.1f}% at {widest} units, {random_init[narrowest]['db']:.1f}% "

@@ -15,6 +15,7 @@ from lth.cli import run_stage, stage_parser  # noqa: E402
 from lth.config import as_dict, load_section  # noqa: E402
 from lth.device import configure_numerics, environment_record, pick_device  # noqa: E402
 from lth.experiments.xor_calibration import XorCalibrationConfig, calibrate, grid_size  # noqa: E402
+from lth.host import host_record  # noqa: E402
 from lth.io import write_json_atomic  # noqa: E402
 
 OUT = Path("results/xor")
@@ -33,7 +34,8 @@ def main() -> None:
         write_json_atomic(OUT / "calibration.json", {
             "profile": loaded.profile, "config": as_dict(config), "environment": environment_record(device, numerics),
             "settings": settings})
-        write_json_atomic(OUT / "calibration_timing.json", {"total_s": round(time.perf_counter() - start, 1)})
+        write_json_atomic(OUT / "calibration_timing.json", {"total_s": round(time.perf_counter() - start, 1),
+                                                            "device": device.type, "host": host_record()})
         return f"{grid_size(config)} settings x {len(config.hidden_units)} widths x {config.trials} trials on {device.type}"
 
     run_stage("xor_calibration", body)

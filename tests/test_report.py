@@ -69,3 +69,29 @@ def test_failed_figure_write_leaves_no_partial_or_temporary_file(tmp_path, monke
     with pytest.raises(OSError):
         common.save_figure(common.plt.subplots()[0], tmp_path / "figures" / "new.png")
     assert sorted(p.name for p in figure.parent.iterdir()) == ["fig.png"]
+
+
+def test_trainings_still_improving_at_their_end_are_counted_and_marked():
+    from lth.report.common import at_last_evaluation, level_cell
+    members = {"early_stop_iteration": [3000, 25000, 4100], "stopped_iteration": [5500, 25000, 4100],
+               "early_stop_accuracy": [0.98, 0.97, 0.975]}
+    assert at_last_evaluation(members) == 2
+    assert level_cell(members).endswith(" *2")
+    assert at_last_evaluation({"early_stop_iteration": [10], "early_stop_accuracy": [0.5]}) == 0   # older results
+
+
+def test_run_times_name_each_stage_and_its_host(tmp_path):
+    from lth.report.timing import timing_section
+    host = {"cpu": "Some CPU", "cores": 2, "avx512": False, "avx512_bf16": False}
+    files = {"xor/timing.json": {"random_init_s": 10.0, "pruning_s": 5.0},
+             "xor/calibration_timing.json": {"total_s": 300.0, "device": "cpu", "host": host},
+             "cifar/resnet20_high_lr_timing.json": {"total_s": 60.0, "device": "cpu"},
+             "cifar/conv2_plain_timing.json": {"total_s": 45.0, "device": "cpu"}}
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(json.dumps(content))
+    text = timing_section(tmp_path).markdown
+    assert "| `xor` | 15 | – | not recorded |" in text
+    assert "| `xor_calibration` | 300 | cpu | Some CPU, 2 cores, no AVX-512 |" in text
+    assert "`cifar_deep@resnet20-high_lr`" in text and "`cifar_conv@conv2-plain`" in text
+    assert "| all of them | 420 (7.0 min) |" in text

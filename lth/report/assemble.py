@@ -15,6 +15,7 @@ from lth.report.cifar import cifar_section
 from lth.report.common import Section
 from lth.report.data import data_section
 from lth.report.mnist import mnist_section
+from lth.report.timing import timing_section
 from lth.report.xor import xor_section
 
 SECTIONS: list[Callable[[Path, Path], Section | None]] = [xor_section, mnist_section, cifar_section]
@@ -41,9 +42,9 @@ def build_report(results: Path, reports: Path, commit: str) -> dict[str, Any]:
         metrics[name] = section.metrics
         verdicts += section.verdicts
         profiles |= {section.profile} if section.profile else set()
-    data = data_section(results)
-    if data is not None:
-        parts.append(data.markdown)
+    for extra in (data_section(results), timing_section(results)):
+        if extra is not None:
+            parts.append(extra.markdown)
     pending = "\n".join(f"- {item}" for item in missing + NOT_YET)
     header = f"""# The Lottery Ticket Hypothesis, reproduced
 
