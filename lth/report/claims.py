@@ -155,10 +155,11 @@ class TrialSpread:
     """Tolerances of a comparison of two roles, from the pooled trial-to-trial spread of their levels."""
 
     def __init__(self, rounds: list[dict[str, Any]], roles: tuple[str, ...]):
-        self.accuracy_sd = pooled_sd(_trial_groups(rounds, roles, "early_stop_accuracy"))
+        accuracies = _trial_groups(rounds, roles, "early_stop_accuracy")
+        self.accuracy_sd = pooled_sd(accuracies)
         # early-stop iterations vary multiplicatively: their spread is pooled on a log scale
         self.log_iteration_sd = pooled_sd(_trial_groups(rounds, roles, "early_stop_iteration", log=True))
-        self.groups = len(_trial_groups(rounds, roles, "early_stop_accuracy"))
+        self.groups = len(accuracies)
         self.roles = roles
 
     def accuracy(self, a: dict[str, Any], b: dict[str, Any]) -> tuple[float, str]:
@@ -209,46 +210,42 @@ def summary_line(verdicts: Sequence[Verdict], profile: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- records
-def _claim(key: str, experiment: str, quote: str, source: str, paper: float | None, unit: str, how: str) -> Claim:
-    return Claim(key, experiment, quote, source, paper, unit, how)
-
-
 MNIST_FINAL_CLAIMS = [
-    _claim("mnist_ticket_faster_21", "mnist",
+    Claim("mnist_ticket_faster_21", "mnist",
            "tickets learn faster as Pm falls from 100% to 21%, where early stopping occurs 38% earlier than for "
            "the original network", FINAL + " §2", 38.0, "% earlier",
            "IMP tickets at the level nearest Pm 21.1%: 100 x (1 - mean early-stop iteration / the dense net's)"),
-    _claim("mnist_ticket_gain_13", "mnist", "test accuracy improves by more than 0.3 percentage points at Pm 13.5%",
+    Claim("mnist_ticket_gain_13", "mnist", "test accuracy improves by more than 0.3 percentage points at Pm 13.5%",
            FINAL + " §2", 0.3, "pp",
            "IMP tickets at the level nearest Pm 13.5%: mean test accuracy at early stop minus the dense net's"),
-    _claim("mnist_ticket_back_to_dense_3_6", "mnist",
+    Claim("mnist_ticket_back_to_dense_3_6", "mnist",
            "at Pm 3.6% test accuracy returns to the level of the original network", FINAL + " §2", 0.0, "pp",
            "IMP tickets at the level nearest Pm 3.6%: mean test accuracy at early stop minus the dense net's"),
-    _claim("mnist_ticket_vs_reinit_speed_21", "mnist",
+    Claim("mnist_ticket_vs_reinit_speed_21", "mnist",
            "at Pm 21% the ticket reaches minimum validation loss 2.51x faster than when reinitialized",
            FINAL + " §2", 2.51, "x", "level nearest Pm 21.1%: mean early-stop iteration of the random reinits / "
            "of the tickets"),
-    _claim("mnist_ticket_vs_reinit_accuracy_21", "mnist",
+    Claim("mnist_ticket_vs_reinit_accuracy_21", "mnist",
            "at Pm 21% the ticket is half a percentage point more accurate than when reinitialized",
            FINAL + " §2", 0.5, "pp", "level nearest Pm 21.1%: mean test accuracy at early stop of the tickets "
            "minus the random reinits'"),
-    _claim("mnist_reinit_accuracy_falls_pm", "mnist",
+    Claim("mnist_reinit_accuracy_falls_pm", "mnist",
            "random reinitialisation's accuracy starts to fall from Pm 21.1%", FINAL + " §2", 21.1, "% Pm",
            "largest IMP level from which every sparser level's mean reinit accuracy is below the dense net's by "
            "more than two standard errors"),
-    _claim("mnist_ticket_accuracy_falls_pm", "mnist", "the ticket's accuracy falls only from Pm 2.9%",
+    Claim("mnist_ticket_accuracy_falls_pm", "mnist", "the ticket's accuracy falls only from Pm 2.9%",
            FINAL + " §2", 2.9, "% Pm", "as above, for the IMP tickets"),
-    _claim("mnist_ticket_gain_at_50k", "mnist",
+    Claim("mnist_ticket_gain_at_50k", "mnist",
            "at iteration 50,000 tickets still improve test accuracy by up to 0.35 pp although training accuracy "
            "reaches 100%", FINAL + " §2", 0.35, "pp",
            "largest (over IMP levels) mean final test accuracy of the tickets minus the dense net's, after "
            "50,000 iterations"),
-    _claim("mnist_one_shot_faster_pm", "mnist",
+    Claim("mnist_one_shot_faster_pm", "mnist",
            "one-shot: tickets reach minimum validation loss earlier than the original network for "
            "67.5% >= Pm >= 17.6%", FINAL + " §2", 17.6, "% Pm",
            "smallest one-shot level down to which every level's mean early-stop iteration is below the dense "
            "net's"),
-    _claim("mnist_one_shot_more_accurate_pm", "mnist",
+    Claim("mnist_one_shot_more_accurate_pm", "mnist",
            "one-shot: tickets are more accurate than the original network for 95.0% >= Pm >= 5.17%",
            FINAL + " §2", 5.17, "% Pm",
            "smallest one-shot level down to which every level's mean test accuracy at early stop is above "
@@ -258,19 +255,19 @@ MNIST_FINAL_CLAIMS = [
 _V1_SETUP = ("belongs to the first version's setup (N(0, 0.1) init); this run uses the final paper's "
              "Gaussian Glorot init. The first version's own run is a separate study (not yet in the pipeline)")
 MNIST_V1_CLAIMS = [
-    _claim("v1_one_shot_faster_75_25", "mnist", "one-shot tickets pruned to between 75% and 25% converge at "
+    Claim("v1_one_shot_faster_75_25", "mnist", "one-shot tickets pruned to between 75% and 25% converge at "
            "least 25% faster with accuracy within 0.15 pp of the original", V1 + " §3", 25.0, "% faster", "–"),
-    _claim("v1_ticket_vs_reinit_speed_25", "mnist", "25% one-shot tickets converge 2.28x as fast as their "
+    Claim("v1_ticket_vs_reinit_speed_25", "mnist", "25% one-shot tickets converge 2.28x as fast as their "
            "reinitialised controls (35%: 1.91x)", V1 + " §3", 2.28, "x", "–"),
-    _claim("v1_ticket_back_to_dense_speed_pm", "mnist", "iterative tickets return to the original convergence "
+    Claim("v1_ticket_back_to_dense_speed_pm", "mnist", "iterative tickets return to the original convergence "
            "time at Pm 1.8% (one-shot: 5-10%)", V1 + " §4", 1.8, "% Pm", "–"),
-    _claim("v1_one_shot_accuracy_drops_pm", "mnist", "one-shot accuracy begins to drop at Pm 15%", V1 + " §4",
+    Claim("v1_one_shot_accuracy_drops_pm", "mnist", "one-shot accuracy begins to drop at Pm 15%", V1 + " §4",
            15.0, "% Pm", "–"),
-    _claim("v1_reinit_accuracy_drops_pm", "mnist", "reinitialised controls' accuracy drops from Pm 37%",
+    Claim("v1_reinit_accuracy_drops_pm", "mnist", "reinitialised controls' accuracy drops from Pm 37%",
            V1 + " §4", 37.0, "% Pm", "–"),
-    _claim("v1_ticket_accuracy_drops_pm", "mnist", "iterative tickets' accuracy drops from Pm 1.5%", V1 + " §4",
+    Claim("v1_ticket_accuracy_drops_pm", "mnist", "iterative tickets' accuracy drops from Pm 1.5%", V1 + " §4",
            1.5, "% Pm", "–"),
-    _claim("v1_rewire_accuracy_drops_pm", "mnist", "randomly rewired controls' accuracy drops from about Pm 52%",
+    Claim("v1_rewire_accuracy_drops_pm", "mnist", "randomly rewired controls' accuracy drops from about Pm 52%",
            V1 + " §4", 52.0, "% Pm", "–"),
 ]
 
@@ -282,13 +279,13 @@ def mnist_v1_verdicts() -> list[Verdict]:
 
 XOR_SOURCE = V1 + " §2"
 XOR_CLAIMS = [
-    _claim("xor_iterative_beats_one_shot", "xor", "iterative pruning finds winning tickets at a higher rate than "
+    Claim("xor_iterative_beats_one_shot", "xor", "iterative pruning finds winning tickets at a higher rate than "
            "one-shot pruning (2 units: 91.5% vs 82.4% find the decision boundary)", XOR_SOURCE, 0.0, "pp",
            "DB rate at 2 units, product heuristic: iterative minus one-shot (holds when significantly above 0)"),
-    _claim("xor_product_best", "xor", "the magnitude product heuristic provides the best results (iterative, "
+    Claim("xor_product_best", "xor", "the magnitude product heuristic provides the best results (iterative, "
            "2 units: 91.5% vs 83.8% and 78.6%)", XOR_SOURCE, 0.0, "pp",
            "DB rate at 2 units, iterative: product minus the better of input and output magnitude (holds when significantly above 0)"),
-    _claim("xor_tickets_beat_random_init", "xor", "winning tickets find the correct decision boundary at a much "
+    Claim("xor_tickets_beat_random_init", "xor", "winning tickets find the correct decision boundary at a much "
            "higher rate than randomly initialised networks of the same size (2 units: 91.5% vs 49.1%)",
            V1 + " §2, §9", 0.0, "pp",
            "DB rate at 2 units: iterative product tickets minus random-init 2-unit nets (holds when significantly above 0)"),
@@ -299,12 +296,12 @@ def xor_cell_claim(table: str, mode: str, heuristic: str, units: int, metric: st
     """One cell of the paper's XOR tables as a claim (``table``: random_init | pruning)."""
     name = "DB" if metric == "db" else "ZL"
     if table == "random_init":
-        return _claim(f"xor_random_{units}_units_{metric}", "xor",
+        return Claim(f"xor_random_{units}_units_{metric}", "xor",
                       f"random init, {units} units: {paper:g}% {'find the decision boundary' if metric == 'db' else 'reach zero loss'}",
                       XOR_SOURCE + ", first table", paper, "%",
                       f"{name} rate of the random-init nets; calibration target (the xor setting is the calibration's "
                       "closest to this table, so agreement here is fitted, not tested)")
-    return _claim(f"xor_{mode}_{heuristic}_{units}_units_{metric}", "xor",
+    return Claim(f"xor_{mode}_{heuristic}_{units}_units_{metric}", "xor",
                   f"{mode.replace('_', '-')} {heuristic.replace('_', ' ')} pruning to {units} units, reset: "
                   f"{paper:g}% {'find the decision boundary' if metric == 'db' else 'reach zero loss'}",
                   XOR_SOURCE + ", second table", paper, "%", f"{name} rate of the pruned, reset nets")
@@ -321,36 +318,36 @@ def cifar_claims() -> list[Claim]:
     """The final paper's CIFAR-10 statements (§3-4)."""
     out = []
     for net, (title, speed, speed_pm, gain, gain_pm) in _CONV.items():
-        out.append(_claim(f"{net}_speedup", "cifar", f"{title} tickets reach minimum validation loss up to {speed:g}x "
+        out.append(Claim(f"{net}_speedup", "cifar", f"{title} tickets reach minimum validation loss up to {speed:g}x "
                           f"faster than the original network (at Pm {speed_pm:g}%)", FINAL + " §3, Fig. 5", speed, "x",
                           "largest dense / ticket ratio of mean early-stop iterations over the IMP levels (plain)"))
-        out.append(_claim(f"{net}_accuracy_gain", "cifar", f"{title} tickets are up to {gain:g} pp more accurate "
+        out.append(Claim(f"{net}_accuracy_gain", "cifar", f"{title} tickets are up to {gain:g} pp more accurate "
                           f"than the original network (at Pm {gain_pm:g}%)", FINAL + " §3, Fig. 5", gain, "pp",
                           "largest mean test accuracy of the tickets minus the dense net's over the IMP levels"))
-        out.append(_claim(f"{net}_above_dense_pm", "cifar", f"{title} tickets stay above the original network's "
+        out.append(Claim(f"{net}_above_dense_pm", "cifar", f"{title} tickets stay above the original network's "
                           "accuracy while Pm > 2%", FINAL + " §3", 2.0, "% Pm",
                           "smallest IMP level down to which every level's mean ticket accuracy is not below the "
                           "dense net's by more than two standard errors"))
         raise_pp, adds = _DROPOUT[net]
-        out.append(_claim(f"{net}_dropout_raises_dense", "cifar", f"dropout raises the dense {title}'s accuracy by "
+        out.append(Claim(f"{net}_dropout_raises_dense", "cifar", f"dropout raises the dense {title}'s accuracy by "
                           f"{raise_pp:g} pp", FINAL + " §3, Fig. 6", raise_pp, "pp",
                           "dense test accuracy at early stop: dropout run minus plain run"))
-        out.append(_claim(f"{net}_dropout_pruning_adds", "cifar", f"with dropout, pruning adds up to {adds:g} pp "
+        out.append(Claim(f"{net}_dropout_pruning_adds", "cifar", f"with dropout, pruning adds up to {adds:g} pp "
                           f"to {title}'s accuracy", FINAL + " §3, Fig. 6", adds, "pp",
                           "dropout run: largest mean ticket accuracy minus the dense net's over the IMP levels"))
     for net, title in (("vgg19", "VGG-19"), ("resnet20", "ResNet-20")):
-        out.append(_claim(f"{net}_high_lr_no_tickets", "cifar", f"{title} at learning rate 0.1 (no warmup): IMP "
+        out.append(Claim(f"{net}_high_lr_no_tickets", "cifar", f"{title} at learning rate 0.1 (no warmup): IMP "
                           "finds no winning tickets; tickets do no better than random reinit", FINAL + " §4, Figs. 7-8",
                           0.0, "pp", "high_lr run, sparsest level: ticket minus reinit mean test accuracy "
                           "(holds when not significantly above 0)"))
-        out.append(_claim(f"{net}_low_lr_tickets", "cifar", f"{title} at learning rate 0.01: winning tickets exist "
+        out.append(Claim(f"{net}_low_lr_tickets", "cifar", f"{title} at learning rate 0.01: winning tickets exist "
                           "(they beat random reinit)", FINAL + " §4, Figs. 7-8", 0.0, "pp",
                           "low_lr run, sparsest level: ticket minus reinit mean test accuracy (holds when "
                           "significantly above 0)"))
-        out.append(_claim(f"{net}_warmup_tickets", "cifar", f"{title} at rate 0.1 with warmup: winning tickets "
+        out.append(Claim(f"{net}_warmup_tickets", "cifar", f"{title} at rate 0.1 with warmup: winning tickets "
                           "at the higher rate's accuracy (they beat random reinit)", FINAL + " §4, Figs. 7-8", 0.0,
                           "pp", "warmup run, sparsest level: ticket minus reinit mean test accuracy (holds when "
                           "significantly above 0)"))
-    out.append(_claim("resnet20_dense_accuracy", "cifar", "the dense ResNet-20 reaches 90.5% at rate 0.1",
+    out.append(Claim("resnet20_dense_accuracy", "cifar", "the dense ResNet-20 reaches 90.5% at rate 0.1",
                       FINAL + " §4, Fig. 8", 90.5, "%", "high_lr run: mean dense test accuracy at early stop"))
     return out

@@ -56,6 +56,16 @@ def _falls_from(rounds: list[dict[str, Any]], role: str, dense: dict[str, Any], 
     return _sustained_crossing(pm, below, 0.0)
 
 
+def _falls_verdict(claim: ledger.Claim, rounds: list[dict[str, Any]], role: str, dense: dict[str, Any],
+                   spread: TrialSpread, baseline: str) -> Verdict:
+    """Where ``role``'s accuracy falls for good, against the paper's level on our IMP ladder."""
+    falls = _falls_from(rounds, role, dense, spread)
+    why = (f"{role} accuracy falls for good at another level ({baseline})" if falls is not None else
+           f"{role} accuracy never stays below the dense net's by more than 2 SE down to "
+           f"Pm {level_pm(rounds[-1]):.1f}% ({baseline})")
+    return on_ladder(claim, falls, [level_pm(r) for r in rounds], why)
+
+
 def _one_shot_range(result: dict[str, Any], metric: str, better) -> float | None:
     """Smallest one-shot Pm down to which every level (from the densest) beats the dense net on ``metric``."""
     dense = role_mean(result["rounds"][0]["ticket"], metric)
@@ -77,7 +87,6 @@ def mnist_verdicts(result: dict[str, Any]) -> list[Verdict]:
     out = []
     baseline = (f"measured against a dense baseline of {100 * role_mean(dense, 'early_stop_accuracy'):.2f}% (trials "
                 + ", ".join(f"{100 * a:.2f}" for a in dense["early_stop_accuracy"]) + "%)")
-    sparsest = f"Pm {level_pm(rounds[-1]):.1f}%"
     at21, at13, at3 = _nearest(rounds, 21.1), _nearest(rounds, 13.5), _nearest(rounds, 3.6)
     ratio = role_mean(at21["ticket"], "early_stop_iteration") / role_mean(dense, "early_stop_iteration")
     tol, how = tickets.ratio(ratio, at21["ticket"], dense)
@@ -98,17 +107,9 @@ def mnist_verdicts(result: dict[str, Any]) -> list[Verdict]:
         tol, how = pair.accuracy(at21["ticket"], at21["reinit"])
         out.append(equals(claims["mnist_ticket_vs_reinit_accuracy_21"], gap, tol, how,
                           "the ticket-reinit accuracy gap differs beyond the trial spread"))
-        out.append(on_ladder(claims["mnist_reinit_accuracy_falls_pm"],
-                             _falls_from(rounds, "reinit", dense, TrialSpread(rounds, ("reinit",))),
-                             [level_pm(r) for r in rounds], f"reinit accuracy falls for good at another level ({baseline})"
-                             if _falls_from(rounds, "reinit", dense, TrialSpread(rounds, ("reinit",))) else
-                             f"reinit accuracy never stays below the dense net's by more than 2 SE down to {sparsest} "
-                             f"({baseline})"))
-    out.append(on_ladder(claims["mnist_ticket_accuracy_falls_pm"], _falls_from(rounds, "ticket", dense, tickets),
-                         [level_pm(r) for r in rounds], f"ticket accuracy falls for good at another level ({baseline})"
-                         if _falls_from(rounds, "ticket", dense, tickets) else
-                         f"ticket accuracy never stays below the dense net's by more than 2 SE down to {sparsest} "
-                         f"({baseline})"))
+        out.append(_falls_verdict(claims["mnist_reinit_accuracy_falls_pm"], rounds, "reinit", dense,
+                                  TrialSpread(rounds, ("reinit",)), baseline))
+    out.append(_falls_verdict(claims["mnist_ticket_accuracy_falls_pm"], rounds, "ticket", dense, tickets, baseline))
     if config["iterations"] >= 50000 and not config.get("patience"):
         gains = [100 * (role_mean(r["ticket"], "final_accuracy") - role_mean(dense, "final_accuracy")) for r in rounds[1:]]
         tol, how = tickets.accuracy(rounds[1]["ticket"], dense)
