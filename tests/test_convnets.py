@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from lth.config import ConfigError
 from lth.core.augment import flip_and_crop
 from lth.core.convnets import make_convnet
 from lth.core.engine import Split, TrainJob, TrainSettings, train_in_chunks, train_population
@@ -242,3 +243,37 @@ def test_pruned_conv_and_fc_weights_stay_exactly_zero(arch, settings):
     for name, mask in masks.items():
         assert (result.params[name][~mask] == 0).all(), name
         assert (result.params[name][mask] != params[name][mask]).any(), name
+
+
+def test_train_and_curve_examples_take_the_first_images_and_bad_counts_name_the_key(monkeypatch, tmp_path):
+    """``train_examples`` trains on the first N training images only; ``curve_examples`` records the test curves
+    on the first N test images while the accuracy at early stop uses the whole test set."""
+    import lth.experiments.lottery as lottery
+    data = _tiny_data()
+    seen = []
+    real = lottery.train_in_processes
+
+    def spy(job, *args, **kwargs):
+        seen.append(job)
+        return real(job, *args, **kwargs)
+
+    monkeypatch.setattr(lottery, "train_in_processes", spy)
+    config = CifarConfig(arch="conv2", width=0.125, trials=1, batch_size=8, iterations=4, eval_every=2, rounds=0,
+                         train_examples=24, curve_examples=12, curve_rounds=[0])
+    evaluated = []
+    real_evaluate = lottery.evaluate
+    monkeypatch.setattr(lottery, "evaluate", lambda model, params, split: evaluated.append(len(split))
+                        or real_evaluate(model, params, split))
+    CifarLottery(config, data, torch.device("cpu"), tmp_path / "c.pt", progress=False).run()
+    job = seen[0]
+    assert torch.equal(job.train.x, data.train.x[:24]) and torch.equal(job.train.y, data.train.y[:24])
+    assert torch.equal(job.evaluations["test"].x, data.test.x[:12])
+    assert len(job.evaluations["validation"]) == len(data.validation)
+    assert evaluated == [len(data.test), len(data.test)]     # accuracy at early stop and at the end: all of it
+
+    with pytest.raises(ConfigError, match=r"conv2\.train_examples = 41: .* only 40 images"):
+        CifarLottery(CifarConfig(arch="conv2", width=0.125, batch_size=8, train_examples=41), data,
+                     torch.device("cpu"), tmp_path / "d.pt", progress=False, section="conv2")
+    with pytest.raises(ConfigError, match=r"conv2\.curve_examples = 21: .* test split has only 20"):
+        CifarLottery(CifarConfig(arch="conv2", width=0.125, batch_size=8, curve_examples=21), data,
+                     torch.device("cpu"), tmp_path / "e.pt", progress=False, section="conv2")

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import signal
 import subprocess
@@ -221,3 +222,17 @@ def test_a_failing_checkpoint_write_is_reported_and_the_run_completes(uninterrup
     assert attempts and all(path == checkpoint for path in attempts) and not checkpoint.exists()
     messages = [line for line in capsys.readouterr().err.splitlines() if "could not save progress" in line]
     assert len(messages) == len(attempts) and all("No space left on device" in line for line in messages)
+
+
+def test_extra_controls_train_only_every_nth_round(tmp_path):
+    """``extra_controls_every: 2``: rewiring and random masks at rounds 1, 3, ...; reinit and Han every round."""
+    config = dataclasses.replace(TINY, extra_controls_every=2, min_remaining=0.45, one_shot_rounds=[1])
+    rounds = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False).run()["rounds"]
+    assert len(rounds) >= 4
+    for r in rounds[1:]:
+        extra = (r["round"] - 1) % 2 == 0
+        assert ("rewire" in r) == extra and ("random_mask" in r) == extra, r["round"]
+        assert {"ticket", "reinit", "han"} <= set(r)
+        if extra:
+            assert len(r["rewire"]["pm"]) == len(r["random_mask"]["pm"]) == config.trials
+            assert r["rewire"]["pm"] == r["ticket"]["pm"]          # the ticket's per-layer counts, elsewhere

@@ -9,7 +9,7 @@ import torch
 
 from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
-from lth.data import DeviceData
+from lth.data import DeviceData, Split
 from lth.experiments.common import (MIXED_PRECISION_HELP, PATIENCE_HELP, check_batches_fit, check_rounds,
                                     check_schedule, train_settings)
 from lth.experiments.lottery import Lottery
@@ -37,6 +37,10 @@ class CifarConfig:
     lr_gamma: float = setting(0.1, "learning-rate decay factor at each milestone", min=0, min_exclusive=True)
     warmup: int = setting(0, "iterations of linear learning-rate warmup from 0 (0 = none)", min=0)
     batch_size: int = setting(60, "minibatch size", min=1)
+    train_examples: int = setting(0, "train on the first N images of the training split (0 = all of it); with "
+                                  "fewer images a reduced-scale net reaches its validation minimum sooner", min=0)
+    curve_examples: int = setting(0, "the recorded test-accuracy curves are computed on the first N test images "
+                                  "(0 = all); accuracies at early stop always use the whole test set", min=0)
     iterations: int = setting(20000, "training iterations per training run", min=1)
     eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
     patience: int = setting(0, PATIENCE_HELP, min=0)
@@ -71,6 +75,17 @@ class CifarConfig:
 KIND_RATE = {"conv": "conv_rate", "fc": "fc_rate", "output": "output_rate"}
 
 
+def first_examples(split: Split, count: int, key: str, name: str) -> Split:
+    """The first ``count`` examples of ``split`` (all of them for 0); a clear error naming ``key`` when the
+    split has fewer."""
+    if not count:
+        return split
+    if count > len(split):
+        raise ConfigError(f"params.yaml: {key} = {count}: the prepared {name} split has only {len(split)} images "
+                          f"(use at most {len(split)}, or 0 for all of them)")
+    return Split(split.x[:count], split.y[:count])
+
+
 def population_chunk(device: torch.device) -> int | None:
     """Members trained at once. On a CPU the conv nets are compute-bound and grouped convolutions gain
     nothing over one member at a time (bench/README.md), so members train one after another; on a GPU the
@@ -91,6 +106,9 @@ class CifarLottery(Lottery):
     def __init__(self, config: CifarConfig, data: DeviceData, device: torch.device, checkpoint: Path,
                  progress: bool = True, label: str = "cifar", snapshot_every_s: float = 600.0,
                  section: str = "cifar"):
+        data = DeviceData(first_examples(data.train, config.train_examples, f"{section}.train_examples", "training"),
+                          data.validation, data.test, data.source_sha256)
+        curve_test = first_examples(data.test, config.curve_examples, f"{section}.curve_examples", "test")
         check_batches_fit(section, config.batch_size, len(data.train))
         model = make_convnet(config.arch, config.width, config.dropout)
         kinds = model.layer_kinds
@@ -102,4 +120,4 @@ class CifarLottery(Lottery):
             rates, global_rate = {n: getattr(config, KIND_RATE[kinds[n]]) for n in names}, None
         super().__init__(config, model, names, rates, config.rounds, train_settings(config), data, device,
                          checkpoint, progress, label=label, global_rate=global_rate, chunk=population_chunk(device),
-                         snapshot_every_s=snapshot_every_s)
+                         snapshot_every_s=snapshot_every_s, curve_test=curve_test)

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from lth.core.engine import TrainJob, TrainResult, TrainSettings, evaluate, members_slice
 from lth.core.masks import Masks, dense_masks, prune_by_rate, prune_global, prune_lowest, remaining_fraction
 from lth.core.split import train_in_processes, worker_count
-from lth.data import DeviceData
+from lth.data import DeviceData, Split
 from lth.experiments.common import derive_seed, repeat_each, tile
 from lth.io import load_torch, save_torch_atomic
 from lth.provenance import code_sha256
@@ -94,7 +94,10 @@ class Lottery:
     """IMP with rewinding for one population model, with the controls ``spec`` asks for.
 
     ``spec`` supplies seed, init, init_std, trials, reinit_per_ticket and curve_rounds, and optionally
-    rewire_per_ticket, random_mask_per_ticket, han_baseline and one_shot_rounds (absent = not run).
+    rewire_per_ticket, random_mask_per_ticket (at every ``extra_controls_every``-th round, default every
+    round), han_baseline and one_shot_rounds (absent = not run). ``curve_test`` is the split the recorded
+    test-accuracy curves are computed on (default the whole test set; accuracies at early stop and at the end
+    always use the whole test set).
     ``names`` are the prunable weights; ``rates`` their per-round pruning rates (layerwise) or, with
     ``global_rate``, one rate over all of them pooled. ``chunk`` trains populations that many members at a
     time (None = all at once). ``split_over_processes`` splits each population over one single-threaded
@@ -104,12 +107,14 @@ class Lottery:
     def __init__(self, spec: Any, model: Any, names: list[str], rates: dict[str, float], rounds: int,
                  settings: TrainSettings, data: DeviceData, device: torch.device, checkpoint: Path,
                  progress: bool = True, label: str = "lottery", global_rate: float | None = None,
-                 chunk: int | None = None, snapshot_every_s: float = 600.0, split_over_processes: bool = False):
+                 chunk: int | None = None, snapshot_every_s: float = 600.0, split_over_processes: bool = False,
+                 curve_test: Split | None = None):
         self.config, self.model, self.names, self.rates = spec, model, names, rates
         self.rounds, self.settings, self.data, self.device = rounds, settings, data, device
         self.checkpoint, self.progress, self.label = checkpoint, progress, label
         self.global_rate, self.chunk, self.snapshot_every_s = global_rate, chunk, snapshot_every_s
         self.split_over_processes = split_over_processes
+        self.curve_test = curve_test if curve_test is not None else data.test
         self.state: dict[str, Any] = {}
         self.trials = spec.trials
         self.ticket_seeds = [derive_seed(spec.seed, "init", t) for t in range(self.trials)]
@@ -138,7 +143,7 @@ class Lottery:
         evaluations = {"validation": self.data.validation}
         eval_members = {}
         if curves_for is not None:
-            evaluations["test"] = self.data.test
+            evaluations["test"] = self.curve_test
             eval_members["test"] = curves_for
         key = [label, round_index]
         partial = self.state.get("partial")
@@ -195,13 +200,14 @@ class Lottery:
             parts.append(self._fresh_init(R, r))
             mask_parts.append(repeat_each(ticket_masks, R))
             roles += ["reinit"] * (T * R)
-        if getattr(config, "rewire_per_ticket", 0):
+        extra = (r - 1) % getattr(config, "extra_controls_every", 1) == 0
+        if extra and getattr(config, "rewire_per_ticket", 0):
             W = config.rewire_per_ticket
             seeds = [derive_seed(config.seed, "rewire", r, t, j) for t in range(T) for j in range(W)]
             params, masks = rewire(repeat_each(self.init, W), repeat_each(ticket_masks, W), seeds)
             parts.append(params), mask_parts.append(masks)
             roles += ["rewire"] * (T * W)
-        if getattr(config, "random_mask_per_ticket", 0):
+        if extra and getattr(config, "random_mask_per_ticket", 0):
             M = config.random_mask_per_ticket
             seeds = [derive_seed(config.seed, "random_mask", r, t, j) for t in range(T) for j in range(M)]
             parts.append(repeat_each(self.init, M))

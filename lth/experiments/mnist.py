@@ -41,6 +41,8 @@ class MnistConfig:
     reinit_per_ticket: int = setting(3, "random-reinitialisation controls per ticket", min=0)
     rewire_per_ticket: int = setting(1, "random-rewiring controls per ticket", min=0)
     random_mask_per_ticket: int = setting(1, "random-sparse-mask controls per ticket", min=0)
+    extra_controls_every: int = setting(1, "the rewiring and random-mask controls train at IMP rounds 1, 1+n, "
+                                        "1+2n, ... (1 = every round; the random reinit trains every round)", min=1)
     han_baseline: bool = setting(True, "train Han et al.'s prune-and-continue baseline (no rewind)")
     curve_rounds: list[int] = setting([0, 3, 7, 12, 15, 18], "rounds whose test-accuracy curves are recorded "
                                       "(Pm 100, 51.3, 21.1, 7.0, 3.6, 1.9%)", min=0)

@@ -62,6 +62,8 @@ def _not_testable(result: dict[str, Any] | None, claim_pm: float | None = None) 
     config, reasons = result["config"], []
     if config.get("width", 1.0) < 1:
         reasons.append(f"width x{config['width']:g}")
+    if config.get("train_examples"):
+        reasons.append(f"{config['train_examples']:,} training images")
     if config["trials"] < 2:
         reasons.append(f"{config['trials']} trial per level, so no trial spread for a tolerance")
     sparsest = level_pm(result["rounds"][-1])
@@ -194,13 +196,18 @@ def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
         if net in CONV_NETS:
             conv_capped, conv_total = conv_capped + capped, conv_total + total
         stop = f", stop {c['patience']} after the best" if c.get("patience") else ""
+        examples = f" on {c['train_examples']:,} training images" if c.get("train_examples") else ""
+        curves = f", curves on {c['curve_examples']:,} test images" if c.get("curve_examples") else ""
         parts.append(f"{NET_TITLE[net]} {variant}: width x{c['width']:g}, lr {c['lr']:g}, at most {c['iterations']} "
-                     f"iterations{stop}, {c['rounds']} round(s), {c['trials']} trial(s); {capped} of {total} "
+                     f"iterations{examples}{stop}, evaluated every {c['eval_every']}{curves}, {c['rounds']} round(s), "
+                     f"{c['trials']} trial(s), {c['reinit_per_ticket']} reinit(s) per ticket; {capped} of {total} "
                      "trainings with their minimum at the last evaluation")
     return ("\n\n> **Reduced scale** (profile " + ", ".join(f"`{p}`" for p in reduced) + "): every hidden width is "
             "multiplied by `width` and rounds prune faster, so that all of CIFAR-10 runs on a 2-core CPU within the "
             "pipeline's budget. Conv-2/4/6 train Adam at 1/width times the paper's rate (a narrow net then learns at "
-            "about the full-width pace) and stop each training a few hundred iterations after its best validation "
+            "about the full-width pace), train on a subset of the training images where `train_examples` says so (a "
+            "smaller training set is fitted, and the validation loss turns, sooner; absolute accuracies are then "
+            "lower than the paper's), and stop each training a few hundred iterations after its best validation "
             f"loss: {conv_total - conv_capped} of their {conv_total} trainings reached their minimum before their "
             "last evaluation (the others are ringed in the figures). VGG-19 and ResNet-20 are smoke-scale "
             "illustrations (a few hundred iterations): they say nothing yet about the paper's learning-rate "

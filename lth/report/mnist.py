@@ -143,7 +143,8 @@ def mnist_section(results: Path, figures: Path) -> Section | None:
     curves_figure(figures / "mnist_curves.png", panels, (12, 4.3),
                   "LeNet-300-100 winning tickets: test accuracy during training (replicates paper Fig. 3)")
     pm_figure(figures / "mnist_controls.png",
-              [_series(role, rounds) for role in ("ticket", "reinit", "rewire", "random_mask") if role in rounds[-1]],
+              [_series(role, rounds) for role in ("ticket", "reinit", "rewire", "random_mask")
+               if any(role in r for r in rounds)],
               PM_AXIS, "Iterative pruning: winning tickets vs controls (replicates paper Figs. 1 and 4; v1 §4)")
     pm_figure(figures / "mnist_oneshot.png",
               [_series("ticket", rounds, "iterative pruning"),
@@ -181,6 +182,10 @@ def mnist_section(results: Path, figures: Path) -> Section | None:
                 f"`*n` in the table and ringed in the figures)." if patience else
                 f"\n\nAt the levels the claims use (Pm >= 3.6%) {capped} of {trained} trainings have their minimum "
                 f"at their last evaluation (marked `*n` in the table and ringed in the figures).")
+    every = config.get("extra_controls_every", 1)
+    extra_levels = ("at every level" if every == 1 else
+                    f"only at rounds 1, {1 + every}, {1 + 2 * every}, ... (`extra_controls_every: {every}`, to save "
+                    "training time)")
     text = f"""## MNIST LeNet-300-100: winning tickets and their controls (final paper Figs. 1, 3, 4; v1 §3, 4, 6)
 
 {run_facts(result, f"; {config['trials']} trials; {config['iterations']} iterations at batch {config['batch_size']}")}{scale_note}{stopping}
@@ -192,11 +197,12 @@ iteration of minimum validation loss (5,000 held-out training images, evaluated 
 iterations); accuracy = test accuracy of the weights at that iteration. Points are means; bars span
 min to max over trials (as in the papers). Diverged runs: {diverged}.
 
-Controls at every level, trained in the same population as the tickets: **random reinit** (ticket's mask,
+Controls, trained in the same population as the tickets: **random reinit** (ticket's mask,
 fresh weights from the same init distribution), **random rewiring** (every surviving connection moved to a
 random position within its layer, keeping its initial value: the mask and the initial values are permuted
 together), **random sparse mask** (same per-layer count, positions random, original init), and **Han et al.**
-(prune the trained weights and keep training them; no rewind).
+(prune the trained weights and keep training them; no rewind). Random reinit and Han et al. train at every
+level; rewiring and random masks {extra_levels}.
 
 ![test accuracy curves](figures/mnist_curves.png)
 
