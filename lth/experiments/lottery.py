@@ -86,7 +86,8 @@ def random_masks_like(masks: Masks, seeds: list[int]) -> Masks:
     return new
 
 
-def _cat(parts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+def concat_members(parts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """One population from several (tickets, then each control): every tensor concatenated along members."""
     return {name: torch.cat([p[name] for p in parts]) for name in parts[0]}
 
 
@@ -217,7 +218,7 @@ class Lottery:
             han_masks = self.prune({n: state["han_trained"][n].abs() for n in self.names}, state["han_masks"])
             parts.append(state["han_trained"]), mask_parts.append(han_masks)
             roles += ["han"] * T
-        result, summary = self._train(_cat(parts), _cat(mask_parts), roles, r, "imp",
+        result, summary = self._train(concat_members(parts), concat_members(mask_parts), roles, r, "imp",
                                       torch.arange(T, device=self.device) if curves else None)
         state["ticket_masks"], state["ticket_trained"] = ticket_masks, members_slice(result.params, 0, T)
         if getattr(config, "han_baseline", False):
@@ -229,7 +230,7 @@ class Lottery:
         """Prune the dense-trained tickets straight to every one-shot level, rewind and train (one population)."""
         levels = self.config.one_shot_rounds
         T = self.trials
-        masks = _cat([one_shot_masks(state["dense_trained"], self.names, self.rates, r) for r in levels])
+        masks = concat_members([one_shot_masks(state["dense_trained"], self.names, self.rates, r) for r in levels])
         params = tile(self.init, len(levels))
         _, summary = self._train(params, masks, ["ticket"] * (T * len(levels)), 0, "one-shot", None)
         out = []

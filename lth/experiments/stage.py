@@ -10,6 +10,7 @@ import torch
 from lth.data import DeviceData, load_prepared
 from lth.device import configure_numerics, environment_record, pick_device
 from lth.experiments.lottery import Lottery
+from lth.host import host_record
 from lth.io import write_json_atomic
 
 
@@ -28,6 +29,7 @@ def run_lottery_stage(make_lottery: Callable[[DeviceData, torch.device], Lottery
     write_json_atomic(results_path, {**record(lottery), "environment": environment_record(device, numerics),
                                      **results})
     write_json_atomic(timing_path, {"total_s": round(time.perf_counter() - start, 1),
-                                    "threads": torch.get_num_threads(), "device": device.type})
+                                    "threads": torch.get_num_threads(), "device": device.type,
+                                    "host": host_record()})
     checkpoint.unlink(missing_ok=True)
     return results

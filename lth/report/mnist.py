@@ -24,12 +24,13 @@ def _one_shot_rounds(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"ticket": dense}] + [{"ticket": level} for level in result["one_shot"]]
 
 
-def _series(role: str, rounds: list[dict[str, Any]], label: str | None = None) -> PmSeries:
+def role_series(role: str, rounds: list[dict[str, Any]], label: str | None = None) -> PmSeries:
+    """The Pm-figure line of ``role`` over ``rounds``, in the MNIST sections' style for that role."""
     name, colour, style = ROLE_STYLE[role]
     return PmSeries(rounds, role, label or name, colour, style)
 
 
-def _sustained_crossing(pm, values, reference, below=True):
+def sustained_crossing(pm, values, reference, below=True):
     """Largest Pm from which on (towards sparser levels) every mean is below ``reference`` (``below``) or
     at/above it (not ``below``): where a curve drops below, or returns to, the dense network for good.
     Single noisy dips at moderate sparsity do not count."""
@@ -41,25 +42,25 @@ def _sustained_crossing(pm, values, reference, below=True):
     return found
 
 
-def _nearest(rounds: list[dict[str, Any]], target: float) -> dict[str, Any]:
+def nearest_level(rounds: list[dict[str, Any]], target: float) -> dict[str, Any]:
     """The level whose Pm is closest to ``target`` (the papers quote levels ours may not hit exactly)."""
     return min(rounds, key=lambda r: abs(level_pm(r) - target))
 
 
-def _falls_from(rounds: list[dict[str, Any]], role: str, dense: dict[str, Any], spread: TrialSpread) -> float | None:
+def falls_from(rounds: list[dict[str, Any]], role: str, dense: dict[str, Any], spread: TrialSpread) -> float | None:
     """Largest Pm from which on every sparser level's mean accuracy of ``role`` is below the dense net's by
     more than two standard errors of the difference."""
     levels = [r for r in rounds[1:] if role in r]
     pm = [level_pm(r) for r in levels]
     below = [100 * (role_mean(r[role], "early_stop_accuracy") - role_mean(dense, "early_stop_accuracy"))
              + spread.accuracy(r[role], dense)[0] for r in levels]
-    return _sustained_crossing(pm, below, 0.0)
+    return sustained_crossing(pm, below, 0.0)
 
 
-def _falls_verdict(claim: ledger.Claim, rounds: list[dict[str, Any]], role: str, dense: dict[str, Any],
+def falls_verdict(claim: ledger.Claim, rounds: list[dict[str, Any]], role: str, dense: dict[str, Any],
                    spread: TrialSpread, baseline: str) -> Verdict:
     """Where ``role``'s accuracy falls for good, against the paper's level on our IMP ladder."""
-    falls = _falls_from(rounds, role, dense, spread)
+    falls = falls_from(rounds, role, dense, spread)
     why = (f"{role} accuracy falls for good at another level ({baseline})" if falls is not None else
            f"{role} accuracy never stays below the dense net's by more than 2 SE down to "
            f"Pm {level_pm(rounds[-1]):.1f}% ({baseline})")
@@ -87,7 +88,7 @@ def mnist_verdicts(result: dict[str, Any]) -> list[Verdict]:
     out = []
     baseline = (f"measured against a dense baseline of {100 * role_mean(dense, 'early_stop_accuracy'):.2f}% (trials "
                 + ", ".join(f"{100 * a:.2f}" for a in dense["early_stop_accuracy"]) + "%)")
-    at21, at13, at3 = _nearest(rounds, 21.1), _nearest(rounds, 13.5), _nearest(rounds, 3.6)
+    at21, at13, at3 = nearest_level(rounds, 21.1), nearest_level(rounds, 13.5), nearest_level(rounds, 3.6)
     ratio = role_mean(at21["ticket"], "early_stop_iteration") / role_mean(dense, "early_stop_iteration")
     tol, how = tickets.ratio(ratio, at21["ticket"], dense)
     out.append(equals(claims["mnist_ticket_faster_21"], 100 * (1 - ratio), 100 * tol, how,
@@ -107,9 +108,9 @@ def mnist_verdicts(result: dict[str, Any]) -> list[Verdict]:
         tol, how = pair.accuracy(at21["ticket"], at21["reinit"])
         out.append(equals(claims["mnist_ticket_vs_reinit_accuracy_21"], gap, tol, how,
                           "the ticket-reinit accuracy gap differs beyond the trial spread"))
-        out.append(_falls_verdict(claims["mnist_reinit_accuracy_falls_pm"], rounds, "reinit", dense,
+        out.append(falls_verdict(claims["mnist_reinit_accuracy_falls_pm"], rounds, "reinit", dense,
                                   TrialSpread(rounds, ("reinit",)), baseline))
-    out.append(_falls_verdict(claims["mnist_ticket_accuracy_falls_pm"], rounds, "ticket", dense, tickets, baseline))
+    out.append(falls_verdict(claims["mnist_ticket_accuracy_falls_pm"], rounds, "ticket", dense, tickets, baseline))
     if config["iterations"] >= 50000 and not config.get("patience"):
         gains = [100 * (role_mean(r["ticket"], "final_accuracy") - role_mean(dense, "final_accuracy")) for r in rounds[1:]]
         tol, how = tickets.accuracy(rounds[1]["ticket"], dense)
@@ -129,7 +130,37 @@ def mnist_verdicts(result: dict[str, Any]) -> list[Verdict]:
         out.append(on_ladder(claims["mnist_one_shot_more_accurate_pm"],
                              _one_shot_range(result, "early_stop_accuracy", lambda a, b: a > b), ladder,
                              "one-shot tickets stop being more accurate at another level"))
-    return out + ledger.mnist_v1_verdicts()
+    return out
+
+
+LEVEL_ROLES = (("ticket", "ticket"), ("reinit", "reinit"), ("rewire", "rewiring"), ("random_mask", "random mask"),
+               ("han", "Han"))
+
+
+def levels_table(rounds: list[dict[str, Any]]) -> str:
+    """Every level's early-stop iteration / test accuracy per role (the roles a run has)."""
+    roles = [(role, name) for role, name in LEVEL_ROLES if any(role in r for r in rounds)]
+    rows = [[f"{level_pm(r):.1f}"] + [level_cell(r[role]) if role in r else "–" for role, _ in roles]
+            for r in rounds]
+    return markdown_table(["Pm %"] + [name for _, name in roles], rows)
+
+
+def early_stopping_note(config: dict[str, Any], rounds: list[dict[str, Any]]) -> str:
+    """How trainings stop (``patience``) and how many at the claims' levels (Pm >= 3.6%) were still improving."""
+    patience = config.get("patience", 0)
+    members = [r[role] for r in rounds if level_pm(r) >= 3.5 for role in r
+               if isinstance(r[role], dict) and "early_stop_iteration" in r[role]]
+    capped = sum(at_last_evaluation(m) for m in members)
+    trained = sum(len(m["early_stop_iteration"]) for m in members)
+    if not patience:
+        return (f"\n\nAt the levels the claims use (Pm >= 3.6%) {capped} of {trained} trainings have their minimum "
+                f"at their last evaluation (marked `*n` in the table and ringed in the figures).")
+    return (f"\n\nEach training stops {patience} iterations after its last improvement of the validation loss "
+            f"(`patience`; the paper trains every run for 50,000 iterations): the early-stop point is the same "
+            f"as a full-length run's unless the validation loss would later fall below its minimum again "
+            f"(README: measured effect). At the levels the claims use (Pm >= 3.6%) {capped} of {trained} "
+            f"trainings have their minimum at their last evaluation (still improving when stopped; marked "
+            f"`*n` in the table and ringed in the figures).")
 
 
 def mnist_section(results: Path, figures: Path) -> Section | None:
@@ -143,45 +174,30 @@ def mnist_section(results: Path, figures: Path) -> Section | None:
     curves_figure(figures / "mnist_curves.png", panels, (12, 4.3),
                   "LeNet-300-100 winning tickets: test accuracy during training (replicates paper Fig. 3)")
     pm_figure(figures / "mnist_controls.png",
-              [_series(role, rounds) for role in ("ticket", "reinit", "rewire", "random_mask")
+              [role_series(role, rounds) for role in ("ticket", "reinit", "rewire", "random_mask")
                if any(role in r for r in rounds)],
               PM_AXIS, "Iterative pruning: winning tickets vs controls (replicates paper Figs. 1 and 4; v1 §4)")
     pm_figure(figures / "mnist_oneshot.png",
-              [_series("ticket", rounds, "iterative pruning"),
-               _series("one_shot", [{"one_shot": r["ticket"]} for r in _one_shot_rounds(result)], "one-shot pruning")],
+              [role_series("ticket", rounds, "iterative pruning"),
+               role_series("one_shot", [{"one_shot": r["ticket"]} for r in _one_shot_rounds(result)], "one-shot pruning")],
               PM_AXIS, "Iterative vs one-shot pruning (replicates paper Fig. 4 a/b vs c; v1 §4)")
-    han = [_series("ticket", rounds, "rewind to init (lottery ticket)")]
+    han = [role_series("ticket", rounds, "rewind to init (lottery ticket)")]
     if "han" in rounds[-1]:
-        han.append(_series("han", [{"han": r.get("han", r["ticket"])} for r in rounds]))
+        han.append(role_series("han", [{"han": r.get("han", r["ticket"])} for r in rounds]))
     pm_figure(figures / "mnist_han.png", han, PM_AXIS, "Rewinding vs Han et al.'s continued training (v1 §6)")
 
     verdicts = mnist_verdicts(result)
     table = ledger.ledger_table(verdicts)
     metrics = {v.claim.key: v.metrics() for v in verdicts}
 
-    level_rows = [[f"{level_pm(r):.1f}"] + [level_cell(r[role]) if role in r else "–"
-                                            for role in ("ticket", "reinit", "rewire", "random_mask", "han")]
-                  for r in rounds]
-    levels = markdown_table(["Pm %", "ticket", "reinit", "rewiring", "random mask", "Han"], level_rows)
+    levels = levels_table(rounds)
     diverged = diverged_count(rounds)
     reduced = result["profile"] != "paper"
     scale_note = (f"\n\n> **Reduced scale** (profile `{result['profile']}`): at most {config['iterations']} "
                   f"iterations per training instead of the paper's 50,000, {config['trials']} trials instead of 5, "
                   f"{config['reinit_per_ticket']} reinit control(s) per ticket instead of 3. "
                   "`profile: paper` runs the papers' settings." if reduced else "")
-    patience = config.get("patience", 0)
-    capped = sum(at_last_evaluation(r[role]) for r in rounds if level_pm(r) >= 3.5 for role in r
-                 if isinstance(r[role], dict) and "early_stop_iteration" in r[role])
-    trained = sum(len(r[role]["early_stop_iteration"]) for r in rounds if level_pm(r) >= 3.5 for role in r
-                  if isinstance(r[role], dict) and "early_stop_iteration" in r[role])
-    stopping = (f"\n\nEach training stops {patience} iterations after its last improvement of the validation loss "
-                f"(`patience`; the paper trains every run for 50,000 iterations): the early-stop point is the same "
-                f"as a full-length run's unless the validation loss would later fall below its minimum again "
-                f"(README: measured effect). At the levels the claims use (Pm >= 3.6%) {capped} of {trained} "
-                f"trainings have their minimum at their last evaluation (still improving when stopped; marked "
-                f"`*n` in the table and ringed in the figures)." if patience else
-                f"\n\nAt the levels the claims use (Pm >= 3.6%) {capped} of {trained} trainings have their minimum "
-                f"at their last evaluation (marked `*n` in the table and ringed in the figures).")
+    stopping = early_stopping_note(config, rounds)
     every = config.get("extra_controls_every", 1)
     extra_levels = ("at every level" if every == 1 else
                     f"only at rounds 1, {1 + every}, {1 + 2 * every}, ... (`extra_controls_every: {every}`, to save "
