@@ -59,14 +59,18 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     cifar = {f"cifar_conv@{net}-{variant}" for net in ("conv2", "conv4", "conv6") for variant in ("plain", "dropout")}
     cifar |= {f"cifar_deep@{net}-{variant}" for net in ("vgg19", "resnet20")
               for variant in ("high_lr", "low_lr", "warmup")}
-    assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "xor_calibration", "mnist", "report",
-                      *cifar}
+    assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "xor_calibration", "mnist",
+                      "mnist_v1", "anatomy", "report", *cifar}
     report = (project / "reports" / "report.md").read_text()
     assert "## XOR" in report and "## MNIST" in report and "Profile `smoke`" in report and "test data" in report
     assert "## CIFAR-10" in report and (project / "reports" / "figures" / "cifar_vgg19.png").exists()
     assert set(json.loads((project / "reports" / "metrics.json").read_text())["cifar"]) >= {"conv2_plain",
                                                                                            "resnet20_warmup"}
     assert (project / "reports" / "figures" / "mnist_controls.png").exists()
+    assert "## MNIST in the first version's setup" in report and "## Anatomy of winning tickets" in report
+    assert (project / "artifacts" / "mnist_v1" / "tickets.pt").exists()
+    for figure in ("mnist_v1_one_shot", "anatomy_initialisations", "anatomy_connectivity"):
+        assert (project / "reports" / "figures" / f"{figure}.png").exists()
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["xor"]["xor_random_2_units_db"]["paper"] == 49.1
     assert metrics["mnist"]["mnist_ticket_gain_at_50k"]["verdict"] == "not testable at this profile"
@@ -89,6 +93,12 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     stages, out = _repro(project, env)
     assert "xor" not in stages and "Stage 'xor' is cached" in out
     assert (project / "results" / "xor" / "results.json").read_text() == first
+
+    changed = yaml.safe_load(original)
+    changed["anatomy"]["bins"] = 30                                  # reads the kept tickets, trains nothing
+    params_path.write_text(yaml.safe_dump(changed, sort_keys=False))
+    assert _repro(project, env)[0] == {"anatomy", "report"}
+    params_path.write_text(original)
 
     shown = json.loads(_run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], project, env))
     files = {path for revision in shown.values() for path in revision["data"]}

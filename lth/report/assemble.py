@@ -11,17 +11,19 @@ from typing import Any, Callable
 
 from lth.io import write_text_atomic
 from lth.report.claims import summary_line
+from lth.report.anatomy import anatomy_section
 from lth.report.cifar import cifar_section
 from lth.report.common import Section
 from lth.report.data import data_section
 from lth.report.mnist import mnist_section
+from lth.report.mnist_v1 import mnist_v1_section
 from lth.report.timing import timing_section
 from lth.report.xor import xor_section
 
-SECTIONS: list[Callable[[Path, Path], Section | None]] = [xor_section, mnist_section, cifar_section]
+SECTIONS: list[Callable[[Path, Path], Section | None]] = [xor_section, mnist_section, mnist_v1_section,
+                                                          anatomy_section, cifar_section]
 
-NOT_YET = ["MNIST anatomy of tickets (surviving init distributions, connectivity) and the parameter sweeps "
-           "(init scale, network size, pruning rate)",
+NOT_YET = ["the first version's MNIST parameter sweeps (init scale, network size, pruning rate; v1 §6)",
            "follow-ups: supermasks and mask criteria, early-bird tickets, layerwise importance metrics"]
 
 
@@ -36,7 +38,7 @@ def build_report(results: Path, reports: Path, commit: str) -> dict[str, Any]:
         name = builder.__name__.removesuffix("_section")
         section = builder(results, figures)
         if section is None:
-            missing.append(f"{name}: no results in `{results}/{name}/` (run `dvc repro {name}`)")
+            missing.append(f"{name}: no results in `{results}/` yet (run `dvc repro {name}`)")
             continue
         parts.append(section.markdown)
         metrics[name] = section.metrics
