@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from lth.report.assemble import build_report
-from lth.report.mnist import _sustained_crossing
+from lth.report.mnist import sustained_crossing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_sustained_crossing_ignores_single_dips():
     pm = [100, 80, 50, 20, 10, 5, 2]
     accuracy = [98.0, 97.9, 98.2, 98.3, 98.1, 97.5, 97.0]      # dip at 80%, then drops for good at 5%
-    assert _sustained_crossing(pm, accuracy, 98.0) == 5
-    assert _sustained_crossing(pm, [99] * 7, 98.0) is None
+    assert sustained_crossing(pm, accuracy, 98.0) == 5
+    assert sustained_crossing(pm, [99] * 7, 98.0) is None
 
 
 def test_report_skips_missing_experiments_and_says_so(tmp_path):
@@ -86,12 +86,19 @@ def test_run_times_name_each_stage_and_its_host(tmp_path):
     files = {"xor/timing.json": {"random_init_s": 10.0, "pruning_s": 5.0},
              "xor/calibration_timing.json": {"total_s": 300.0, "device": "cpu", "host": host},
              "cifar/resnet20_high_lr_timing.json": {"total_s": 60.0, "device": "cpu"},
-             "cifar/conv2_plain_timing.json": {"total_s": 45.0, "device": "cpu"}}
+             "cifar/conv2_plain_timing.json": {"total_s": 45.0, "device": "cpu"},
+             "mnist/timing.json": {"total_s": 10.0, "device": "cpu", "host": host},
+             # members' iterations: 100 + 200 (round 0), 50 + 50 + 30 (round 1), 20 (one-shot, flat record)
+             "mnist/lenet.json": {"rounds": [{"ticket": {"stopped_iteration": [100, 200]}},
+                                             {"ticket": {"stopped_iteration": [50, 50]},
+                                              "reinit": {"stopped_iteration": [30]}, "curves": {"iterations": [5]}}],
+                                  "one_shot": [{"round": 2, "stopped_iteration": [20]}]}}
     for name, content in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(json.dumps(content))
     text = timing_section(tmp_path).markdown
-    assert "| `xor` | 15 | – | not recorded |" in text
-    assert "| `xor_calibration` | 300 | cpu | Some CPU, 2 cores, no AVX-512 |" in text
+    assert "| `xor` | 15 | – | – | not recorded |" in text
+    assert "| `xor_calibration` | 300 | – | cpu | Some CPU, 2 cores, no AVX-512 |" in text
+    assert "| `mnist` | 10 | 450 (45/s) | cpu |" in text
     assert "`cifar_deep@resnet20-high_lr`" in text and "`cifar_conv@conv2-plain`" in text
-    assert "| all of them | 420 (7.0 min) |" in text
+    assert "| all of them | 430 (7.2 min) |" in text

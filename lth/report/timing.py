@@ -26,8 +26,28 @@ def _host(timing: dict[str, Any]) -> str:
     return f"{host['cpu']}, {host['cores']} cores, {'AVX-512' if host['avx512'] else 'no AVX-512'}"
 
 
+def member_iterations(record: Any) -> int:
+    """Training iterations of every member in a lottery results file (each member's ``stopped_iteration``)."""
+    if isinstance(record, dict):
+        own = sum(record["stopped_iteration"]) if isinstance(record.get("stopped_iteration"), list) else 0
+        return own + sum(member_iterations(v) for k, v in record.items() if k != "stopped_iteration")
+    if isinstance(record, list):
+        return sum(member_iterations(v) for v in record)
+    return 0
+
+
+def _results_of(path: Path) -> Path | None:
+    """The lottery results file a timing file belongs to (None for stages without one)."""
+    if path.name == "timing.json":
+        return path.with_name("lenet.json")
+    if path.parent.name == "cifar":
+        return path.with_name(path.name.removesuffix("_timing.json") + ".json")
+    return None
+
+
 def timing_section(results: Path) -> Section | None:
-    """One row per stage that wrote a timing file: seconds, device and host kind, and their total."""
+    """One row per stage that wrote a timing file: seconds, device and host kind, the measured training rate
+    (member-iterations per second, lottery stages), and their total."""
     files = sorted(results.glob("*/*timing.json"))
     if not files:
         return None
@@ -36,9 +56,18 @@ def timing_section(results: Path) -> Section | None:
         timing = read_json(path)
         seconds = timing.get("total_s", sum(v for k, v in timing.items() if k.endswith("_s")))
         total += seconds
-        rows.append([f"`{_stage_name(path, results)}`", f"{seconds:.0f}", timing.get("device", "–"), _host(timing)])
-    rows.append(["all of them", f"{total:.0f} ({total / 60:.1f} min)", "", ""])
-    table = markdown_table(["stage", "seconds", "device", "host"], rows)
+        source = _results_of(path)
+        iterations = 0
+        if source is not None and source.exists():
+            run = read_json(source)
+            iterations = member_iterations([run.get("rounds"), run.get("one_shot")])
+        rate = f"{iterations:,} ({iterations / seconds:,.0f}/s)" if iterations and seconds else "–"
+        rows.append([f"`{_stage_name(path, results)}`", f"{seconds:.0f}", rate, timing.get("device", "–"),
+                     _host(timing)])
+    rows.append(["all of them", f"{total:.0f} ({total / 60:.1f} min)", "", "", ""])
+    table = markdown_table(["stage", "seconds", "member-iterations trained (rate)", "device", "host"], rows)
     return Section("## Run times\n\nWall time of each training stage's last run (its timing file; the data and "
-                   "report stages take seconds). Speeds differ several-fold between hosts (with and without "
-                   f"AVX-512): compare within one host.\n\n{table}\n")
+                   "report stages take seconds) and, for the lottery stages, how many training iterations its "
+                   "members ran in all (evaluations included in the rate). Speeds differ several-fold between "
+                   "hosts (with and without AVX-512): compare within one host. README (*Cost of `profile: "
+                   f"paper`*) turns such rates into what the paper profile costs.\n\n{table}\n")
