@@ -15,14 +15,19 @@ import yaml
 from lth.config import ConfigError, read_params, resolve_section
 from lth.datasets import DataConfig
 from lth.experiments.cifar import CIFAR_NETS, CifarConfig
+from lth.experiments.anatomy import AnatomyConfig
 from lth.experiments.mnist import MnistConfig
+from lth.experiments.mnist_v1 import MnistV1Config
+from lth.experiments.sweeps import InitScaleConfig, NetworkSizeConfig, PruningRateConfig
 from lth.experiments.xor import XorConfig
 from lth.experiments.xor_calibration import XorCalibrationConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
 SCHEMAS = {"data": (DataConfig, False), "xor": (XorConfig, False), "mnist": (MnistConfig, False),
-           "xor_calibration": (XorCalibrationConfig, False),
+           "xor_calibration": (XorCalibrationConfig, False), "mnist_v1": (MnistV1Config, False),
+           "anatomy": (AnatomyConfig, False), "sweep_init_scale": (InitScaleConfig, False),
+           "sweep_pruning_rate": (PruningRateConfig, False), "sweep_network_size": (NetworkSizeConfig, False),
            **{net: (CifarConfig, True) for net in CIFAR_NETS}}
 
 
@@ -150,6 +155,12 @@ def test_yaml_syntax_error_is_one_line(tmp_path):
                                                      r"identifier"),
     ("mnist.patience", 50, r"mnist.patience = 50: must be 0 \(off\) or at least mnist.eval_every \(100\)"),
     ("conv4.patience", -1, r"conv4.patience = -1: must be an integer >= 0"),
+    ("sweep_network_size.one_shot_rounds", [2, 40], r"sweep_network_size.one_shot_rounds contains 40: size "),
+    ("sweep_network_size.first_widths", [300, 2], r"sweep_network_size.first_widths\[1\] = 2: must be an integer >= 3"),
+    ("sweep_pruning_rate.hidden_rates", [0.2, 1.0], r"sweep_pruning_rate.hidden_rates\[1\] = 1.0: must be a finite "
+                                                    r"number > 0 and < 1"),
+    ("mnist_v1.extra_controls_every", 0, r"mnist_v1.extra_controls_every = 0: must be an integer >= 1"),
+    ("conv2.train_examples", -1, r"conv2.train_examples = -1: must be an integer >= 0"),
 ])
 def test_rules_between_keys_are_checked_for_every_profile_and_variant(path, value, message):
     with pytest.raises(ConfigError, match=message):

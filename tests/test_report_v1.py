@@ -1,6 +1,7 @@
 """The first version's statements (v1 §3-6), computed by hand on made-up results."""
 import math
 
+import numpy as np
 import pytest
 
 from lth.report.anatomy import anatomy_verdicts
@@ -91,3 +92,63 @@ def test_anatomy_verdicts_by_hand():
     assert cut.measured == pytest.approx(25.0) and cut.verdict == HOLDS
     stats["initialisations"][1]["layers"]["fc0.weight"] = layer(0.32, [0.30, 0.34])
     assert {x.claim.key: x for x in anatomy_verdicts(stats)}["v1_tails_survive"].verdict == FAILS
+
+
+def _setting(value, levels):
+    """A sweep setting: levels of (Pm %, per-trial iterations, per-trial accuracies)."""
+    return {"label": f"s{value}", "value": value,
+            "rounds": [{"round": r, "ticket": _level(pm, it, ac)} for r, (pm, it, ac) in enumerate(levels)]}
+
+
+def test_spearman_by_hand():
+    from lth.report.sweeps import spearman
+    assert spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]) == pytest.approx(0.8)     # 1 - 6 * 4 / 120
+    assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 2, 3, 4], [1, 1, 2, 2]) == pytest.approx(np.corrcoef([0, 1, 2, 3], [0.5, 0.5, 2.5, 2.5])[0, 1])
+
+
+def test_sweep_verdicts_by_hand():
+    from lth.report.sweeps import init_scale_verdicts, network_size_verdicts, pruning_rate_verdicts
+    dense = (100, [1000, 1000], [0.98, 0.98])
+    # per-trial means over the two pruned levels: sigma 0.1 iterations (800, 1000), accuracies (98.0, 98.2)
+    base = _setting(0.1, [dense, (50, [700, 900], [0.979, 0.981]), (25, [900, 1100], [0.981, 0.983])])
+    large = _setting(0.4, [dense, (50, [1400, 1800], [0.969, 0.971]), (25, [1800, 2200], [0.971, 0.973])])
+    small = _setting(0.025, [dense, (50, [1000, 1300], [0.984, 0.986]), (25, [1200, 1500], [0.986, 0.988])])
+    v = {x.claim.key: x for x in init_scale_verdicts({"settings": [small, base, large]})}
+    slower = v["v1_larger_init_slower"]
+    per_trial = lambda a, b: [math.exp((math.log(a[0]) + math.log(b[0])) / 2), math.exp((math.log(a[1]) + math.log(b[1])) / 2)]  # noqa: E731
+    base_t, large_t = per_trial([700, 900], [900, 1100]), per_trial([1400, 1800], [1800, 2200])
+    expected = math.exp(np.mean(np.log(large_t)) - np.mean(np.log(base_t)))
+    sd = math.sqrt((np.var(np.log(base_t), ddof=1) + np.var(np.log(large_t), ddof=1)) / 2)
+    assert slower.measured == pytest.approx(expected) and slower.tolerance == pytest.approx(2 * sd * expected)
+    assert slower.verdict == HOLDS                         # 2.0 - 1 > 2 SE (0.69)
+    less = v["v1_larger_init_less_accurate"]               # 98.1 - 97.1 = 1.0 pp; trial SD 0.1414 pp
+    assert less.measured == pytest.approx(1.0) and less.tolerance == pytest.approx(2 * math.sqrt(2) * 0.1)
+    assert less.verdict == HOLDS
+    assert v["v1_smaller_init_more_accurate"].measured == pytest.approx(0.5)
+    assert v["v1_smaller_init_more_accurate"].verdict == HOLDS
+
+    slow = _setting(0.2, [dense] + [(pm, [800, 800], [0.981, 0.983]) for pm in (80, 64, 51.2, 41, 32.8, 26.2, 21)])
+    fast = _setting(0.8, [dense, (20, [1200, 1300], [0.970, 0.972])])
+    v = {x.claim.key: x for x in pruning_rate_verdicts({"settings": [slow, fast]})}
+    assert v["v1_aggressive_rate_less_accurate"].measured == pytest.approx(1.1)        # 98.2 at 21% vs 97.1 at 20%
+    assert v["v1_aggressive_rate_less_accurate"].verdict == HOLDS
+    assert v["v1_aggressive_rate_slower"].measured == pytest.approx(1250 / 800)
+    same = _setting(0.8, [dense, (20, [800, 800], [0.981, 0.983])])        # as good as rate 0.2: both fail
+    v = {x.claim.key: x for x in pruning_rate_verdicts({"settings": [slow, same]})}
+    assert {x.verdict for x in v.values()} == {FAILS}
+
+    def size(total, one_shot_best, iterative_best):
+        levels = [(100, [1000, 1000], [0.98, 0.98])] + [(pm, [500 if pm == one_shot_best else 900] * 2, [0.98] * 2)
+                                                        for pm in (50, 25, 10, 5)]
+        imp = [(100, [1000, 1000], [0.98, 0.98])] + [(pm, [500 if pm == iterative_best else 900] * 2, [0.98] * 2)
+                                                     for pm in (50, 25, 10, 5)]
+        return {"label": str(total), "weights_total": total, "rounds": _setting(0, imp)["rounds"],
+                "one_shot": _setting(0, levels)["rounds"][1:]}
+    # one-shot ticket sizes 0.25 * 1000, 0.25 * 2000, 0.5 * 4000, 0.5 * 8000, 0.5 * 16000: rho 1
+    sizes = [size(1000, 25, 10), size(2000, 25, 10), size(4000, 50, 5), size(8000, 50, 50), size(16000, 50, 25)]
+    v = {x.claim.key: x for x in network_size_verdicts({"sizes": sizes})}
+    assert v["v1_ticket_size_grows"].measured == pytest.approx(1.0) and v["v1_ticket_size_grows"].verdict == HOLDS
+    assert v["v1_ticket_size_grows"].tolerance == 0.9
+    assert v["v1_iterative_tickets_smaller"].measured == 4 - 0          # smaller for 4 sizes, equal at 8000
+    assert v["v1_iterative_tickets_smaller"].verdict == HOLDS

@@ -139,8 +139,12 @@ class Lottery:
         return self.model.init_params(seeds, self.config.init, self.config.init_std, device=self.device)
 
     def _train(self, params: dict[str, torch.Tensor], masks: Masks, roles: list[str], round_index: int,
-               label: str, curves_for: torch.Tensor | None) -> tuple[TrainResult, dict[str, Any]]:
-        seeds = [derive_seed(self.config.seed, "data", label, round_index, k) for k in range(len(roles))]
+               label: str, curves_for: torch.Tensor | None,
+               seeds: list[int] | None = None) -> tuple[TrainResult, dict[str, Any]]:
+        """Train one population (members in ``roles`` order) and summarise each role's members. Member k's
+        batch order comes from ``seeds[k]``, by default derived from its position in the population."""
+        if seeds is None:
+            seeds = [derive_seed(self.config.seed, "data", label, round_index, k) for k in range(len(roles))]
         evaluations = {"validation": self.data.validation}
         eval_members = {}
         if curves_for is not None:

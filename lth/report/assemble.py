@@ -17,14 +17,14 @@ from lth.report.common import Section
 from lth.report.data import data_section
 from lth.report.mnist import mnist_section
 from lth.report.mnist_v1 import mnist_v1_section
+from lth.report.sweeps import sweeps_section
 from lth.report.timing import timing_section
 from lth.report.xor import xor_section
 
 SECTIONS: list[Callable[[Path, Path], Section | None]] = [xor_section, mnist_section, mnist_v1_section,
-                                                          anatomy_section, cifar_section]
+                                                          anatomy_section, sweeps_section, cifar_section]
 
-NOT_YET = ["the first version's MNIST parameter sweeps (init scale, network size, pruning rate; v1 §6)",
-           "follow-ups: supermasks and mask criteria, early-bird tickets, layerwise importance metrics"]
+NOT_YET = ["follow-ups: supermasks and mask criteria, early-bird tickets, layerwise importance metrics"]
 
 
 def build_report(results: Path, reports: Path, commit: str) -> dict[str, Any]:

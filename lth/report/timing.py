@@ -14,6 +14,8 @@ def _stage_name(path: Path, results: Path) -> str:
     if relative.parts[0] == "cifar":
         net, _, variant = relative.stem.removesuffix("_timing").partition("_")
         return f"cifar_{'deep' if net in DEEP else 'conv'}@{net}-{variant}"
+    if relative.parts[0] == "sweeps":
+        return f"sweep@{relative.stem.removesuffix('_timing')}"
     if relative.name == "calibration_timing.json":
         return "xor_calibration"
     return relative.parts[0]
@@ -40,7 +42,7 @@ def _results_of(path: Path) -> Path | None:
     """The lottery results file a timing file belongs to (None for stages without one)."""
     if path.name == "timing.json":
         return path.with_name("lenet.json")
-    if path.parent.name == "cifar":
+    if path.parent.name in ("cifar", "sweeps"):
         return path.with_name(path.name.removesuffix("_timing.json") + ".json")
     return None
 
@@ -60,7 +62,7 @@ def timing_section(results: Path) -> Section | None:
         iterations = 0
         if source is not None and source.exists():
             run = read_json(source)
-            iterations = member_iterations([run.get("rounds"), run.get("one_shot")])
+            iterations = member_iterations(run)
         rate = f"{iterations:,} ({iterations / seconds:,.0f}/s)" if iterations and seconds else "–"
         rows.append([f"`{_stage_name(path, results)}`", f"{seconds:.0f}", rate, timing.get("device", "–"),
                      _host(timing)])
