@@ -60,7 +60,8 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     cifar |= {f"cifar_deep@{net}-{variant}" for net in ("vgg19", "resnet20")
               for variant in ("high_lr", "low_lr", "warmup")}
     assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "xor_calibration", "mnist",
-                      "mnist_v1", "anatomy", "report", *cifar}
+                      "mnist_v1", "anatomy", "report", *cifar,
+                      *(f"sweep@{kind}" for kind in ("init_scale", "pruning_rate", "network_size"))}
     report = (project / "reports" / "report.md").read_text()
     assert "## XOR" in report and "## MNIST" in report and "Profile `smoke`" in report and "test data" in report
     assert "## CIFAR-10" in report and (project / "reports" / "figures" / "cifar_vgg19.png").exists()
@@ -69,7 +70,9 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     assert (project / "reports" / "figures" / "mnist_controls.png").exists()
     assert "## MNIST in the first version's setup" in report and "## Anatomy of winning tickets" in report
     assert (project / "artifacts" / "mnist_v1" / "tickets.pt").exists()
-    for figure in ("mnist_v1_one_shot", "anatomy_initialisations", "anatomy_connectivity"):
+    assert "## The first version's parameter sweeps" in report
+    for figure in ("mnist_v1_one_shot", "anatomy_initialisations", "anatomy_connectivity", "sweep_init_scale",
+                   "sweep_pruning_rate", "sweep_network_size_iterative"):
         assert (project / "reports" / "figures" / f"{figure}.png").exists()
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["xor"]["xor_random_2_units_db"]["paper"] == 49.1

@@ -202,6 +202,8 @@ def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
                      f"iterations{examples}{stop}, evaluated every {c['eval_every']}{curves}, {c['rounds']} round(s), "
                      f"{c['trials']} trial(s), {c['reinit_per_ticket']} reinit(s) per ticket; {capped} of {total} "
                      "trainings with their minimum at the last evaluation")
+    deep_iterations = max((r["config"]["iterations"] for (net, _), r in runs.items() if net not in CONV_NETS),
+                          default=0)
     return ("\n\n> **Reduced scale** (profile " + ", ".join(f"`{p}`" for p in reduced) + "): every hidden width is "
             "multiplied by `width` and rounds prune faster, so that all of CIFAR-10 runs on a 2-core CPU within the "
             "pipeline's budget. Conv-2/4/6 train Adam at 1/width times the paper's rate (a narrow net then learns at "
@@ -210,7 +212,7 @@ def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
             "lower than the paper's), and stop each training a few hundred iterations after its best validation "
             f"loss: {conv_total - conv_capped} of their {conv_total} trainings reached their minimum before their "
             "last evaluation (the others are ringed in the figures). VGG-19 and ResNet-20 are smoke-scale "
-            "illustrations (a few hundred iterations): they say nothing yet about the paper's learning-rate "
+            f"illustrations (at most {deep_iterations} iterations): they say nothing yet about the paper's learning-rate "
             "findings. `profile: paper` runs the paper's settings (GPU; see README for the cost). Settings: "
             + "; ".join(parts) + ".")
 
