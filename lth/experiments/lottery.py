@@ -96,7 +96,8 @@ class Lottery:
 
     ``spec`` supplies seed, init, init_std, trials, reinit_per_ticket and curve_rounds, and optionally
     rewire_per_ticket, random_mask_per_ticket (at every ``extra_controls_every``-th round, default every
-    round), han_baseline and one_shot_rounds (absent = not run). ``curve_test`` is the split the recorded
+    round), reinit_every (the reinit controls' rounds likewise), han_baseline and one_shot_rounds (absent = not
+    run). ``curve_test`` is the split the recorded
     test-accuracy curves are computed on (default the whole test set; accuracies at early stop and at the end
     always use the whole test set).
     ``names`` are the prunable weights; ``rates`` their per-round pruning rates (layerwise) or, with
@@ -200,7 +201,7 @@ class Lottery:
             return summary
         ticket_masks = self.prune({n: state["ticket_trained"][n].abs() for n in self.names}, state["ticket_masks"])
         parts, mask_parts, roles = [self.init], [ticket_masks], ["ticket"] * T
-        if getattr(config, "reinit_per_ticket", 0):
+        if getattr(config, "reinit_per_ticket", 0) and (r - 1) % getattr(config, "reinit_every", 1) == 0:
             R = config.reinit_per_ticket
             parts.append(self._fresh_init(R, r))
             mask_parts.append(repeat_each(ticket_masks, R))

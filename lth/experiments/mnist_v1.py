@@ -27,6 +27,8 @@ class MnistV1Config(MnistConfig):
                                      "ticket x 5 trials)", min=0)
     rewire_per_ticket: int = setting(3, "random-rewiring controls per ticket (v1: 15 per level)", min=0)
     random_mask_per_ticket: int = setting(0, "random-sparse-mask controls per ticket (not a v1 control)", min=0)
+    reinit_every: int = setting(1, "the random-reinit controls train at IMP rounds 1, 1+n, 1+2n, ... (1 = every "
+                                "round)", min=1)
     one_shot_controls: bool = setting(True, "one-shot levels train the same reinit and rewiring controls as the "
                                       "IMP levels (v1 Section 3)")
 
