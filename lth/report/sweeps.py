@@ -202,5 +202,7 @@ def sweeps_section(results: Path, figures: Path) -> Section | None:
 def _facts(result: dict[str, Any]) -> str:
     c = result["config"]
     stop = f", stopped {c['patience']} after the best" if c.get("patience") else ""
+    rates = ("" if "hidden_rates" in c else f"; each round prunes {100 * c['hidden_rate']:g}% of each hidden layer "
+             f"and {100 * c['output_rate']:g}% of the output layer")
     return (f"; {c['trials']} trials; at most {c['iterations']} iterations at batch {c['batch_size']}, evaluated every "
-            f"{c['eval_every']}{stop}; down to Pm {100 * c['min_remaining']:g}%")
+            f"{c['eval_every']}{stop}{rates}; down to Pm {100 * c['min_remaining']:g}%")
