@@ -154,13 +154,17 @@ def sweeps_section(results: Path, figures: Path) -> Section | None:
     parts, verdicts, profiles = [], [], set()
     if "init_scale" in runs:
         r = runs["init_scale"]
-        pm_figure(figures / "sweep_init_scale.png", _series([(s["label"], s["rounds"]) for s in r["settings"]]),
-                  PM_AXIS, "v1 §6: iterative tickets at several init scales N(0, sigma)")
+        for side, keep, name in (("above", lambda v: v >= 0.1, "sweep_init_scale.png"),
+                                 ("below", lambda v: v <= 0.1, "sweep_init_scale_small.png")):
+            pm_figure(figures / name, _series([(s["label"], s["rounds"]) for s in r["settings"] if keep(s["value"])]),
+                      PM_AXIS, f"v1 §6: iterative tickets at init scales N(0, sigma), sigma {side} or at 0.1")
         verdicts += init_scale_verdicts(r)
         parts.append(f"### Initialisation scale\n\n{run_facts(r, _facts(r))}\n\n"
-                     "![init scale](figures/sweep_init_scale.png)\n\n*Tickets of LeNet-300-100 at N(0, sigma) for "
-                     "sigma " + ", ".join(f"{s['value']:g}" for s in r["settings"]) + " (each trial's draws shared "
-                     "across sigmas, scaled); replicates v1 §6's two initialisation figures in one.*\n")
+                     "![init scale, larger](figures/sweep_init_scale.png)\n\n"
+                     "![init scale, smaller](figures/sweep_init_scale_small.png)\n\n*Tickets of LeNet-300-100 at "
+                     "N(0, sigma) for sigma " + ", ".join(f"{s['value']:g}" for s in r["settings"]) + " (each trial's "
+                     "draws shared across sigmas, scaled), sigma >= 0.1 and <= 0.1; replicates v1 §6's two "
+                     "initialisation figures.*\n")
     if "pruning_rate" in runs:
         r = runs["pruning_rate"]
         pm_figure(figures / "sweep_pruning_rate.png", _series([(s["label"], s["rounds"]) for s in r["settings"]]),
