@@ -17,8 +17,9 @@ from lth.experiments.lottery import Lottery, rounds_needed
 MNIST_INPUTS, MNIST_CLASSES = 28 * 28, 10
 
 @dataclass(frozen=True)
-class MnistConfig:
-    """LeNet-300-100 on MNIST (Frankle & Carbin 2019, Figures 1, 3, 4; v1 Sections 3, 4, 6)."""
+class LenetSchedule:
+    """What every LeNet lottery on MNIST shares (the ``mnist`` run, v1's run, v1's sweeps): the network, its
+    init and optimizer, the training schedule and the IMP pruning rates."""
     hidden_sizes: list[int] = setting([300, 100], "hidden layer widths", min=1)
     init: str = setting("glorot_normal", "weight init (final paper: Gaussian Glorot; v1: 'normal' std 0.1)",
                         choices=("glorot_normal", "normal", "glorot_uniform"))
@@ -29,13 +30,22 @@ class MnistConfig:
     iterations: int = setting(50000, "training iterations per training run", min=1)
     eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
     patience: int = setting(0, PATIENCE_HELP, min=0)
-    trials: int = setting(5, "independent tickets (different inits) per level", min=1)
+    trials: int = setting(5, "independent tickets (different inits) per level (per setting, in a sweep)", min=1)
     hidden_rate: float = setting(0.2, "fraction of each hidden layer's surviving weights pruned per round",
                                  min=0, max=1, min_exclusive=True, max_exclusive=True)
     output_rate: float = setting(0.1, "fraction of the output layer's surviving weights pruned per round",
                                  min=0, max=1, max_exclusive=True)
     min_remaining: float = setting(0.018, "iterative pruning continues until Pm <= this", min=0, max=1,
                                    min_exclusive=True, max_exclusive=True)
+
+    def check(self, prefix: str) -> None:
+        """The schedule fits the training."""
+        check_schedule(prefix, self.iterations, eval_every=self.eval_every, patience=self.patience)
+
+
+@dataclass(frozen=True)
+class MnistConfig(LenetSchedule):
+    """LeNet-300-100 on MNIST (Frankle & Carbin 2019, Figures 1, 3, 4; v1 Sections 3, 4, 6)."""
     one_shot_rounds: list[int] = setting([1, 2, 3, 4, 5, 7, 9, 11, 13, 15, 17],
                                          "one-shot levels, as the iterative round whose Pm they match", min=1)
     reinit_per_ticket: int = setting(3, "random-reinitialisation controls per ticket", min=0)
@@ -51,7 +61,7 @@ class MnistConfig:
 
     def check(self, prefix: str) -> None:
         """The schedule fits the training, and the curve and one-shot rounds exist in this pruning schedule."""
-        check_schedule(prefix, self.iterations, eval_every=self.eval_every, patience=self.patience)
+        super().check(prefix)
         last = imp_rounds(self)
         check_rounds(prefix, "curve_rounds", self.curve_rounds, last)
         check_rounds(prefix, "one_shot_rounds", self.one_shot_rounds, last)

@@ -21,40 +21,20 @@ from tqdm.auto import tqdm
 from lth.config import ConfigError, setting
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.data import DeviceData
-from lth.experiments.common import (MIXED_PRECISION_HELP, PATIENCE_HELP, check_batches_fit, check_schedule,
-                                    derive_seed, train_settings)
+from lth.experiments.common import MIXED_PRECISION_HELP, check_batches_fit, derive_seed, train_settings
 from lth.experiments.lottery import Lottery, concat_members, rounds_needed
-from lth.experiments.mnist import MNIST_INPUTS, MnistConfig, imp_rounds, lenet
+from lth.experiments.mnist import MNIST_INPUTS, LenetSchedule, MnistConfig, imp_rounds, lenet
 from lth.experiments.mnist_v1 import MnistV1Config, MnistV1Lottery
 from lth.io import write_json_atomic
 
 
 @dataclass(frozen=True)
-class SweepConfig:
+class SweepConfig(LenetSchedule):
     """What every sweep shares: the first version's LeNet setup and the IMP schedule (tickets only)."""
-    hidden_sizes: list[int] = setting([300, 100], "hidden layer widths", min=1)
     init: str = setting("normal", "weight init (v1: N(0, init_std), biases 0)",
                         choices=("glorot_normal", "normal", "glorot_uniform"))
-    init_std: float = setting(0.1, "std of the 'normal' init", min=0, min_exclusive=True)
-    optimizer: str = setting("adam", "optimizer (v1 leaves it open: the final paper's Adam)", choices=("adam", "sgd"))
-    lr: float = setting(1.2e-3, "learning rate", min=0, min_exclusive=True)
-    batch_size: int = setting(60, "minibatch size", min=1)
-    iterations: int = setting(50000, "training iterations per training run", min=1)
-    eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
-    patience: int = setting(0, PATIENCE_HELP, min=0)
-    trials: int = setting(5, "independent tickets (different inits) per setting", min=1)
-    hidden_rate: float = setting(0.2, "fraction of each hidden layer's surviving weights pruned per round",
-                                 min=0, max=1, min_exclusive=True, max_exclusive=True)
-    output_rate: float = setting(0.1, "fraction of the output layer's surviving weights pruned per round",
-                                 min=0, max=1, max_exclusive=True)
-    min_remaining: float = setting(0.018, "iterative pruning continues until Pm <= this", min=0, max=1,
-                                   min_exclusive=True, max_exclusive=True)
     mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
     seed: int = setting(0, "base seed", min=0)
-
-    def check(self, prefix: str) -> None:
-        """The schedule fits the training."""
-        check_schedule(prefix, self.iterations, eval_every=self.eval_every, patience=self.patience)
 
 
 @dataclass(frozen=True)
@@ -169,9 +149,8 @@ class SweepLottery(Lottery):
                      for i in active for t in range(self.trials)]
             result, summary = self._train({n: p[index] for n, p in self.init.items()},
                                           {n: m[index] for n, m in masks.items()}, roles, r, "sweep", None, seeds)
-            trained = dict(state["trained"] or {n: p.clone() for n, p in self.init.items()})
+            trained = {n: p.clone() for n, p in (state["trained"] or self.init).items()}
             for n in trained:
-                trained[n] = trained[n].clone()
                 trained[n][index] = result.params[n]
             state["masks"], state["trained"] = masks, trained
             state["rounds"].append({"round": r, **summary})

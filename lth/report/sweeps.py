@@ -12,6 +12,7 @@ from lth.report import claims as ledger
 from lth.report.claims import TrialSpread, Verdict, difference_tolerance, exceeds, pooled_sd
 from lth.report.common import Section, level_pm, markdown_table, plt, read_json, run_facts
 from lth.report.figures import PmAxis, PmSeries, pm_figure
+from lth.report.mnist import nearest_level
 
 PM_AXIS = PmAxis("percent of weights remaining (Pm)")
 
@@ -64,10 +65,6 @@ def init_scale_verdicts(result: dict[str, Any]) -> list[Verdict]:
     return out
 
 
-def _nearest_level(setting: dict[str, Any], pm: float) -> dict[str, Any]:
-    return min(setting["rounds"][1:], key=lambda r: abs(math.log(level_pm(r) / pm)))
-
-
 def pruning_rate_verdicts(result: dict[str, Any]) -> list[Verdict]:
     """v1's pruning-rate statements: rate 0.2 against the largest rate, at matching levels."""
     claims = {c.key: c for c in ledger.SWEEP_CLAIMS}
@@ -77,7 +74,7 @@ def pruning_rate_verdicts(result: dict[str, Any]) -> list[Verdict]:
         return [ledger.untestable(claims[k], "the sweep needs rate 0.2 and a larger one") for k in keys]
     fast = by_rate[max(by_rate)]
     target = level_pm(fast["rounds"][-1])
-    a, b = _nearest_level(by_rate[0.2], target), fast["rounds"][-1]
+    a, b = nearest_level(by_rate[0.2]["rounds"][1:], target), fast["rounds"][-1]
     spread = TrialSpread([lv for s in result["settings"] for lv in s["rounds"]], ("ticket",))
     gap = 100 * (np.mean(a["ticket"]["early_stop_accuracy"]) - np.mean(b["ticket"]["early_stop_accuracy"]))
     tol, how = spread.accuracy(a["ticket"], b["ticket"])
