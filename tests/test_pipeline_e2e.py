@@ -60,7 +60,7 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     cifar |= {f"cifar_deep@{net}-{variant}" for net in ("vgg19", "resnet20")
               for variant in ("high_lr", "low_lr", "warmup")}
     assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "xor_calibration", "mnist",
-                      "mnist_v1", "anatomy", "report", *cifar,
+                      "mnist_v1", "anatomy", "deconstruct", "importance", "report", *cifar,
                       *(f"sweep@{kind}" for kind in ("init_scale", "pruning_rate", "network_size"))}
     report = (project / "reports" / "report.md").read_text()
     assert "## XOR" in report and "## MNIST" in report and "Profile `smoke`" in report and "test data" in report
@@ -71,8 +71,10 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     assert "## MNIST in the first version's setup" in report and "## Anatomy of winning tickets" in report
     assert (project / "artifacts" / "mnist_v1" / "tickets.pt").exists()
     assert "## The first version's parameter sweeps" in report
+    assert "## Deconstructing lottery tickets" in report and "## Layerwise importance" in report
     for figure in ("mnist_v1_one_shot", "anatomy_initialisations", "anatomy_connectivity", "sweep_init_scale",
-                   "sweep_pruning_rate", "sweep_network_size_iterative"):
+                   "sweep_pruning_rate", "sweep_network_size_iterative", "deconstruct_criteria", "deconstruct_mask1",
+                   "deconstruct_mask0", "deconstruct_supermask", "importance_metrics", "importance_overlap"):
         assert (project / "reports" / "figures" / f"{figure}.png").exists()
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["xor"]["xor_random_2_units_db"]["paper"] == 49.1
@@ -101,6 +103,9 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     changed["anatomy"]["bins"] = 30                                  # reads the kept tickets, trains nothing
     params_path.write_text(yaml.safe_dump(changed, sort_keys=False))
     assert _repro(project, env)[0] == {"anatomy", "report"}
+    changed["importance"]["repeat_metric"] = "layerwise"             # one study's param: that study only
+    params_path.write_text(yaml.safe_dump(changed, sort_keys=False))
+    assert _repro(project, env)[0] == {"importance", "report"}
     params_path.write_text(original)
 
     shown = json.loads(_run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], project, env))

@@ -141,9 +141,13 @@ class Lottery:
 
     def _train(self, params: dict[str, torch.Tensor], masks: Masks, roles: list[str], round_index: int,
                label: str, curves_for: torch.Tensor | None,
-               seeds: list[int] | None = None) -> tuple[TrainResult, dict[str, Any]]:
+               seeds: list[int] | None = None, model: Any = None,
+               settings: TrainSettings | None = None) -> tuple[TrainResult, dict[str, Any]]:
         """Train one population (members in ``roles`` order) and summarise each role's members. Member k's
-        batch order comes from ``seeds[k]``, by default derived from its position in the population."""
+        batch order comes from ``seeds[k]``, by default derived from its position in the population.
+        ``model`` and ``settings`` replace the lottery's for this population (e.g. a model with frozen weights)."""
+        model = self.model if model is None else model
+        settings = self.settings if settings is None else settings
         if seeds is None:
             seeds = [derive_seed(self.config.seed, "data", label, round_index, k) for k in range(len(roles))]
         evaluations = {"validation": self.data.validation}
@@ -160,15 +164,15 @@ class Lottery:
             self._save(self.state)
 
         processes = worker_count(self.device, len(roles)) if self.split_over_processes else 1
-        job = TrainJob(self.model, params, masks, self.settings, self.data.train, seeds, evaluations,
+        job = TrainJob(model, params, masks, settings, self.data.train, seeds, evaluations,
                        eval_members, track_best="validation",
                        progress=f"{label} round {round_index}" if self.progress else None)
         result = train_in_processes(job, self.chunk or len(roles), processes,
                                     resume=partial["run"] if partial is not None and partial["key"] == key else None,
                                     on_snapshot=save_partial, snapshot_every_s=self.snapshot_every_s)
         self.state["partial"] = None
-        _, test_at_stop = evaluate(self.model, result.best_params, self.data.test)
-        _, final_test = evaluate(self.model, result.params, self.data.test)
+        _, test_at_stop = evaluate(model, result.best_params, self.data.test)
+        _, final_test = evaluate(model, result.params, self.data.test)
         pm = remaining_fraction(masks, self.names) if masks else torch.ones(len(roles), dtype=torch.float64)
         summary: dict[str, Any] = {}
         for role in dict.fromkeys(roles):

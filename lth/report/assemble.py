@@ -15,6 +15,8 @@ from lth.report.anatomy import anatomy_section
 from lth.report.cifar import cifar_section
 from lth.report.common import Section
 from lth.report.data import data_section
+from lth.report.deconstruct import deconstruct_section
+from lth.report.importance import importance_section
 from lth.report.mnist import mnist_section
 from lth.report.mnist_v1 import mnist_v1_section
 from lth.report.sweeps import sweeps_section
@@ -22,9 +24,11 @@ from lth.report.timing import timing_section
 from lth.report.xor import xor_section
 
 SECTIONS: list[Callable[[Path, Path], Section | None]] = [xor_section, mnist_section, mnist_v1_section,
-                                                          anatomy_section, sweeps_section, cifar_section]
+                                                          anatomy_section, sweeps_section, cifar_section,
+                                                          deconstruct_section, importance_section]
 
-NOT_YET = ["follow-ups: supermasks and mask criteria, early-bird tickets, layerwise importance metrics"]
+NOT_YET = ["follow-ups: early-bird tickets (You et al.), late rewinding and linear mode connectivity",
+           "Zhou et al.'s variants and the layerwise-importance metrics on the CIFAR-10 conv nets (MNIST only here)"]
 
 
 def build_report(results: Path, reports: Path, commit: str) -> dict[str, Any]:

@@ -423,3 +423,45 @@ def cifar_claims() -> list[Claim]:
     out.append(Claim("resnet20_dense_accuracy", "cifar", "the dense ResNet-20 reaches 90.5% at rate 0.1",
                       FINAL + " §4, Fig. 8", 90.5, "%", "high_lr run: mean dense test accuracy at early stop"))
     return out
+
+
+ZHOU = "Zhou et al. 2019 (Deconstructing Lottery Tickets), follow-ups post"
+_OVER_LEVELS = ("test accuracy at early stop, mean over every level and trial: {a} minus {b} (tolerance from the "
+                "trial spread of both at every level)")
+DECONSTRUCT_CLAIMS = [
+    Claim("zhou_magnitude_increase_competitive", "deconstruct", "the mask criterion of weight magnitude increase "
+          "from training is equally competitive [with large_final]", ZHOU, 0.0, "pp",
+          _OVER_LEVELS.format(a="magnitude_increase", b="large_final") + "; holds when within the tolerance of 0"),
+    *[Claim(f"zhou_{c}_worse", "deconstruct", f"other variants ({c.replace('_', ' ')} ...) are less so [competitive]",
+            ZHOU, 0.0, "pp", _OVER_LEVELS.format(a="large_final", b=c) + "; holds when significantly above 0")
+      for c in ("large_init", "small_init", "small_final")],
+    *[Claim(f"zhou_sign_matters_{a}", "deconstruct", f"keeping the sign is what matters: {a} with the initial "
+            "signs beats it with random signs", ZHOU, 0.0, "pp",
+            _OVER_LEVELS.format(a=f"{a}_init_sign", b=a) + "; holds when significantly above 0")
+      for a in ("reinit", "reshuffle", "constant")],
+    Claim("zhou_zero_beats_freeze", "deconstruct", "the standard mask-0 action of converting pruned weights to 0 is "
+          "essential: freezing them at their initial values degrades performance", ZHOU, 0.0, "pp",
+          _OVER_LEVELS.format(a="zero", b="freeze_init") + "; holds when significantly above 0"),
+    Claim("zhou_freeze_moved_away_beats_zero", "deconstruct", "freezing the pruned weights that moved away from zero "
+          "and zeroing the others is more powerful than the vanilla zeroing", ZHOU, 0.0, "pp",
+          _OVER_LEVELS.format(a="freeze_moved_away", b="zero") + "; holds when significantly above 0"),
+    Claim("zhou_supermask_86", "deconstruct", "a randomly initialised network with sign masks applied obtains up to "
+          "86% accuracy on MNIST", ZHOU, 86.0, "%",
+          "untrained large_final_same_sign mask with signed constants: the largest mean test accuracy over the "
+          "supermask levels (holds when not below 86% by more than 2 SE of that level's trials)"),
+    Claim("zhou_supermask_above_chance", "deconstruct", "... far out-performing random chance of 10%", ZHOU, 10.0,
+          "%", "the same supermask's largest mean test accuracy (holds when above 10% by more than 2 SE)"),
+]
+
+VANDERSMISSEN = "Vandersmissen & Oramas (layerwise importance), abstract"
+IMPORTANCE_CLAIMS = [
+    Claim("vo_little_overlap", "importance", "given a repeatable training procedure, different importance metrics "
+          "lead to distinct lottery tickets with little overlapping connections", VANDERSMISSEN, 0.5, "",
+          "sparsest level: (IoU of two metrics' tickets of one trial - IoU of one metric's tickets of two trials) / "
+          "(1 - the latter), mean over metric pairs: 0 = as unrelated as tickets of different seeds, 1 = identical; "
+          "holds when not above 0.5 (closer to unrelated than to identical; a stated threshold, not a spread) by "
+          "more than 2 SE over trials"),
+    Claim("vo_performant", "importance", "... distinct performant lottery tickets", VANDERSMISSEN, 0.0, "pp",
+          "test accuracy at early stop, mean over the pruned levels and trials: the worst metric minus global "
+          "magnitude (holds when not below 0 by more than the tolerance from the trial spread at every level)"),
+]

@@ -1,0 +1,230 @@
+"""Zhou et al. (2019), "Deconstructing Lottery Tickets: Zeros, Signs, and the Supermask", on LeNet-300-100:
+which mask (criteria), which values for the kept weights (mask-1 actions) and for the pruned ones (mask-0
+actions), and masks that work without training (supermasks).
+
+One dense training per trial gives each weight's initial and final value. At every level (one-shot pruning at
+the LTH's per-layer rates, as many rounds' worth as the level says) every variant is a member of one
+population: each mask criterion (rewind, zero), each mask-1 action (large_final mask, zero) and, in a second
+population whose model freezes the pruned weights, each mask-0 action (large_final mask, rewind). The
+LTH's own ticket (large_final, rewind, zero) is trained once and is the reference of every family. All
+variants of one trial and level see the same batches (paired comparisons). Supermasks are evaluated
+untrained; the learned supermask trains only a mask over the fixed initial weights.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from lth.config import ConfigError, setting
+from lth.core.actions import MASK0_ACTIONS, MASK1_ACTIONS, constant_init_sign, frozen_values, start_values
+from lth.core.criteria import MASK_CRITERIA, criterion_scores, ranks
+from lth.core.engine import evaluate
+from lth.core.frozen import Supermask, WithFrozenWeights, supermask_of
+from lth.core.masks import Masks, dense_masks, remaining_fraction
+from lth.data import DeviceData
+from lth.experiments.common import MIXED_PRECISION_HELP, check_batches_fit, derive_seed, train_settings
+from lth.experiments.lottery import Lottery, concat_members, one_shot_masks
+from lth.experiments.mnist import LenetSchedule, layer_rates, lenet
+
+BASE = "criterion/large_final"      # the LTH's ticket: large_final mask, rewind, zero
+TRAINED_CRITERIA = ("large_final", "small_final", "large_init", "small_init", "large_init_large_final",
+                    "small_init_small_final", "magnitude_increase", "movement", "random")
+SUPERMASKS = {   # name -> (mask criterion, values of the kept weights)
+    "large_final, init values": ("large_final", "init"),
+    "large_final_same_sign, init values": ("large_final_same_sign", "init"),
+    "large_final_same_sign, signed constant": ("large_final_same_sign", "signed_constant"),
+    "random, init values": ("random", "init"),
+}
+
+
+@dataclass(frozen=True)
+class DeconstructConfig(LenetSchedule):
+    """LeNet-300-100 on MNIST as the final paper trains it; Zhou et al.'s variants at one-shot levels."""
+    levels: list[int] = setting([2, 5, 9, 13], "one-shot pruning levels, as the IMP round whose per-layer "
+                                "fractions they keep (rates hidden_rate / output_rate)", min=1)
+    criteria: list[str] = setting(list(TRAINED_CRITERIA), "mask criteria trained at every level (rewind, zero)",
+                                  choices=tuple(MASK_CRITERIA))
+    mask1_actions: list[str] = setting([a for a in MASK1_ACTIONS if a != "rewind"], "mask-1 actions trained "
+                                       "at every level besides rewind (large_final mask, zero)",
+                                       choices=tuple(a for a in MASK1_ACTIONS if a != "rewind"), allow_empty=True)
+    mask0_actions: list[str] = setting([a for a in MASK0_ACTIONS if a != "zero"], "mask-0 actions trained at "
+                                       "every level besides zero (large_final mask, rewind)",
+                                       choices=tuple(a for a in MASK0_ACTIONS if a != "zero"), allow_empty=True)
+    supermask_levels: list[int] = setting(list(range(1, 21)), "levels (IMP rounds' worth) at which the untrained "
+                                          "supermasks are evaluated", min=1)
+    learned_iterations: int = setting(5000, "iterations of learned-supermask training (0 = not run)", min=0)
+    learned_lr: float = setting(0.1, "Adam's rate for the learned supermask's scores", min=0, min_exclusive=True)
+    mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
+    seed: int = setting(5, "base seed", min=0)
+
+    def check(self, prefix: str) -> None:
+        """The schedule fits the training; the LTH's own criterion is trained (every family's reference)."""
+        super().check(prefix)
+        if "large_final" not in self.criteria:
+            raise ConfigError(f"params.yaml: {prefix}.criteria = {self.criteria}: must contain large_final (the "
+                              "LTH's ticket, the reference of every family)")
+        for key in ("levels", "supermask_levels"):
+            values = getattr(self, key)
+            if len(set(values)) != len(values):
+                raise ConfigError(f"params.yaml: {prefix}.{key} = {values}: levels must differ")
+        if self.learned_iterations and self.learned_iterations < self.eval_every:
+            raise ConfigError(f"params.yaml: {prefix}.learned_iterations = {self.learned_iterations}: must be 0 "
+                              f"(off) or at least {prefix}.eval_every ({self.eval_every})")
+
+
+def keep_by_score(scores: dict[str, torch.Tensor], names: list[str], rates: dict[str, float],
+                  rounds: int) -> Masks:
+    """Masks keeping, of each layer, the highest-scoring weights that ``rounds`` IMP rounds at ``rates``
+    would leave (the one-shot pruning of the lottery, by any score)."""
+    return one_shot_masks({n: ranks(scores[n]) for n in names}, names, rates, rounds)
+
+
+def supermask_params(values: str, init: dict[str, torch.Tensor], masks: Masks, names: list[str]) -> dict[str, torch.Tensor]:
+    """An untrained pruned network: the kept weights at their initial values (``init``) or at the signed
+    constant (``signed_constant``), the rest of ``init`` (biases) as it is."""
+    out = {n: p.clone() for n, p in init.items()}
+    for name in names:
+        kept = init[name] if values == "init" else constant_init_sign(init[name], masks[name], init[name], [])
+        out[name] = kept * masks[name]
+    return out
+
+
+class DeconstructLottery(Lottery):
+    """Dense training, then every variant at every level, the untrained supermasks and the learned one."""
+
+    def __init__(self, config: DeconstructConfig, data: DeviceData, device: torch.device, checkpoint: Path,
+                 progress: bool = True):
+        check_batches_fit("deconstruct", config.batch_size, len(data.train))
+        model = lenet(config, data.train.x.shape[1])
+        super().__init__(config, model, model.layer_names, layer_rates(config, model.layer_names),
+                         max(config.levels), train_settings(config), data, device, checkpoint, progress,
+                         label="deconstruct", split_over_processes=True)
+
+    # ------------------------------------------------------------------------------------------ variants
+    def variants(self) -> list[str]:
+        """Roles in population order: the criteria, then the mask-1 actions (the frozen ones train apart)."""
+        config = self.config
+        return [f"criterion/{c}" for c in config.criteria] + [f"mask1/{a}" for a in config.mask1_actions]
+
+    def _masks(self, criterion: str, level: int) -> Masks:
+        seeds = [derive_seed(self.config.seed, "random mask", level, t) for t in range(self.trials)]
+        scores = criterion_scores(criterion, self.init, self.state["trained"], self.names, seeds)
+        return keep_by_score(scores, self.names, self.rates, level)
+
+    def _level_members(self, level: int) -> tuple[list[dict], list[Masks], list[dict], list[Masks]]:
+        """(start values, masks) of the plain population's and of the frozen population's members at ``level``."""
+        T, config = self.trials, self.config
+        base = self._masks("large_final", level)
+        fresh = self._fresh_init(1, f"deconstruct {level}")
+        action_seeds = [derive_seed(config.seed, "mask-1", level, t) for t in range(T)]
+        params, masks = [], []
+        for criterion in config.criteria:
+            m = base if criterion == "large_final" else self._masks(criterion, level)
+            params.append(start_values("rewind", self.init, m, fresh, action_seeds, self.names))
+            masks.append(m)
+        for action in config.mask1_actions:
+            params.append(start_values(action, self.init, base, fresh, action_seeds, self.names))
+            masks.append(base)
+        frozen_params, frozen_masks = [], []
+        rewound = start_values("rewind", self.init, base, fresh, action_seeds, self.names)
+        for action in config.mask0_actions:
+            frozen = frozen_values(action, self.init, self.state["trained"], base, self.names)
+            frozen_params.append(self.frozen_model.with_frozen(rewound, frozen))
+            frozen_masks.append(base)
+        return params, masks, frozen_params, frozen_masks
+
+    @property
+    def frozen_model(self) -> WithFrozenWeights:
+        """The model of the mask-0 population: pruned weights at frozen values."""
+        return WithFrozenWeights(self.model, tuple(self.names))
+
+    def _train_levels(self, kinds: list[str], parts: list[tuple[list[dict], list[Masks]]], label: str,
+                      model: Any) -> dict[str, Any]:
+        """Train every level's members of one population; the summary per level and role."""
+        T, levels = self.trials, list(self.config.levels)
+        params = concat_members([p for level_params, _ in parts for p in level_params])
+        masks = concat_members([m for _, level_masks in parts for m in level_masks])
+        roles = [f"{level}|{kind}" for level in levels for kind in kinds for _ in range(T)]
+        seeds = [derive_seed(self.config.seed, "data", "retrain", level, t)
+                 for level in levels for _ in kinds for t in range(T)]
+        _, summary = self._train(params, masks, roles, 0, label, None, seeds, model=model)
+        return summary
+
+    # --------------------------------------------------------------------------------------- supermasks
+    def _supermasks(self) -> dict[str, Any]:
+        """Test accuracy of every supermask, untrained, at every supermask level (one value per trial)."""
+        out: dict[str, Any] = {}
+        for name, (criterion, values) in SUPERMASKS.items():
+            pms, accuracies = [], []
+            for level in self.config.supermask_levels:
+                masks = self._masks(criterion, level)
+                _, accuracy = evaluate(self.model, supermask_params(values, self.init, masks, self.names),
+                                       self.data.test)
+                pms.append(round(float(remaining_fraction(masks, self.names)[0]), 6))
+                accuracies.append([round(float(a), 6) for a in accuracy])
+            out[name] = {"levels": list(self.config.supermask_levels), "pm": pms, "accuracy": accuracies}
+        return out
+
+    def _learned_supermask(self) -> dict[str, Any]:
+        """A mask trained on the fixed initial weights (scores start at small random values: about half the
+        weights on); its accuracy at early stop and the fraction of weights it keeps."""
+        config, T = self.config, self.trials
+        model = Supermask(self.model, tuple(self.names))
+        generators = [torch.Generator().manual_seed(derive_seed(config.seed, "scores", t)) for t in range(T)]
+        scores = {n: torch.stack([(torch.rand(self.init[n].shape[1:], generator=g) - 0.5) * 0.02
+                                  for g in generators]).to(self.init[n]) for n in self.names}
+        settings = train_settings(config, lr=config.learned_lr, iterations=config.learned_iterations)
+        seeds = [derive_seed(config.seed, "data", "learned supermask", t) for t in range(T)]
+        result, summary = self._train(model.params(self.init, scores), {}, ["learned"] * T, 0, "learned supermask",
+                                      None, seeds, model=model, settings=settings)
+        kept = {n: supermask_of(result.best_params[n]) for n in self.names}
+        record = summary["learned"]
+        record["pm"] = [round(float(v), 6) for v in remaining_fraction(kept, self.names)]
+        return record
+
+    # ------------------------------------------------------------------------------------------- driver
+    def run(self) -> dict[str, Any]:
+        """Dense, the plain and the frozen population, the supermasks (resuming from the checkpoint)."""
+        state = self._load() or {"fingerprint": self.fingerprint, "dense": None, "plain": None, "frozen": None,
+                                 "supermasks": None, "learned": None}
+        self.state = state
+        steps = ["dense", "plain", "frozen", "supermasks", "learned"]
+        bar = tqdm(total=len(steps), desc=f"{self.label} steps", disable=not self.progress,
+                   initial=sum(state[s] is not None for s in steps))
+        T, config = self.trials, self.config
+        if state["dense"] is None:
+            seeds = [derive_seed(config.seed, "data", "dense", t) for t in range(T)]
+            result, summary = self._train(self.init, dense_masks(self.init, self.names), ["dense"] * T, 0, "dense",
+                                          None, seeds)
+            state["trained"], state["dense"] = result.params, summary["dense"]
+            self._save(state), bar.update(1)
+        members = {level: self._level_members(level) for level in config.levels}
+        if state["plain"] is None:
+            state["plain"] = self._train_levels(self.variants(), [members[lv][:2] for lv in config.levels],
+                                                "variants", self.model)
+            self._save(state), bar.update(1)
+        if state["frozen"] is None:
+            kinds = [f"mask0/{a}" for a in config.mask0_actions]
+            state["frozen"] = (self._train_levels(kinds, [members[lv][2:] for lv in config.levels], "mask-0",
+                                                  self.frozen_model) if kinds else {})
+            self._save(state), bar.update(1)
+        if state["supermasks"] is None:
+            state["supermasks"] = self._supermasks()
+            self._save(state), bar.update(1)
+        if state["learned"] is None:
+            state["learned"] = self._learned_supermask() if config.learned_iterations else {}
+            self._save(state), bar.update(1)
+        bar.close()
+        levels = []
+        for level in config.levels:
+            roles = {**state["plain"], **state["frozen"]}
+            variants = {role.split("|", 1)[1]: record for role, record in roles.items()
+                        if role.split("|", 1)[0] == str(level)}
+            levels.append({"round": level, "pm": variants[BASE]["pm"][0], "variants": variants})
+        return {"dense": state["dense"], "levels": levels, "supermasks": state["supermasks"],
+                "learned_supermask": state["learned"], "layer_rates": self.rates,
+                "weights": {n: int(self.init[n][0].numel()) for n in self.names}}

@@ -1,0 +1,165 @@
+"""Layerwise importance (Vandersmissen & Oramas) on LeNet-300-100: accuracy vs Pm of IMP with global pruning by
+each importance value, the overlap of the tickets they find, and the seed's statements tested on this run."""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lth.report import claims as ledger
+from lth.report.claims import TrialSpread, Verdict, at_least, at_most
+from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
+from lth.report.deconstruct import COLORS, compare
+from lth.report.figures import PmAxis, PmSeries, pm_figure
+
+METRICS_DEFINED = {
+    "magnitude": "|w|, pooled over all layers (global magnitude pruning, the seed's baseline)",
+    "layerwise": "the percentile of |w| among its layer's surviving weights: pooled, it prunes the same "
+                 "fraction of every layer (layerwise magnitude pruning at one rate)",
+    "mean_normalized": "|w| / the mean |w| of its layer's surviving weights",
+    "std_normalized": "|w| / the standard deviation of its layer's surviving weights",
+    "l1_normalized": "|w| / the sum of |w| over its layer's surviving weights (the mean-normalised value divided by "
+                     "the layer's size)",
+}
+
+
+def metric_rounds(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rounds as the Pm figures read them: round 0's dense nets (one per trial) stand for every metric,
+    and the first metric's members are also ``ticket`` (for Pm)."""
+    metrics = result["config"]["metrics"]
+    out = []
+    for r in result["rounds"]:
+        if "dense" in r:
+            r = {**r, **{m: r["dense"] for m in metrics}}
+        out.append({**r, "ticket": r[metrics[0]]})
+    return out
+
+
+def overlap_parts(result: dict[str, Any], round_index: int) -> dict[str, Any]:
+    """At one round: per trial the IoU of every pair of distinct metrics, per metric the IoU of its tickets of
+    every pair of trials, and per trial the IoU of the repeated metric with its repeat."""
+    labels = result["members"]
+    matrix = np.array(result["rounds"][round_index]["overlap"])
+    config = result["config"]
+    position = {label: i for i, label in enumerate(labels)}
+    trials = range(config["trials"])
+    between_metrics = {t: [matrix[position[f"{a} t{t}"], position[f"{b} t{t}"]]
+                           for a, b in itertools.combinations(config["metrics"], 2)] for t in trials}
+    between_trials = [matrix[position[f"{m} t{s}"], position[f"{m} t{t}"]]
+                      for m in config["metrics"] for s, t in itertools.combinations(trials, 2)]
+    repeat = config["repeat_metric"]
+    repeats = [matrix[position[f"{repeat} t{t}"], position[f"{repeat} (repeat) t{t}"]] for t in trials]
+    return {"between_metrics": between_metrics, "between_trials": between_trials, "repeats": repeats,
+            "matrix": matrix, "labels": labels}
+
+
+def importance_verdicts(result: dict[str, Any]) -> list[Verdict]:
+    """The seed's statements on this run: little overlap between metrics, every metric performant."""
+    claims = {c.key: c for c in ledger.IMPORTANCE_CLAIMS}
+    out = []
+    parts = overlap_parts(result, len(result["rounds"]) - 1)
+    unrelated = float(np.mean(parts["between_trials"])) if parts["between_trials"] else float("nan")
+    if not np.isfinite(unrelated) or len(result["config"]["metrics"]) < 2:
+        out.append(ledger.untestable(claims["vo_little_overlap"], "needs two metrics and two trials"))
+    else:
+        excess = [(np.mean(v) - unrelated) / (1 - unrelated) for v in parts["between_metrics"].values()]
+        se = float(np.std(excess, ddof=1) / np.sqrt(len(excess))) if len(excess) > 1 else float("nan")
+        how = (f"2 SE over {len(excess)} trials; IoU between metrics {np.mean(list(parts['between_metrics'].values())):.3f}, "
+               f"between trials {unrelated:.3f}")
+        out.append(at_most(claims["vo_little_overlap"], float(np.mean(excess)), 2 * se, how,
+                           "the metrics' tickets overlap more than halfway to identical"))
+    rounds = metric_rounds(result)[1:]
+    others = [m for m in result["config"]["metrics"] if m != "magnitude"]
+    if "magnitude" not in result["config"]["metrics"] or not others:
+        out.append(ledger.untestable(claims["vo_performant"], "needs global magnitude and another metric"))
+        return out
+    worst = min(((m, *compare(rounds, m, "magnitude")) for m in others), key=lambda item: item[1])
+    metric, gap, tol, how = worst
+    out.append(at_least(claims["vo_performant"], gap, tol, f"{how}; worst metric: {metric}",
+                        f"{metric} is significantly less accurate than global magnitude"))
+    return out
+
+
+def overlap_figure(path: Path, parts: dict[str, Any], pm: float) -> None:
+    """The IoU matrix of every member's ticket at one level (the seed's overlap matrix)."""
+    matrix, labels = parts["matrix"], parts["labels"]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(labels), 0.6 + 0.5 * len(labels)))
+    image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
+    for i, j in itertools.product(range(len(labels)), repeat=2):
+        ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                color="k" if matrix[i, j] > 0.6 else "w")
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    fig.colorbar(image, ax=ax, label="intersection over union of surviving weights")
+    ax.set_title(f"Ticket overlap at Pm {pm:.1f}% (LeNet-300-100, global pruning by each metric)", fontsize=9)
+    save_figure(fig, path)
+
+
+def importance_section(results: Path, figures: Path) -> Section | None:
+    """The layerwise-importance section (None when the importance stage has not run)."""
+    path = results / "importance" / "lenet.json"
+    if not path.exists():
+        return None
+    r = read_json(path)
+    c = r["config"]
+    rounds = metric_rounds(r)
+    series = [PmSeries(rounds, m, m, COLORS[i], "-" if m == "magnitude" else "--")
+              for i, m in enumerate(c["metrics"])]
+    pm_figure(figures / "importance_metrics.png", series, PmAxis("percent of weights remaining (Pm)", minor_ticks=False),
+              "Vandersmissen & Oramas: IMP with global pruning by each importance value (LeNet-300-100, MNIST)")
+    last = len(r["rounds"]) - 1
+    last_pm = 100 * rounds[last]["ticket"]["pm"][0]
+    overlap_figure(figures / "importance_overlap.png", overlap_parts(r, last), last_pm)
+    rows = []
+    for i in range(1, len(r["rounds"])):
+        parts = overlap_parts(r, i)
+        rows.append([f"{100 * rounds[i]['ticket']['pm'][0]:.1f}%",
+                     f"{np.mean([v for vs in parts['between_metrics'].values() for v in vs]):.3f}",
+                     f"{np.mean(parts['between_trials']):.3f}" if parts["between_trials"] else "–",
+                     ", ".join(f"{v:.3f}" for v in parts["repeats"])]
+                    + [f"{100 * np.mean(rounds[i][m]['early_stop_accuracy']):.2f}" for m in c["metrics"]])
+    table = markdown_table(["Pm", "IoU between metrics (same trial)", "IoU between trials (same metric)",
+                            f"IoU {c['repeat_metric']} vs its repeat"] + [f"{m} acc. %" for m in c["metrics"]], rows)
+    verdicts = importance_verdicts(r)
+    stop = f", stopped {c['patience']} after the best" if c.get("patience") else ""
+    facts = (f"; {c['trials']} trials; at most {c['iterations']} iterations at batch {c['batch_size']}, evaluated "
+             f"every {c['eval_every']}{stop}; {100 * c['global_rate']:g}% of all surviving weights pruned per round, "
+             f"down to Pm {100 * c['min_remaining']:g}%")
+    metric_rows = [[m, METRICS_DEFINED.get(m, "")] for m in c["metrics"]]
+    text = f"""## Layerwise importance (Vandersmissen & Oramas): different importance values, different tickets
+
+{run_facts(r, facts)}
+
+IMP with rewinding on LeNet-300-100 (the final paper's setup), pruning **globally** by an importance value
+that depends on the other surviving weights of the weight's layer. The seed leaves the values' definitions
+open; ours (`importance.metrics` in `params.yaml` chooses the set, `lth/core/criteria.py` defines them):
+
+{markdown_table(["metric", "importance of a weight w"], metric_rows)}
+
+A repeatable training procedure, as the seed asks: within a trial every metric starts from the same initial
+weights and sees the same batches, so its tickets differ from the others' only through the importance value;
+`{c['repeat_metric']}` is trained twice per trial (its two tickets must be identical), and the trials differ
+in both init and batches (the overlap of unrelated tickets).
+
+![importance metrics](figures/importance_metrics.png)
+
+*Early-stop iteration and test accuracy at early stop vs Pm for IMP by each importance value; replicates the
+seed's accuracy-vs-sparsity comparison of its metrics.*
+
+![ticket overlap](figures/importance_overlap.png)
+
+*Intersection over union of the surviving weights of every pair of tickets at Pm {last_pm:.1f}% (rows: metric,
+trial); replicates the seed's overlap comparison.*
+
+{table}
+
+Not run here: the seed's conv nets (Conv-2/4/6, ResNet-20): at this stage's 10-minute budget the CIFAR nets
+would get a round or two at the CIFAR stages' reduced scale, too few for overlaps at sparse levels.
+
+**The seed's statements, on this run:**
+
+{ledger.ledger_table(verdicts)}
+"""
+    return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, r["profile"])
