@@ -202,9 +202,10 @@ largest final weights among those whose sign training kept), the same mask with 
 with the initial sign), and a random mask; biases at their initial 0. Replicates Zhou et al.'s supermask
 figure; the post quotes up to 86% on MNIST.* {learned_line}
 
-Not run here: Zhou et al.'s Conv-2/4/6 on CIFAR-10 (the variants cost about 35x more per member on these nets
-than on LeNet on this CPU, beyond this stage's 10-minute budget at the CIFAR stages' reduced scale), their
-iterative-pruning runs, and the Bernoulli-sampled learned supermask.
+Not run here: Zhou et al.'s Conv-2/4/6 on CIFAR-10 (on this CPU the conv nets train at 19-37
+member-iterations per second against LeNet's ~1,000, see *Run times*: this stage's 102 variant trainings at
+the CIFAR stages' reduced scale, ~1,000 iterations each, would take about 45 minutes for Conv-2 alone, beyond
+a study stage's 10 minutes), their iterative-pruning runs, and the Bernoulli-sampled learned supermask.
 
 **Zhou et al.'s statements (as the follow-ups post words them), on this run:**
 

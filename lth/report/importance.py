@@ -155,8 +155,10 @@ trial); replicates the seed's overlap comparison.*
 
 {table}
 
-Not run here: the seed's conv nets (Conv-2/4/6, ResNet-20): at this stage's 10-minute budget the CIFAR nets
-would get a round or two at the CIFAR stages' reduced scale, too few for overlaps at sparse levels.
+Not run here: the seed's conv nets (Conv-2/4/6, ResNet-20): at 19-37 member-iterations per second on this
+CPU (*Run times*), one round of this stage's 12 members at the CIFAR stages' reduced scale (~1,000 iterations
+each) takes 5-10 minutes, so a 10-minute stage would reach one or two levels, too few for overlaps at sparse
+levels.
 
 **The seed's statements, on this run:**
 
