@@ -60,7 +60,8 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     cifar |= {f"cifar_deep@{net}-{variant}" for net in ("vgg19", "resnet20")
               for variant in ("high_lr", "low_lr", "warmup")}
     assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "xor_calibration", "mnist",
-                      "mnist_v1", "anatomy", "deconstruct", "importance", "report", *cifar,
+                      "mnist_v1", "anatomy", "deconstruct", "importance", "early_bird", "mask_distance",
+                      "rewinding@vgg19", "rewinding@resnet20", "report", *cifar,
                       *(f"sweep@{kind}" for kind in ("init_scale", "pruning_rate", "network_size"))}
     report = (project / "reports" / "report.md").read_text()
     assert "## XOR" in report and "## MNIST" in report and "Profile `smoke`" in report and "test data" in report
@@ -72,9 +73,12 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     assert (project / "artifacts" / "mnist_v1" / "tickets.pt").exists()
     assert "## The first version's parameter sweeps" in report
     assert "## Deconstructing lottery tickets" in report and "## Layerwise importance" in report
+    assert "## Early-bird tickets" in report and "## When unstructured masks settle" in report
+    assert "## Late rewinding and linear mode connectivity" in report and "`rewinding@resnet20`" in report
     for figure in ("mnist_v1_one_shot", "anatomy_initialisations", "anatomy_connectivity", "sweep_init_scale",
                    "sweep_pruning_rate", "sweep_network_size_iterative", "deconstruct_criteria", "deconstruct_mask1",
-                   "deconstruct_mask0", "deconstruct_supermask", "importance_metrics", "importance_overlap"):
+                   "deconstruct_mask0", "deconstruct_supermask", "importance_metrics", "importance_overlap",
+                   "early_bird_distances", "mask_distance", "rewinding"):
         assert (project / "reports" / "figures" / f"{figure}.png").exists()
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["xor"]["xor_random_2_units_db"]["paper"] == 49.1

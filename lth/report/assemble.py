@@ -16,19 +16,24 @@ from lth.report.cifar import cifar_section
 from lth.report.common import Section
 from lth.report.data import data_section
 from lth.report.deconstruct import deconstruct_section
+from lth.report.early_bird import early_bird_section
 from lth.report.importance import importance_section
+from lth.report.mask_distance import mask_distance_section
 from lth.report.mnist import mnist_section
 from lth.report.mnist_v1 import mnist_v1_section
+from lth.report.rewinding import rewinding_section
 from lth.report.sweeps import sweeps_section
 from lth.report.timing import timing_section
 from lth.report.xor import xor_section
 
 SECTIONS: list[Callable[[Path, Path], Section | None]] = [xor_section, mnist_section, mnist_v1_section,
                                                           anatomy_section, sweeps_section, cifar_section,
-                                                          deconstruct_section, importance_section]
+                                                          deconstruct_section, importance_section, early_bird_section,
+                                                          mask_distance_section, rewinding_section]
 
-NOT_YET = ["follow-ups: early-bird tickets (You et al.), late rewinding and linear mode connectivity",
-           "Zhou et al.'s variants and the layerwise-importance metrics on the CIFAR-10 conv nets (MNIST only here)"]
+NOT_YET = ["Zhou et al.'s variants and the layerwise-importance metrics on the CIFAR-10 conv nets (MNIST only here)",
+           "early-bird tickets on PreResNet-101 and with low-precision search; IMP on the conv nets' saved masks "
+           "for the stopping rule (LeNet's only)"]
 
 
 def build_report(results: Path, reports: Path, commit: str) -> dict[str, Any]:

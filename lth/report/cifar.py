@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from lth.report import claims as ledger
-from lth.report.claims import TrialSpread, Verdict, at_most, equals, exceeds, on_ladder, role_mean, untestable
+from lth.report.claims import (TrialSpread, Verdict, at_most, equals, exceeds, on_ladder, reduced_scale, role_mean,
+                                untestable)
 from lth.report.common import (Section, at_last_evaluation, diverged_count, level_cell, level_pm, level_stats,
                                markdown_table, read_json, run_facts)
 from lth.report.figures import CurvesPanel, PmAxis, PmSeries, curves_figure, pm_figure
@@ -60,19 +61,12 @@ def _not_testable(result: dict[str, Any] | None, claim_pm: float | None = None) 
     if result is None:
         return "the run is not in the pipeline's results"
     config, reasons = result["config"], []
-    if config.get("width", 1.0) < 1:
-        reasons.append(f"width x{config['width']:g}")
-    if config.get("train_examples"):
-        reasons.append(f"{config['train_examples']:,} training images")
     if config["trials"] < 2:
         reasons.append(f"{config['trials']} trial per level, so no trial spread for a tolerance")
     sparsest = level_pm(result["rounds"][-1])
     if claim_pm is not None and sparsest > claim_pm:
         reasons.append(f"its levels reach only Pm {sparsest:.1f}%")
-    if not reasons:
-        return None
-    return ("reduced scale (" + "; ".join(reasons) + "); the paper's net, rounds and trials (profile `paper`) "
-            "test it; our reduced-scale value is shown")
+    return reduced_scale(config, reasons)
 
 
 def _largest(result: dict[str, Any], value) -> tuple[float, dict[str, Any]]:

@@ -125,6 +125,27 @@ def untestable(claim: Claim, why: str, measured: float | None = None) -> Verdict
     return Verdict(claim, UNTESTABLE, measured, None, "", why)
 
 
+def reduced_scale(config: dict[str, Any], extra: Sequence[str] = ()) -> str | None:
+    """Why a run cannot test a statement about the paper's full-size net (None: it can): a narrower net or
+    fewer training images (as its config says), and ``extra`` reasons."""
+    reasons = []
+    if config.get("width", 1.0) < 1:
+        reasons.append(f"width x{config['width']:g}")
+    if config.get("train_examples"):
+        reasons.append(f"{config['train_examples']:,} training images")
+    reasons += list(extra)
+    if not reasons:
+        return None
+    return ("reduced scale (" + "; ".join(reasons) + "); the paper's net, rounds and trials (profile `paper`) "
+            "test it; our reduced-scale value is shown")
+
+
+def unless_reduced(verdicts: Sequence[Verdict], reason: str | None) -> list[Verdict]:
+    """The verdicts as they are, or, when ``reason`` says the run is reduced-scale, each as not testable
+    with its measured value shown."""
+    return list(verdicts) if reason is None else [untestable(v.claim, reason, v.measured) for v in verdicts]
+
+
 def other_setup(claim: Claim, why: str) -> Verdict:
     """A claim of another paper version's setup, listed but not compared."""
     return Verdict(claim, OTHER_SETUP, None, None, "", why)
@@ -464,4 +485,38 @@ IMPORTANCE_CLAIMS = [
     Claim("vo_performant", "importance", "... distinct performant lottery tickets", VANDERSMISSEN, 0.0, "pp",
           "test accuracy at early stop, mean over the pruned levels and trials: the worst metric minus global "
           "magnitude (holds when not below 0 by more than the tolerance from the trial spread at every level)"),
+]
+
+YOU = "You et al. 2019 (Drawing Early-Bird Tickets), follow-ups post"
+EARLY_BIRD_CLAIMS = [
+    Claim("eb_early", "early_bird", "early-bird tickets can be found very early in training: they appear within "
+          "the first 10-20% of training at a large learning rate", YOU + "; issue wording", 20.0, "%",
+          "latest early-bird epoch over the pruning ratios and trials, as a percent of the search's epochs (holds "
+          "when at most 20% plus one epoch, the resolution of drawing once per epoch)"),
+    Claim("eb_accuracy", "early_bird", "the early-bird ticket, retrained, performs as well as the ticket pruned "
+          "after full training", YOU, 0.0, "pp",
+          "retrained test accuracy: early-bird ticket minus after-training ticket, mean over the retrained ratios "
+          "and trials (holds when not below 0 by more than 2 SE of the paired differences)"),
+    Claim("eb_savings", "early_bird", "the early-bird training scheme saves energy by x4.7", YOU, 4.7, "x",
+          "training FLOPs (search + retraining, counted from the surviving channels of every step) of the "
+          "after-training ticket over the early-bird ticket's, mean over the retrained tickets (FLOPs, not energy; "
+          "holds when not below 4.7 by more than 2 SE over them)"),
+]
+
+FRANKLE_LMC = "Frankle et al. 2020 (rewinding, linear mode connectivity); beyond the seeds"
+REWINDING_CLAIMS = [
+    *[c for net, title in (("vgg19", "VGG-19"), ("resnet20", "ResNet-20")) for c in (
+        Claim(f"{net}_rewind0_no_better_than_reinit", "rewinding", f"{title} at learning rate 0.1: tickets found "
+              "with rewinding to iteration 0 do no better than random reinitialisation", FRANKLE_LMC, 0.0, "pp",
+              "sparsest level: ticket (k = 0, both copies) minus reinit test accuracy (holds when not above 0 by "
+              "more than 2 SE from the copies' spread)"),
+        Claim(f"{net}_late_rewind_recovers", "rewinding", f"{title}: rewinding to an early iteration k > 0 "
+              "recovers winning tickets (they beat random reinitialisation)", FRANKLE_LMC, 0.0, "pp",
+              "sparsest level: the best k > 0's ticket (both copies) minus reinit test accuracy (holds when "
+              "significantly above 0)"),
+        Claim(f"{net}_matching_tickets_stable", "rewinding", f"{title}: the tickets that match the dense "
+              "accuracy are the stable ones (test error rises by less than 2 points between two copies)",
+              FRANKLE_LMC, 0.0, "k values",
+              "sparsest level: number of k at which 'matches dense' (ticket accuracy not below the dense copies' "
+              "by more than 2 SE) and 'stable' (instability < 2 points) disagree (holds at 0)"))],
 ]

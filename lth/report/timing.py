@@ -14,8 +14,9 @@ def _stage_name(path: Path, results: Path) -> str:
     if relative.parts[0] == "cifar":
         net, _, variant = relative.stem.removesuffix("_timing").partition("_")
         return f"cifar_{'deep' if net in DEEP else 'conv'}@{net}-{variant}"
-    if relative.parts[0] == "sweeps":
-        return f"sweep@{relative.stem.removesuffix('_timing')}"
+    if relative.parts[0] in ("sweeps", "rewinding"):
+        stage = "sweep" if relative.parts[0] == "sweeps" else "rewinding"
+        return f"{stage}@{relative.stem.removesuffix('_timing')}"
     if relative.name == "calibration_timing.json":
         return "xor_calibration"
     return relative.parts[0]

@@ -1,0 +1,158 @@
+"""Late rewinding and linear mode connectivity (Frankle et al., beyond the seeds) for VGG-19 and ResNet-20 at
+learning rate 0.1: accuracy of tickets rewound to iteration k against random reinitialisation, instability of
+the dense nets and tickets along the line between two copies, and the statements tested on these runs."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lth.report import claims as ledger
+from lth.report.claims import (Verdict, at_most, difference_tolerance, equals, exceeds, pooled_sd, reduced_scale,
+                                unless_reduced)
+from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
+
+NETS = {"vgg19": "VGG-19", "resnet20": "ResNet-20"}
+STABLE_POINTS = 2.0
+
+
+def instability(path_error: list[list[float]]) -> float:
+    """Largest test error on the path minus the mean error of its ends (points), mean over trials."""
+    errors = np.array(path_error)                                        # [points, trials]
+    return float(np.mean(errors.max(0) - (errors[0] + errors[-1]) / 2))
+
+
+def _copies(entry: dict[str, Any]) -> list[float]:
+    """Both copies' test accuracies (pp) over every trial."""
+    return [100 * a for copy in entry["accuracy"] for a in copy]
+
+
+def copies_sd(result: dict[str, Any]) -> float:
+    """The spread of two copies trained on different batches, pooled over every pair (pp): the trial spread
+    these runs measure."""
+    groups = [[100 * a[t], 100 * b[t]] for rd in result["rounds"] for entry in rd["k"].values()
+              for kind in ("ticket", "dense") if kind in entry
+              for a, b in [entry[kind]["accuracy"]] for t in range(len(a))]
+    return pooled_sd(groups)
+
+
+def rewinding_verdicts(net: str, result: dict[str, Any]) -> list[Verdict]:
+    """One network's statements: rewinding to 0 no better than reinit, late rewinding better, matching = stable."""
+    claims = {c.key: c for c in ledger.REWINDING_CLAIMS}
+    last = result["rounds"][-1]
+    first = result["rounds"][0]
+    sd = copies_sd(result)
+    reinit = [100 * a for a in last["reinit"]["accuracy"]]
+    ks = sorted(last["k"], key=int)
+    out = []
+    ticket0 = _copies(last["k"][ks[0]]["ticket"])
+    tol = difference_tolerance(sd, len(ticket0), len(reinit))
+    how = f"2 SE; SD of two copies {sd:.2f} pp pooled over every pair"
+    out.append(at_most(claims[f"{net}_rewind0_no_better_than_reinit"], float(np.mean(ticket0) - np.mean(reinit)),
+                       tol, how, "the k = 0 ticket beats reinit at this scale"))
+    later = [k for k in ks if int(k) > 0]
+    if not later:
+        out.append(ledger.untestable(claims[f"{net}_late_rewind_recovers"], "no k > 0 run"))
+    else:
+        best = max(later, key=lambda k: np.mean(_copies(last["k"][k]["ticket"])))
+        gap = float(np.mean(_copies(last["k"][best]["ticket"])) - np.mean(reinit))
+        out.append(exceeds(claims[f"{net}_late_rewind_recovers"], gap, tol, f"{how}; best k = {best}",
+                           "no k > 0 ticket is significantly better than reinit here"))
+    disagreements = 0
+    for k in ks:
+        dense = _copies(first["k"][k]["dense"])
+        ticket = _copies(last["k"][k]["ticket"])
+        matches = np.mean(ticket) >= np.mean(dense) - difference_tolerance(sd, len(ticket), len(dense))
+        stable = instability(last["k"][k]["ticket"]["path_error"]) < STABLE_POINTS
+        disagreements += int(matches != stable)
+    out.append(equals(claims[f"{net}_matching_tickets_stable"], float(disagreements), 0.0,
+                      f"a count over the {len(ks)} values of k; matching within 2 SE ({how}), stable below "
+                      f"{STABLE_POINTS:g} points", "matching and stability disagree at some k"))
+    return unless_reduced(out, reduced_scale(result["config"], [f"{result['config']['iterations']} iterations"]
+                                             if result["config"]["iterations"] < 30000 else []))
+
+
+def rewinding_figure(path: Path, runs: dict[str, dict[str, Any]]) -> None:
+    """Per network: ticket accuracy vs Pm for every k against reinit and the dense net (left), and the
+    instability of the dense nets and the sparsest tickets vs k (right)."""
+    colors = ["tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown"]
+    fig, axes = plt.subplots(len(runs), 2, figsize=(11, 3.8 * len(runs)), squeeze=False)
+    for row, (net, r) in zip(axes, runs.items()):
+        last, first = r["rounds"][-1], r["rounds"][0]
+        ks = sorted(last["k"], key=int)
+        pm = [100 * rd["pm"][0] for rd in r["rounds"]]
+        for i, k in enumerate(ks):
+            acc = [_copies(rd["k"][k]["ticket"]) for rd in r["rounds"]]
+            mean = np.array([np.mean(a) for a in acc])
+            row[0].errorbar(pm, mean, yerr=[mean - [min(a) for a in acc], [max(a) for a in acc] - mean],
+                            color=colors[i % len(colors)], marker="o", capsize=2, label=f"ticket, rewound to k = {k}")
+        row[0].plot(pm, [100 * np.mean(rd["reinit"]["accuracy"]) for rd in r["rounds"]], color="tab:red",
+                    linestyle="--", marker="s", label="random reinit (same mask)")
+        row[0].axhline(100 * np.mean(r["dense_accuracy"]), color="tab:gray", linestyle=":", label="dense net")
+        row[0].set_xscale("log")
+        row[0].set_xlim(max(pm) * 1.5, min(pm) / 1.5)
+        row[0].set_xticks(pm, [f"{p:.1f}" for p in pm])
+        row[0].minorticks_off()
+        row[0].set_xlabel("percent of conv weights remaining (Pm)")
+        x = np.arange(len(ks))
+        for kind, rounds, color in (("ticket", last, "tab:blue"), ("dense", first, "tab:gray")):
+            row[1].plot(x, [instability(rounds["k"][k][kind]["path_error"]) for k in ks], color=color, marker="o",
+                        label=f"ticket (Pm {100 * last['pm'][0]:.1f}%)" if kind == "ticket" else "dense")
+        row[1].axhline(STABLE_POINTS, color="k", linestyle=":", linewidth=0.8, label="stable below 2 points")
+        row[1].set_xticks(x, ks)
+        row[1].set_xlabel("rewinding iteration k")
+        for ax, ylabel in zip(row, ("test accuracy (%)", "instability (error rise, points)")):
+            ax.set_ylabel(ylabel)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+            ax.set_title(f"{NETS[net]}, learning rate {r['config']['lr']:g}", fontsize=9)
+    fig.suptitle("Frankle et al.: rewinding to iteration k (accuracy vs Pm) and linear mode connectivity", fontsize=10)
+    save_figure(fig, path)
+
+
+def rewinding_section(results: Path, figures: Path) -> Section | None:
+    """The rewinding and linear-mode-connectivity section (None when no rewinding stage has run)."""
+    runs = {net: read_json(results / "rewinding" / f"{net}.json") for net in NETS
+            if (results / "rewinding" / f"{net}.json").exists()}
+    if not runs:
+        return None
+    rewinding_figure(figures / "rewinding.png", runs)
+    parts, verdicts = [], []
+    for net, r in runs.items():
+        c = r["config"]
+        last, first = r["rounds"][-1], r["rounds"][0]
+        rows = []
+        for k in sorted(last["k"], key=int):
+            rows.append([k, f"{np.mean(_copies(first['k'][k]['dense'])):.2f}",
+                         f"{instability(first['k'][k]['dense']['path_error']):.2f}",
+                         f"{np.mean(_copies(last['k'][k]['ticket'])):.2f}",
+                         f"{instability(last['k'][k]['ticket']['path_error']):.2f}"])
+        table = markdown_table(["k", "dense copies acc. %", "dense instability (points)",
+                                f"ticket (Pm {100 * last['pm'][0]:.1f}%) acc. %", "ticket instability (points)"], rows)
+        verdicts += rewinding_verdicts(net, r)
+        facts = (f"; {c['trials']} trial(s); width {c['width']:g}, "
+                 + (f"the first {c['train_examples']:,} training images" if c["train_examples"] else "all training images")
+                 + f", {c['iterations']} iterations at batch {c['batch_size']} (SGD {c['lr']:g}, rate / 10 at "
+                 f"{', '.join(map(str, c['lr_milestones']))}), {c['rounds']} IMP round(s) of {100 * c['conv_rate']:g}% "
+                 f"of the conv weights (global); path errors on {r['path_examples']:,} test images at "
+                 f"{c['interpolation_points']} points")
+        parts.append(f"### {NETS[net]}\n\n{run_facts(r, facts)}\n\nDense net (the recorded run): test accuracy "
+                     f"{', '.join(f'{100 * a:.2f}%' for a in r['dense_accuracy'])}; random reinit with the ticket's mask: "
+                     f"{', '.join(f'{100 * a:.2f}%' for a in last['reinit']['accuracy'])}.\n\n{table}\n")
+    text = ("## Late rewinding and linear mode connectivity (Frankle et al., beyond the seeds)\n\n"
+            "IMP whose survivors are rewound to their values at iteration k of the dense training instead of 0, at "
+            "the usual learning rate 0.1, against a random reinitialisation with the same mask. Two copies of the "
+            "dense net at k and two copies of the ticket rewound to k train to the end of the schedule on different "
+            "batches (the rate schedule continuing from k; optimizer state restarted); the test error along the "
+            "straight line between each pair's final weights (all parameters and batch-norm statistics "
+            "interpolated, statistics not re-estimated) gives the instability: its largest error minus the mean of "
+            "its ends. A network is stable below 2 points. Later IMP rounds (none at `quick`) would share copy "
+            "0's mask of the first k for every k.\n\n![rewinding](figures/rewinding.png)\n\n*Ticket accuracy vs Pm "
+            "for each rewinding iteration k against random reinit and the dense net (left), instability vs k "
+            "(right); replicates the papers' rewinding and instability-vs-k figures at a much smaller scale.*\n\n" + "\n".join(parts)
+            + "\nReduced scale: a few hundred iterations of narrow nets on 5,000 images, where the papers train "
+            "30,000-112,000 iterations of the full nets; read it as an illustration of the procedure.\n\n"
+            "**The statements, on these runs:**\n\n" + ledger.ledger_table(verdicts) + "\n")
+    profiles = {r["profile"] for r in runs.values()}
+    return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, ", ".join(sorted(profiles)))
