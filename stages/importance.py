@@ -1,10 +1,10 @@
-"""DVC stage: layerwise importance (Vandersmissen & Oramas) on LeNet-300-100 (MNIST): IMP with global pruning
-by importance values that depend on the other weights of the same layer, next to global magnitude, and the
-overlap (intersection over union) of the tickets they find.
+"""DVC stage: layerwise importance (Vandersmissen & Oramas) on each net of `importance.nets` (LeNet-300-100 on
+MNIST, Conv-2/4/6 on CIFAR-10): IMP with global pruning by importance values that depend on the other weights
+of the same layer, next to global magnitude, and the overlap (intersection over union) of their tickets.
 
-Reads params `profile` and `importance` and data/mnist.pt; writes results/importance/lenet.json and
-results/importance/timing.json. Progress is saved after every round in checkpoints/importance/ (not a DVC
-output): a killed run resumes where it stopped.
+Reads params `profile` and `importance`, data/mnist.pt and data/cifar10.pt; writes results/importance/<net>.json
+and results/importance/<net>_timing.json for each net. Progress is saved after every round in
+checkpoints/importance/ (not a DVC output): a killed run resumes where it stopped.
 """
 import sys
 from pathlib import Path
@@ -12,28 +12,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lth.cli import run_stage, stage_parser  # noqa: E402
-from lth.config import as_dict, load_section  # noqa: E402
+from lth.config import load_section  # noqa: E402
 from lth.experiments.importance import ImportanceConfig, ImportanceLottery  # noqa: E402
-from lth.experiments.stage import run_lottery_stage  # noqa: E402
-
-OUT = Path("results/importance")
-CHECKPOINT = Path("checkpoints/importance/lenet.pt")
+from lth.experiments.study_nets import run_study  # noqa: E402
 
 
 def main() -> None:
     parser = stage_parser(__doc__)
-    parser.add_argument("--data", default="data/mnist.pt", help="prepared dataset (from the data stage)")
     args = parser.parse_args()
 
     def body() -> str:
         loaded = load_section(args.params, "importance", ImportanceConfig)
-        config = loaded.config
-        results = run_lottery_stage(lambda data, device: ImportanceLottery(config, data, device, CHECKPOINT),
-                                    Path(args.data), True, OUT / "lenet.json", OUT / "timing.json", CHECKPOINT,
-                                    lambda lottery: {"profile": loaded.profile, "config": as_dict(config)})
-        last = results["rounds"][-1][config.metrics[0]]["pm"][0] if len(results["rounds"]) > 1 else 1.0
-        return (f"{len(config.metrics)} metrics, {len(results['rounds'])} rounds down to Pm {100 * last:.1f}%, "
-                f"{config.trials} trials")
+        return run_study("importance", loaded, lambda data, device, checkpoint, net: ImportanceLottery(
+            loaded.config, data, device, checkpoint, net=net), lambda r: f"{len(r['rounds'])} rounds")
 
     run_stage("importance", body)
 

@@ -202,3 +202,31 @@ def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match="levels must differ"):
         build(DeconstructConfig, {"levels": [2, 2]}, "deconstruct")
     assert set(MASK1_ACTIONS) - set(DeconstructConfig().mask1_actions) == {"rewind"}
+
+
+def test_conv_net_runs_every_variant_and_its_report_part_renders(tmp_path):
+    from lth.data import DeviceData, Split
+    from lth.report.deconstruct import conv_part
+    g = torch.Generator().manual_seed(0)
+    split = lambda n: Split(torch.randn(n, 3, 32, 32, generator=g), torch.arange(n) % 10)     # noqa: E731
+    data = DeviceData(train=split(48), validation=split(16), test=split(16))
+    config = dataclasses.replace(TINY, nets=["conv2"], conv_width=0.125, conv_iterations=[40, 40, 40],
+                                 batch_size=8, learned_iterations=20, mask1_actions=["constant_init_sign"],
+                                 mask0_actions=["freeze_moved_away"])
+    lottery = DeconstructLottery(config, data, torch.device("cpu"), tmp_path / "c.pt", progress=False, net="conv2")
+    assert lottery.rates["conv0.weight"] == 0.1 and lottery.rates["fc2.weight"] == config.output_rate
+    result = lottery.run()
+    assert set(result["levels"][0]["variants"]) == {"criterion/large_final", "criterion/magnitude_increase",
+                                                    "criterion/random", "mask1/constant_init_sign",
+                                                    "mask0/freeze_moved_away"}
+    record = {"profile": "test", "net": "conv2", "config": dataclasses.asdict(config),
+              "environment": {"device": "cpu", "torch": "-", "torchvision": "-", "python": "-"}, **result}
+    text, verdicts = conv_part(json_roundtrip(record), "conv2", tmp_path)
+    assert "### Conv-2 (CIFAR-10)" in text and (tmp_path / "deconstruct_conv2_criteria.png").exists()
+    assert all(v.claim.key.endswith("_conv2") for v in verdicts)
+    assert all(v.verdict == "not testable at this profile" for v in verdicts)   # width 1/8: reduced scale
+
+
+def json_roundtrip(record):
+    import json
+    return json.loads(json.dumps(record))

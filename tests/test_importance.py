@@ -88,3 +88,19 @@ def test_config_errors_name_the_key():
         build(ImportanceConfig, {"metrics": ["rank"]}, "importance")
     with pytest.raises(ConfigError, match="each metric once"):
         build(ImportanceConfig, {"metrics": ["magnitude", "magnitude"]}, "importance")
+
+
+def test_conv_net_prunes_globally_over_conv_and_fc_layers(tmp_path):
+    from lth.data import DeviceData, Split
+    g = torch.Generator().manual_seed(0)
+    split = lambda n: Split(torch.randn(n, 3, 32, 32, generator=g), torch.arange(n) % 10)     # noqa: E731
+    data = DeviceData(train=split(48), validation=split(16), test=split(16))
+    config = dataclasses.replace(TINY, nets=["conv2"], conv_width=0.125, conv_iterations=[40, 40, 40],
+                                 batch_size=8, metrics=["magnitude", "mean_normalized"])
+    lottery = ImportanceLottery(config, data, torch.device("cpu"), tmp_path / "c.pt", progress=False, net="conv2")
+    assert set(lottery.names) == {"conv0.weight", "conv1.weight", "fc0.weight", "fc1.weight", "fc2.weight"}
+    result = lottery.run()
+    last = result["rounds"][-1]
+    assert last["magnitude"]["pm"] == last["mean_normalized"]["pm"] and last["magnitude"]["pm"][0] <= 0.4
+    matrix = torch.tensor(last["overlap"])
+    assert torch.all(matrix.diagonal() == 1.0) and matrix[0, 4] == 1.0      # magnitude t0 vs its repeat

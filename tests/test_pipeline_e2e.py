@@ -78,7 +78,8 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     for figure in ("mnist_v1_one_shot", "anatomy_initialisations", "anatomy_connectivity", "sweep_init_scale",
                    "sweep_pruning_rate", "sweep_network_size_iterative", "deconstruct_criteria", "deconstruct_mask1",
                    "deconstruct_mask0", "deconstruct_supermask", "importance_metrics", "importance_overlap",
-                   "early_bird_distances", "mask_distance", "rewinding"):
+                   "early_bird_distances", "mask_distance", "rewinding", "deconstruct_conv2_criteria",
+                   "importance_conv2_overlap"):
         assert (project / "reports" / "figures" / f"{figure}.png").exists()
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["xor"]["xor_random_2_units_db"]["paper"] == 49.1

@@ -25,10 +25,12 @@ CONV_PLANS: dict[str, tuple] = {
     "conv2": (64, 64, "M"),
     "conv4": (64, 64, "M", 128, 128, "M"),
     "conv6": (64, 64, "M", 128, 128, "M", 256, 256, "M"),
+    "vgg16": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512),
     "vgg19": (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512),
 }
 RESNET_STAGES = (16, 32, 64)          # ResNet-20: 3 stages of 3 basic blocks each
-ARCHITECTURES = ("conv2", "conv4", "conv6", "vgg19", "resnet20")
+ARCHITECTURES = ("conv2", "conv4", "conv6", "vgg16", "vgg19", "resnet20")
+VGGS = ("vgg16", "vgg19")
 
 
 def _scaled(width: int, factor: float) -> int:
@@ -111,7 +113,7 @@ class _PopulationNet:
 @dataclass(frozen=True)
 class PopulationConvNet(_PopulationNet):
     """Conv-2/4/6 (3x3 convs with biases, ReLU, max-pools, then fc 256-256-10, optional dropout on the
-    hidden fc layers) and VGG-19 (3x3 convs without biases, batch norm, ReLU, max-pools, global average
+    hidden fc layers) and VGG-16/19 (3x3 convs without biases, batch norm, ReLU, max-pools, global average
     pool, fc 10). ``width`` scales every hidden width (1.0 = the paper's net; smaller for reduced-scale runs)."""
     arch: str = "conv2"
     width: float = 1.0
@@ -122,11 +124,11 @@ class PopulationConvNet(_PopulationNet):
 
     @property
     def batch_norm(self) -> bool:
-        return self.arch == "vgg19"
+        return self.arch in VGGS
 
     @property
     def fc_sizes(self) -> list[int]:
-        return [] if self.arch == "vgg19" else [_scaled(256, self.width), _scaled(256, self.width)]
+        return [] if self.arch in VGGS else [_scaled(256, self.width), _scaled(256, self.width)]
 
     def shapes(self) -> dict[str, tuple[tuple[int, ...], str]]:
         shapes: dict[str, tuple[tuple[int, ...], str]] = {}
@@ -144,7 +146,7 @@ class PopulationConvNet(_PopulationNet):
             else:
                 shapes[f"conv{index}.bias"] = ((out,), "bias")
             channels, index = out, index + 1
-        features = channels if self.arch == "vgg19" else channels * size * size
+        features = channels if self.arch in VGGS else channels * size * size
         for i, out in enumerate([*self.fc_sizes, self.classes]):
             shapes[f"fc{i}.weight"] = ((out, features), "weight")
             shapes[f"fc{i}.bias"] = ((out,), "bias")
@@ -177,7 +179,7 @@ class PopulationConvNet(_PopulationNet):
                 h = population_batch_norm(h, params, f"bn{index}", training)
             h = torch.relu(h)
             shared, index = False, index + 1
-        if self.arch == "vgg19":
+        if self.arch in VGGS:
             h = global_average_pool(h)
         h = to_member_features(h, members)
         layers = len(self.fc_sizes) + 1

@@ -1,5 +1,5 @@
-"""Zhou et al. (2019), "Deconstructing Lottery Tickets: Zeros, Signs, and the Supermask", on LeNet-300-100:
-which mask (criteria), which values for the kept weights (mask-1 actions) and for the pruned ones (mask-0
+"""Zhou et al. (2019), "Deconstructing Lottery Tickets: Zeros, Signs, and the Supermask", on LeNet-300-100
+(MNIST) and Conv-2/4/6 (CIFAR-10), one lottery per net: which mask (criteria), which values for the kept weights (mask-1 actions) and for the pruned ones (mask-0
 actions), and masks that work without training (supermasks).
 
 One dense training per trial gives each weight's initial and final value. At every level (one-shot pruning at
@@ -26,9 +26,11 @@ from lth.core.engine import evaluate
 from lth.core.frozen import Supermask, WithFrozenWeights, supermask_of
 from lth.core.masks import Masks, dense_masks, remaining_fraction
 from lth.data import DeviceData
-from lth.experiments.common import MIXED_PRECISION_HELP, check_batches_fit, derive_seed, train_settings
+from lth.experiments.cifar import population_chunk
+from lth.experiments.common import MIXED_PRECISION_HELP, derive_seed, train_settings
 from lth.experiments.lottery import Lottery, concat_members, one_shot_masks
-from lth.experiments.mnist import LenetSchedule, layer_rates, lenet
+from lth.experiments.mnist import LenetSchedule
+from lth.experiments.study_nets import STUDY_NETS, ConvSchedule, study_net
 
 BASE = "criterion/large_final"      # the LTH's ticket: large_final mask, rewind, zero
 TRAINED_CRITERIA = ("large_final", "small_final", "large_init", "small_init", "large_init_large_final",
@@ -42,8 +44,11 @@ SUPERMASKS = {   # name -> (mask criterion, values of the kept weights)
 
 
 @dataclass(frozen=True)
-class DeconstructConfig(LenetSchedule):
-    """LeNet-300-100 on MNIST as the final paper trains it; Zhou et al.'s variants at one-shot levels."""
+class DeconstructConfig(LenetSchedule, ConvSchedule):
+    """LeNet-300-100 on MNIST as the final paper trains it, and Conv-2/4/6 on CIFAR-10; Zhou et al.'s variants
+    at one-shot levels."""
+    nets: list[str] = setting(list(STUDY_NETS), "networks the variants run on (each one lottery)",
+                              choices=STUDY_NETS)
     levels: list[int] = setting([2, 5, 9, 13], "one-shot pruning levels, as the IMP round whose per-layer "
                                 "fractions they keep (rates hidden_rate / output_rate)", min=1)
     criteria: list[str] = setting(list(TRAINED_CRITERIA), "mask criteria trained at every level (rewind, zero)",
@@ -64,6 +69,7 @@ class DeconstructConfig(LenetSchedule):
     def check(self, prefix: str) -> None:
         """The schedule fits the training; the LTH's own criterion is trained (every family's reference)."""
         super().check(prefix)
+        self.check_nets(prefix)
         if "large_final" not in self.criteria:
             raise ConfigError(f"params.yaml: {prefix}.criteria = {self.criteria}: must contain large_final (the "
                               "LTH's ticket, the reference of every family)")
@@ -97,12 +103,11 @@ class DeconstructLottery(Lottery):
     """Dense training, then every variant at every level, the untrained supermasks and the learned one."""
 
     def __init__(self, config: DeconstructConfig, data: DeviceData, device: torch.device, checkpoint: Path,
-                 progress: bool = True):
-        check_batches_fit("deconstruct", config.batch_size, len(data.train))
-        model = lenet(config, data.train.x.shape[1])
-        super().__init__(config, model, model.layer_names, layer_rates(config, model.layer_names),
-                         max(config.levels), train_settings(config), data, device, checkpoint, progress,
-                         label="deconstruct", split_over_processes=True)
+                 progress: bool = True, net: str = "lenet"):
+        spec = study_net(config, net, data, "deconstruct")
+        super().__init__(config, spec.model, spec.names, spec.rates, max(config.levels), spec.settings, spec.data,
+                         device, checkpoint, progress, label=f"deconstruct {net}", split_over_processes=net == "lenet",
+                         chunk=None if net == "lenet" else population_chunk(device))
 
     # ------------------------------------------------------------------------------------------ variants
     def variants(self) -> list[str]:

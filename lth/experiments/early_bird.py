@@ -32,8 +32,7 @@ from lth.experiments.trajectory import train_recording
 @dataclass(frozen=True)
 class EarlyBirdConfig:
     """VGG with batch norm on CIFAR-10, You et al.'s early-bird search and retraining (their settings)."""
-    arch: str = setting("vgg19", "network (the project's VGG with batch norm; You et al. use VGG-16)",
-                        choices=("vgg19",))
+    arch: str = setting("vgg16", "network: a VGG with batch norm (You et al.: VGG-16)", choices=("vgg16", "vgg19"))
     width: float = setting(1.0, "multiplier of every hidden width (1 = the full net)", min=0, min_exclusive=True)
     init: str = setting("glorot_normal", "weight init (batch-norm scale 1, shifts 0)",
                         choices=("glorot_normal", "normal", "glorot_uniform"))

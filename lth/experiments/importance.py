@@ -1,5 +1,5 @@
 """Layerwise importance (Vandersmissen & Oramas, "Considering Layerwise Importance in the Lottery Ticket
-Hypothesis") on LeNet-300-100: IMP with global pruning by importance values that depend on the other weights
+Hypothesis") on LeNet-300-100 (MNIST) and Conv-2/4/6 (CIFAR-10), one lottery per net: IMP with global pruning by importance values that depend on the other weights
 of the same layer, next to global magnitude (the seed's baseline), and how much the tickets overlap.
 
 The seed's premise is a repeatable training procedure: in trial t every metric starts from the same initial
@@ -21,14 +21,19 @@ from lth.config import ConfigError, setting
 from lth.core.criteria import IMPORTANCE_VALUES, importance_scores, mask_iou
 from lth.core.masks import dense_masks, prune_global
 from lth.data import DeviceData
-from lth.experiments.common import MIXED_PRECISION_HELP, check_batches_fit, derive_seed, train_settings
+from lth.experiments.cifar import population_chunk
+from lth.experiments.common import MIXED_PRECISION_HELP, derive_seed
 from lth.experiments.lottery import Lottery, rounds_needed
-from lth.experiments.mnist import LenetSchedule, lenet
+from lth.experiments.mnist import LenetSchedule
+from lth.experiments.study_nets import STUDY_NETS, ConvSchedule, study_net
 
 
 @dataclass(frozen=True)
-class ImportanceConfig(LenetSchedule):
-    """LeNet-300-100 on MNIST (the final paper's setup), IMP with global pruning by each importance value."""
+class ImportanceConfig(LenetSchedule, ConvSchedule):
+    """LeNet-300-100 on MNIST (the final paper's setup) and Conv-2/4/6 on CIFAR-10, IMP with global pruning by
+    each importance value."""
+    nets: list[str] = setting(list(STUDY_NETS), "networks the metrics run on (each one lottery)",
+                              choices=STUDY_NETS)
     metrics: list[str] = setting(list(IMPORTANCE_VALUES), "importance values, each an IMP run with global pruning "
                                  "(lth/core/criteria.py defines them)", choices=tuple(IMPORTANCE_VALUES))
     global_rate: float = setting(0.2, "fraction of all surviving weights pruned per round (pooled over layers)",
@@ -41,6 +46,7 @@ class ImportanceConfig(LenetSchedule):
     def check(self, prefix: str) -> None:
         """The schedule fits the training; the metrics are distinct and include the repeated one."""
         super().check(prefix)
+        self.check_nets(prefix)
         if len(set(self.metrics)) != len(self.metrics):
             raise ConfigError(f"params.yaml: {prefix}.metrics = {self.metrics}: each metric once")
         if self.repeat_metric not in self.metrics:
@@ -70,15 +76,14 @@ class ImportanceLottery(Lottery):
     """Every metric's IMP with global pruning and rewinding, all trials in one population per round."""
 
     def __init__(self, config: ImportanceConfig, data: DeviceData, device: torch.device, checkpoint: Path,
-                 progress: bool = True):
-        check_batches_fit("importance", config.batch_size, len(data.train))
-        model = lenet(config, data.train.x.shape[1])
-        names = model.layer_names
-        sizes = {n: fan_in * fan_out for n, fan_in, fan_out in zip(names, model.sizes[:-1], model.sizes[1:])}
-        rounds = rounds_needed(sizes, {n: config.global_rate for n in names}, config.min_remaining)
-        super().__init__(config, model, names, {n: config.global_rate for n in names}, rounds,
-                         train_settings(config), data, device, checkpoint, progress, label="importance",
-                         global_rate=config.global_rate, split_over_processes=True)
+                 progress: bool = True, net: str = "lenet"):
+        spec = study_net(config, net, data, "importance")
+        names = spec.names
+        rounds = rounds_needed(spec.sizes, {n: config.global_rate for n in names}, config.min_remaining)
+        super().__init__(config, spec.model, names, {n: config.global_rate for n in names}, rounds, spec.settings,
+                         spec.data, device, checkpoint, progress, label=f"importance {net}",
+                         global_rate=config.global_rate, split_over_processes=net == "lenet",
+                         chunk=None if net == "lenet" else population_chunk(device))
         self.members = [Member(m, t) for t in range(self.trials) for m in config.metrics]
         self.members += [Member(config.repeat_metric, t, repeat=True) for t in range(self.trials)]
         index = torch.tensor([m.trial for m in self.members], device=device)

@@ -3,13 +3,14 @@ actions vs Pm, the untrained and the learned supermasks, and the statements of t
 on these runs."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lth.report import claims as ledger
-from lth.report.claims import TrialSpread, Verdict, at_least, equals, exceeds
+from lth.report.claims import TrialSpread, Verdict, at_least, equals, exceeds, reduced_scale, unless_reduced
 from lth.report.common import Section, markdown_table, plt, pm_axis, read_json, run_facts, save_figure
 from lth.report.figures import PmAxis, PmSeries, pm_figure
 
@@ -46,16 +47,44 @@ def compare(rounds: list[dict[str, Any]], a: str, b: str) -> tuple[float | None,
     return 100 * (np.mean(pa["early_stop_accuracy"]) - np.mean(pb["early_stop_accuracy"])), tol, how
 
 
-def deconstruct_verdicts(result: dict[str, Any]) -> list[Verdict]:
-    """The follow-ups post's statements on Zhou et al., measured on this run."""
-    claims = {c.key: c for c in ledger.DECONSTRUCT_CLAIMS}
+NET_TITLES = {"lenet": "LeNet-300-100 (MNIST)", "conv2": "Conv-2 (CIFAR-10)", "conv4": "Conv-4 (CIFAR-10)",
+              "conv6": "Conv-6 (CIFAR-10)"}
+CONV_NETS = ("conv2", "conv4", "conv6")
+
+
+def claims_for(records: list[Any], net: str) -> dict[str, Any]:
+    """A study's claim records keyed as the verdicts look them up; for a conv net each is its own record (key
+    and quote naming the net)."""
+    if net == "lenet":
+        return {c.key: c for c in records}
+    return {f"{c.key}_{net}": dataclasses.replace(c, key=f"{c.key}_{net}", quote=f"{NET_TITLES[net]}: {c.quote}")
+            for c in records}
+
+
+def conv_reduced(config: dict[str, Any]) -> str | None:
+    """Why a conv net's run cannot test the statements (reduced width or images), as for the CIFAR stages."""
+    return reduced_scale({"width": config["conv_width"], "train_examples": config["conv_train_examples"]})
+
+
+def figure_name(study: str, net: str, kind: str) -> str:
+    """A study's figure file for one net (LeNet's keep the study's plain names)."""
+    return f"{study}_{kind}.png" if net == "lenet" else f"{study}_{net}_{kind}.png"
+
+
+def deconstruct_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Verdict]:
+    """The follow-ups post's statements on Zhou et al., measured on one net's run (the supermask statements,
+    about MNIST, on LeNet's only)."""
+    claims = claims_for(ledger.DECONSTRUCT_CLAIMS, net)
     rounds = level_rounds(result)
     out = []
 
+    suffix = "" if net == "lenet" else f"_{net}"
+
     def compared(key: str, a: str, b: str, test: Any, why: str) -> None:
         value, tol, how = compare(rounds, a, b)
-        out.append(ledger.untestable(claims[key], f"{a} or {b} not trained at this profile") if value is None
-                   else test(claims[key], value, tol, how, why))
+        claim = claims[key + suffix]
+        out.append(ledger.untestable(claim, f"{a} or {b} not trained at this profile") if value is None
+                   else test(claim, value, tol, how, why))
 
     compared("zhou_magnitude_increase_competitive", "criterion/magnitude_increase", BASE, equals,
              "magnitude_increase differs from large_final by more than the trial spread")
@@ -68,6 +97,8 @@ def deconstruct_verdicts(result: dict[str, Any]) -> list[Verdict]:
              "zeroing is not significantly better than freezing at init here")
     compared("zhou_freeze_moved_away_beats_zero", "mask0/freeze_moved_away", BASE, exceeds,
              "not significantly better than zeroing here")
+    if net != "lenet":
+        return unless_reduced(out, conv_reduced(result["config"]))
     signed = result["supermasks"].get("large_final_same_sign, signed constant")
     if signed is None:
         out += [ledger.untestable(claims[k], "supermask not evaluated") for k in ("zhou_supermask_86",
@@ -124,24 +155,15 @@ def _level_table(rounds: list[dict[str, Any]], roles: list[str]) -> str:
 
 
 def deconstruct_section(results: Path, figures: Path) -> Section | None:
-    """The Zhou et al. section (None when the deconstruct stage has not run)."""
+    """The Zhou et al. section: LeNet's run with the supermasks and the ledger, then each conv net's run
+    (None when the deconstruct stage has not run for LeNet)."""
     path = results / "deconstruct" / "lenet.json"
     if not path.exists():
         return None
     r = read_json(path)
     c = r["config"]
     rounds = level_rounds(r)
-    criteria = [f"criterion/{k}" for k in c["criteria"]]
-    mask1 = [BASE] + [f"mask1/{a}" for a in c["mask1_actions"]]
-    mask0 = [BASE] + [f"mask0/{a}" for a in c["mask0_actions"]]
-    pm_figure(figures / "deconstruct_criteria.png", _series(rounds, [(k, k.split("/")[1]) for k in criteria]),
-              PM_AXIS, "Zhou et al.: mask criteria (rewind, zero), LeNet-300-100 on MNIST, one-shot")
-    pm_figure(figures / "deconstruct_mask1.png",
-              _series(rounds, [(BASE, "rewind (LTH)")] + [(k, k.split("/")[1]) for k in mask1[1:]]),
-              PM_AXIS, "Zhou et al.: mask-1 actions (large_final mask, zero)")
-    pm_figure(figures / "deconstruct_mask0.png",
-              _series(rounds, [(BASE, "zero (LTH)")] + [(k, k.split("/")[1]) for k in mask0[1:]]),
-              PM_AXIS, "Zhou et al.: mask-0 actions (large_final mask, rewind)")
+    criteria, mask1, mask0 = family_figures(r, "lenet", figures)
     supermask_figure(figures / "deconstruct_supermask.png", r)
     verdicts = deconstruct_verdicts(r)
     dense = r["dense"]
@@ -155,6 +177,12 @@ def deconstruct_section(results: Path, figures: Path) -> Section | None:
                         f"(trials {', '.join(f'{100 * a:.2f}' for a in learned['early_stop_accuracy'])}) keeping "
                         f"{100 * np.mean(learned['pm']):.1f}% of the weights (the seeds quote no number for it: "
                         "not in the ledger).")
+    missing = [NET_TITLES[n] for n in CONV_NETS if not (results / "deconstruct" / f"{n}.json").exists()]
+    not_run = ("" if not missing else f"Not run at this profile: {', '.join(missing)} (`deconstruct.nets` "
+               f"= [{', '.join(c['nets'])}]; on this CPU the conv nets train at 19-37 member-iterations per second against "
+               "LeNet's ~1,000, see *Run times*: the variants' ~100 trainings would take about 45 minutes for "
+               "Conv-2 alone at the CIFAR stages' reduced scale, beyond a study stage's 10 minutes; profile "
+               "`paper` runs them). ")
     stop = f", stopped {c['patience']} after the best" if c.get("patience") else ""
     facts = (f"; {c['trials']} trials; dense net and every variant at most {c['iterations']} iterations at batch "
              f"{c['batch_size']}, evaluated every {c['eval_every']}{stop}")
@@ -202,13 +230,52 @@ largest final weights among those whose sign training kept), the same mask with 
 with the initial sign), and a random mask; biases at their initial 0. Replicates Zhou et al.'s supermask
 figure; the post quotes up to 86% on MNIST.* {learned_line}
 
-Not run here: Zhou et al.'s Conv-2/4/6 on CIFAR-10 (on this CPU the conv nets train at 19-37
-member-iterations per second against LeNet's ~1,000, see *Run times*: this stage's 102 variant trainings at
-the CIFAR stages' reduced scale, ~1,000 iterations each, would take about 45 minutes for Conv-2 alone, beyond
-a study stage's 10 minutes), their iterative-pruning runs, and the Bernoulli-sampled learned supermask.
+{not_run}Not run: Zhou et al.'s iterative-pruning runs and the Bernoulli-sampled learned supermask.
 
 **Zhou et al.'s statements (as the follow-ups post words them), on this run:**
 
 {ledger.ledger_table(verdicts)}
 """
+    for net in CONV_NETS:
+        if (results / "deconstruct" / f"{net}.json").exists():
+            part, net_verdicts = conv_part(read_json(results / "deconstruct" / f"{net}.json"), net, figures)
+            text += part
+            verdicts += net_verdicts
     return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, r["profile"])
+
+
+def family_figures(r: dict[str, Any], net: str, figures: Path) -> tuple[list[str], list[str], list[str]]:
+    """Draw one net's criteria, mask-1 and mask-0 figures; return the three families' roles."""
+    c, rounds, title = r["config"], level_rounds(r), NET_TITLES[net]
+    criteria = [f"criterion/{k}" for k in c["criteria"]]
+    mask1 = [BASE] + [f"mask1/{a}" for a in c["mask1_actions"]]
+    mask0 = [BASE] + [f"mask0/{a}" for a in c["mask0_actions"]]
+    pm_figure(figures / figure_name("deconstruct", net, "criteria"),
+              _series(rounds, [(k, k.split("/")[1]) for k in criteria]),
+              PM_AXIS, f"Zhou et al.: mask criteria (rewind, zero), {title}, one-shot")
+    pm_figure(figures / figure_name("deconstruct", net, "mask1"),
+              _series(rounds, [(BASE, "rewind (LTH)")] + [(k, k.split("/")[1]) for k in mask1[1:]]),
+              PM_AXIS, f"Zhou et al.: mask-1 actions (large_final mask, zero), {title}")
+    pm_figure(figures / figure_name("deconstruct", net, "mask0"),
+              _series(rounds, [(BASE, "zero (LTH)")] + [(k, k.split("/")[1]) for k in mask0[1:]]),
+              PM_AXIS, f"Zhou et al.: mask-0 actions (large_final mask, rewind), {title}")
+    return criteria, mask1, mask0
+
+
+def conv_part(r: dict[str, Any], net: str, figures: Path) -> tuple[str, list[Verdict]]:
+    """One conv net's subsection: its three families' figures, the accuracy table and its statements."""
+    c = r["config"]
+    criteria, mask1, mask0 = family_figures(r, net, figures)
+    verdicts = deconstruct_verdicts(r, net)
+    facts = (f"; {c['trials']} trials; width {c['conv_width']:g}, "
+             + (f"the first {c['conv_train_examples']:,} training images" if c["conv_train_examples"] else
+                "all training images") + f"; batch {c['batch_size']}")
+    images = "\n\n".join(f"![{kind}](figures/{figure_name('deconstruct', net, kind)})"
+                          for kind in ("criteria", "mask1", "mask0"))
+    text = (f"\n### {NET_TITLES[net]}\n\n{run_facts(r, facts)}\n\nThe same variants on {NET_TITLES[net]} "
+            "(the final paper's rate, length and per-layer rates for this net); dense test accuracy "
+            f"{', '.join(f'{100 * a:.2f}%' for a in r['dense']['early_stop_accuracy'])}.\n\n{images}\n\n"
+            f"*Mask criteria, mask-1 and mask-0 actions on {NET_TITLES[net]}; replicate Zhou et al.'s figures "
+            f"for this net.*\n\n{_level_table(level_rounds(r), criteria + mask1[1:] + mask0[1:])}\n\n"
+            f"**The statements on {NET_TITLES[net]}:**\n\n{ledger.ledger_table(verdicts)}\n")
+    return text, verdicts

@@ -99,7 +99,7 @@ def early_bird_section(results: Path, figures: Path) -> Section | None:
           f"{m['kept_channels']} of {r['channels']}", f"{100 * m['accuracy']:.2f}", f"{m['search_flops'] / 1e12:.2f}",
           f"{m['retrain_flops'] / 1e12:.2f}", f"{m['total_flops'] / 1e12:.2f}"] for m in r["retrained"]])
     verdicts = early_bird_verdicts(r)
-    facts = (f"; {c['trials']} trials; VGG-19 with batch norm at width {c['width']:g}, "
+    facts = (f"; {c['trials']} trials; {c['arch'].upper().replace('VGG', 'VGG-')} with batch norm at width {c['width']:g}, "
              + (f"the first {c['train_examples']:,} training images" if c["train_examples"] else "all training images")
              + f"; {c['epochs']} search epochs of {r['iterations_per_epoch']} iterations (batch {c['batch_size']}, "
              f"SGD {c['lr']:g}, rate / 10 after epochs {', '.join(map(str, c['lr_drop_epochs']))}), L1 {c['l1']:g} "
@@ -122,7 +122,7 @@ channels each step had; batch norm and pooling left out). Dense test accuracy af
 ![mask distances](figures/early_bird_distances.png)
 
 *Distance between the channel masks of every pair of epochs for each pruning ratio, the early-bird epoch
-dashed; replicates You et al.'s Fig. 1 (their VGG-16 at 160 epochs; ours VGG-19 at the reduced scale above).*
+dashed; replicates You et al.'s Fig. 1 (their VGG-16 at 160 epochs; ours at the reduced scale above).*
 
 {birds}
 

@@ -11,7 +11,8 @@ import numpy as np
 from lth.report import claims as ledger
 from lth.report.claims import TrialSpread, Verdict, at_least, at_most
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
-from lth.report.deconstruct import COLORS, compare
+from lth.report.claims import unless_reduced
+from lth.report.deconstruct import COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced, figure_name
 from lth.report.figures import PmAxis, PmSeries, pm_figure
 
 METRICS_DEFINED = {
@@ -55,9 +56,9 @@ def overlap_parts(result: dict[str, Any], round_index: int) -> dict[str, Any]:
             "matrix": matrix, "labels": labels}
 
 
-def importance_verdicts(result: dict[str, Any]) -> list[Verdict]:
-    """The seed's statements on this run: little overlap between metrics, every metric performant."""
-    claims = {c.key: c for c in ledger.IMPORTANCE_CLAIMS}
+def importance_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Verdict]:
+    """The seed's statements on one net's run: little overlap between metrics, every metric performant."""
+    claims = {c.key.removesuffix(f"_{net}"): c for c in claims_for(ledger.IMPORTANCE_CLAIMS, net).values()}
     out = []
     parts = overlap_parts(result, len(result["rounds"]) - 1)
     unrelated = float(np.mean(parts["between_trials"])) if parts["between_trials"] else float("nan")
@@ -79,7 +80,7 @@ def importance_verdicts(result: dict[str, Any]) -> list[Verdict]:
     metric, gap, tol, how = worst
     out.append(at_least(claims["vo_performant"], gap, tol, f"{how}; worst metric: {metric}",
                         f"{metric} is significantly less accurate than global magnitude"))
-    return out
+    return out if net == "lenet" else unless_reduced(out, conv_reduced(result["config"]))
 
 
 def overlap_figure(path: Path, parts: dict[str, Any], pm: float) -> None:
@@ -97,21 +98,17 @@ def overlap_figure(path: Path, parts: dict[str, Any], pm: float) -> None:
     save_figure(fig, path)
 
 
-def importance_section(results: Path, figures: Path) -> Section | None:
-    """The layerwise-importance section (None when the importance stage has not run)."""
-    path = results / "importance" / "lenet.json"
-    if not path.exists():
-        return None
-    r = read_json(path)
-    c = r["config"]
-    rounds = metric_rounds(r)
+def net_figures(r: dict[str, Any], net: str, figures: Path) -> tuple[float, str]:
+    """Draw one net's accuracy-vs-Pm and overlap figures; return the sparsest Pm and the per-round table."""
+    c, rounds = r["config"], metric_rounds(r)
     series = [PmSeries(rounds, m, m, COLORS[i], "-" if m == "magnitude" else "--")
               for i, m in enumerate(c["metrics"])]
-    pm_figure(figures / "importance_metrics.png", series, PmAxis("percent of weights remaining (Pm)", minor_ticks=False),
-              "Vandersmissen & Oramas: IMP with global pruning by each importance value (LeNet-300-100, MNIST)")
+    pm_figure(figures / figure_name("importance", net, "metrics"), series,
+              PmAxis("percent of weights remaining (Pm)", minor_ticks=False),
+              f"Vandersmissen & Oramas: IMP with global pruning by each importance value ({NET_TITLES[net]})")
     last = len(r["rounds"]) - 1
     last_pm = 100 * rounds[last]["ticket"]["pm"][0]
-    overlap_figure(figures / "importance_overlap.png", overlap_parts(r, last), last_pm)
+    overlap_figure(figures / figure_name("importance", net, "overlap"), overlap_parts(r, last), last_pm)
     rows = []
     for i in range(1, len(r["rounds"])):
         parts = overlap_parts(r, i)
@@ -122,7 +119,39 @@ def importance_section(results: Path, figures: Path) -> Section | None:
                     + [f"{100 * np.mean(rounds[i][m]['early_stop_accuracy']):.2f}" for m in c["metrics"]])
     table = markdown_table(["Pm", "IoU between metrics (same trial)", "IoU between trials (same metric)",
                             f"IoU {c['repeat_metric']} vs its repeat"] + [f"{m} acc. %" for m in c["metrics"]], rows)
+    return last_pm, table
+
+
+def conv_part(r: dict[str, Any], net: str, figures: Path) -> tuple[str, list[Verdict]]:
+    """One conv net's subsection: its figures, the per-round table and its statements."""
+    c = r["config"]
+    _, table = net_figures(r, net, figures)
+    verdicts = importance_verdicts(r, net)
+    facts = (f"; {c['trials']} trials; width {c['conv_width']:g}, "
+             + (f"the first {c['conv_train_examples']:,} training images" if c["conv_train_examples"] else
+                "all training images"))
+    text = (f"\n### {NET_TITLES[net]}\n\n{run_facts(r, facts)}\n\n"
+            f"![importance metrics](figures/{figure_name('importance', net, 'metrics')})\n\n"
+            f"![ticket overlap](figures/{figure_name('importance', net, 'overlap')})\n\n*The same metrics on "
+            f"{NET_TITLES[net]} (the final paper's rate and length for this net).*\n\n{table}\n\n"
+            f"**The seed's statements on {NET_TITLES[net]}:**\n\n{ledger.ledger_table(verdicts)}\n")
+    return text, verdicts
+
+
+def importance_section(results: Path, figures: Path) -> Section | None:
+    """The layerwise-importance section (None when the importance stage has not run)."""
+    path = results / "importance" / "lenet.json"
+    if not path.exists():
+        return None
+    r = read_json(path)
+    c = r["config"]
+    last_pm, table = net_figures(r, "lenet", figures)
     verdicts = importance_verdicts(r)
+    missing = [NET_TITLES[n] for n in CONV_NETS if not (results / "importance" / f"{n}.json").exists()]
+    not_run = ("" if not missing else f"Not run at this profile: {', '.join(missing)} (`importance.nets` = "
+               f"[{', '.join(c['nets'])}]; at 19-37 member-iterations per second on this CPU, see *Run times*, one round of "
+               "the 12 members at the CIFAR stages' reduced scale takes 5-10 minutes, so a 10-minute stage would "
+               "reach one or two levels; profile `paper` runs them). ")
     stop = f", stopped {c['patience']} after the best" if c.get("patience") else ""
     facts = (f"; {c['trials']} trials; at most {c['iterations']} iterations at batch {c['batch_size']}, evaluated "
              f"every {c['eval_every']}{stop}; {100 * c['global_rate']:g}% of all surviving weights pruned per round, "
@@ -155,13 +184,15 @@ trial); replicates the seed's overlap comparison.*
 
 {table}
 
-Not run here: the seed's conv nets (Conv-2/4/6, ResNet-20): at 19-37 member-iterations per second on this
-CPU (*Run times*), one round of this stage's 12 members at the CIFAR stages' reduced scale (~1,000 iterations
-each) takes 5-10 minutes, so a 10-minute stage would reach one or two levels, too few for overlaps at sparse
-levels.
+{not_run}Not built: ResNet-20 (the seed's "if the budget allows").
 
 **The seed's statements, on this run:**
 
 {ledger.ledger_table(verdicts)}
 """
+    for net in CONV_NETS:
+        if (results / "importance" / f"{net}.json").exists():
+            part, net_verdicts = conv_part(read_json(results / "importance" / f"{net}.json"), net, figures)
+            text += part
+            verdicts += net_verdicts
     return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, r["profile"])

@@ -7,6 +7,7 @@ from typing import Any
 from lth.report.common import Section, markdown_table, read_json
 
 DEEP = ("vgg19", "resnet20")
+PER_NET = ("deconstruct", "importance")      # stages writing <net>.json and <net>_timing.json per net
 
 
 def _stage_name(path: Path, results: Path) -> str:
@@ -17,6 +18,8 @@ def _stage_name(path: Path, results: Path) -> str:
     if relative.parts[0] in ("sweeps", "rewinding"):
         stage = "sweep" if relative.parts[0] == "sweeps" else "rewinding"
         return f"{stage}@{relative.stem.removesuffix('_timing')}"
+    if relative.parts[0] in PER_NET:
+        return f"{relative.parts[0]} ({relative.stem.removesuffix('_timing')})"
     if relative.name == "calibration_timing.json":
         return "xor_calibration"
     return relative.parts[0]
@@ -43,7 +46,7 @@ def _results_of(path: Path) -> Path | None:
     """The lottery results file a timing file belongs to (None for stages without one)."""
     if path.name == "timing.json":
         return path.with_name("lenet.json")
-    if path.parent.name in ("cifar", "sweeps"):
+    if path.parent.name in ("cifar", "sweeps", "rewinding") + PER_NET:
         return path.with_name(path.name.removesuffix("_timing.json") + ".json")
     return None
 
