@@ -186,7 +186,7 @@ def deconstruct_section(results: Path, figures: Path) -> Section | None:
     stop = f", stopped {c['patience']} after the best" if c.get("patience") else ""
     facts = (f"; {c['trials']} trials; dense net and every variant at most {c['iterations']} iterations at batch "
              f"{c['batch_size']}, evaluated every {c['eval_every']}{stop}")
-    criteria_rows = [[k, CRITERIA_DEFINED.get(k, "")] for k in c["criteria"]]
+    criteria_rows = [[k, CRITERIA_DEFINED.get(k, "").replace("|", "\\|")] for k in c["criteria"]]
     text = f"""## Deconstructing lottery tickets (Zhou et al. 2019): mask criteria, signs, zeros and supermasks
 
 {run_facts(r, facts)}

@@ -156,7 +156,7 @@ def importance_section(results: Path, figures: Path) -> Section | None:
     facts = (f"; {c['trials']} trials; at most {c['iterations']} iterations at batch {c['batch_size']}, evaluated "
              f"every {c['eval_every']}{stop}; {100 * c['global_rate']:g}% of all surviving weights pruned per round, "
              f"down to Pm {100 * c['min_remaining']:g}%")
-    metric_rows = [[m, METRICS_DEFINED.get(m, "")] for m in c["metrics"]]
+    metric_rows = [[m, METRICS_DEFINED.get(m, "").replace("|", "\\|")] for m in c["metrics"]]
     text = f"""## Layerwise importance (Vandersmissen & Oramas): different importance values, different tickets
 
 {run_facts(r, facts)}
