@@ -19,6 +19,7 @@ from lth.cli import run_stage, stage_parser  # noqa: E402
 from lth.config import as_dict, load_section  # noqa: E402
 from lth.data import load_prepared  # noqa: E402
 from lth.device import configure_numerics, environment_record, pick_device  # noqa: E402
+from lth.errors import DataError  # noqa: E402
 from lth.experiments.mask_distance import MaskDistanceConfig, conv2_run, imp_distances, lenet_run  # noqa: E402
 from lth.host import host_record  # noqa: E402
 from lth.io import write_json_atomic  # noqa: E402
@@ -38,6 +39,8 @@ def main() -> None:
         config = loaded.config
         device = pick_device()
         numerics = configure_numerics(device)
+        if not Path(args.tickets).exists():
+            raise DataError(f"{args.tickets}: missing; run the mnist_v1 stage first (dvc repro mnist_v1)")
         start = time.perf_counter()
         imp = imp_distances(Path(args.tickets))
         lenet = lenet_run(config, load_prepared(Path(args.mnist), device, flatten=True), device, True)
