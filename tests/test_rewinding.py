@@ -75,3 +75,8 @@ def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match=r"rewinding_vgg19\.rewind_iterations = \[0, 50\]: must increase and stay below"):
         build(RewindingConfig, {"iterations": 40, "rewind_iterations": [0, 50], "lr_milestones": []}, "rewinding_vgg19")
     assert RewindingConfig(rewind_iterations=[0, 100, 500, 2000]).record_every == 100
+
+
+def test_rewinding_must_start_at_zero():
+    with pytest.raises(ConfigError, match=r"rewind_iterations = \[100, 500\]: must start at 0"):
+        build(RewindingConfig, {"rewind_iterations": [100, 500]}, "rewinding_vgg19")

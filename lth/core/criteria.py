@@ -87,7 +87,7 @@ MASK_CRITERIA: dict[str, MaskCriterion] = {
 def criterion_scores(criterion: str, init: dict[str, Tensor], final: dict[str, Tensor], names: list[str],
                      seeds: list[int]) -> dict[str, Tensor]:
     """Each named layer's scores under ``criterion`` (noise for ``random`` drawn from member k's ``seeds[k]``
-    alone, one stream per layer in ``names`` order)."""
+    alone: one generator per member, drawn layer after layer in ``names`` order)."""
     if criterion not in MASK_CRITERIA:
         raise ValueError(f"unknown mask criterion {criterion!r}; allowed: {', '.join(MASK_CRITERIA)}")
     generators = [torch.Generator().manual_seed(int(s)) for s in seeds]

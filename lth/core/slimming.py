@@ -124,7 +124,9 @@ def early_bird_epoch(masks: list[dict[str, torch.Tensor]], epsilon: float, windo
 def weight_masks_from_channels(model: Any, channels: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Masks that remove the pruned channels of a VGG: each pruned channel's conv filter, batch-norm scale
     and shift, and every weight of the next layer (conv or fc) reading from it. ``channels`` maps the
-    batch-norm scale names (``bn<i>.weight``) to keep-masks [K, C_i]."""
+    batch-norm scale names (``bn<i>.weight``) to keep-masks [K, C_i]. The engine zeroes the masked scale and
+    shift once and the batch norm does not mask their gradients: they stay 0 because a pruned channel's conv
+    output is exactly 0 (no scale gradient) and nothing downstream reads it (no shift gradient)."""
     shapes = model.shapes()
     convs = [n for n in shapes if n.startswith("conv") and n.endswith(".weight")]
     out: dict[str, torch.Tensor] = {}

@@ -62,6 +62,9 @@ class RewindingConfig:
     def check(self, prefix: str) -> None:
         """Rewinding points inside the training and on its recording grid; milestones inside the training."""
         ks = self.rewind_iterations
+        if ks[0] != 0:
+            raise ConfigError(f"params.yaml: {prefix}.rewind_iterations = {ks}: must start at 0 (the LTH's "
+                              "rewinding, every comparison's reference)")
         if list(ks) != sorted(set(ks)) or ks[-1] >= self.iterations:
             raise ConfigError(f"params.yaml: {prefix}.rewind_iterations = {ks}: must increase and stay below "
                               f"{prefix}.iterations ({self.iterations})")

@@ -104,6 +104,9 @@ def mask_distance_section(results: Path, figures: Path) -> Section | None:
     table = markdown_table(["net", "level (Pm)", "distance at the first record", f"below {100 * threshold:g}% of "
                             "all weights from iteration", f"below {100 * threshold:g}% of the survivors from "
                             "iteration"], rows)
+    sparse = sorted({f"Pm {100 * lv['pm']:.1f}%" for net in ("lenet", "conv2") for lv in r[net]["levels"]
+                     if 2 * lv["pm"] < threshold})
+    vacuous = "here " + ", ".join(sparse) if sparse else "none of this run's levels"
     stop = imp_stop(imp, threshold)
     rel_stop = imp_stop({"distance": imp["relative"]}, threshold)
     rel_text = "never stops" if rel_stop is None else f"stops at round {rel_stop}"
@@ -142,8 +145,9 @@ the dotted line is the rule's 10%.*
 
 {table}
 
-Measured over all weights, two masks of Pm p can differ by at most 2p, so at sparse levels the distance is
-below 10% from the first iteration: the rule needs the survivors' fraction to say anything there. For IMP the
+Measured over all weights, two masks of Pm p can differ by at most 2p, so at a level with 2p below the rule's
+{100 * threshold:g}% ({vacuous}) the distance is below it from the first iteration, whatever is learned: the rule
+needs the survivors' fraction to say anything there. For IMP the
 masks are nested, so consecutive tickets differ by exactly the weights pruned in between: over all weights
 that is the rate times the earlier Pm, over the survivors the rate itself ({100 * np.mean(imp['relative'][0]):.0f}%
 every round). The rule over all weights therefore {stop_text} on the `mnist_v1` run whatever the

@@ -57,7 +57,8 @@ def rewinding_verdicts(net: str, result: dict[str, Any]) -> list[Verdict]:
     else:
         best = max(later, key=lambda k: np.mean(_copies(last["k"][k]["ticket"])))
         gap = float(np.mean(_copies(last["k"][best]["ticket"])) - np.mean(reinit))
-        out.append(exceeds(claims[f"{net}_late_rewind_recovers"], gap, tol, f"{how}; best k = {best}",
+        out.append(exceeds(claims[f"{net}_late_rewind_recovers"], gap, tol,
+                           f"{how}; best k = {best} of {len(later)}, no correction for the choice",
                            "no k > 0 ticket is significantly better than reinit here"))
     disagreements = 0
     for k in ks:
@@ -119,6 +120,9 @@ def rewinding_section(results: Path, figures: Path) -> Section | None:
         return None
     rewinding_figure(figures / "rewinding.png", runs)
     parts, verdicts = [], []
+    reduced = [f"{NETS[net]} ({reason.split('(', 1)[1].split(');')[0]})" for net, r in runs.items()
+               if (reason := reduced_scale(r["config"], [f"{r['config']['iterations']} iterations"]
+                                           if r["config"]["iterations"] < 30000 else [])) is not None]
     for net, r in runs.items():
         c = r["config"]
         last, first = r["rounds"][-1], r["rounds"][0]
@@ -147,12 +151,12 @@ def rewinding_section(results: Path, figures: Path) -> Section | None:
             "batches (the rate schedule continuing from k; optimizer state restarted); the test error along the "
             "straight line between each pair's final weights (all parameters and batch-norm statistics "
             "interpolated, statistics not re-estimated) gives the instability: its largest error minus the mean of "
-            "its ends. A network is stable below 2 points. Later IMP rounds (none at `quick`) would share copy "
-            "0's mask of the first k for every k.\n\n![rewinding](figures/rewinding.png)\n\n*Ticket accuracy vs Pm "
+            "its ends. A network is stable below 2 points. Later IMP rounds prune copy 0's ticket of the first k "
+            "(k = 0), one mask lineage for every k.\n\n![rewinding](figures/rewinding.png)\n\n*Ticket accuracy vs Pm "
             "for each rewinding iteration k against random reinit and the dense net (left), instability vs k "
             "(right); replicates the papers' rewinding and instability-vs-k figures at a much smaller scale.*\n\n" + "\n".join(parts)
-            + "\nReduced scale: a few hundred iterations of narrow nets on 5,000 images, where the papers train "
-            "30,000-112,000 iterations of the full nets; read it as an illustration of the procedure.\n\n"
-            "**The statements, on these runs:**\n\n" + ledger.ledger_table(verdicts) + "\n")
+            + (f"\nReduced scale here: {', '.join(reduced)}; read them as an illustration of the procedure.\n\n"
+               if reduced else "\n")
+            + "**The statements, on these runs:**\n\n" + ledger.ledger_table(verdicts) + "\n")
     profiles = {r["profile"] for r in runs.values()}
     return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, ", ".join(sorted(profiles)))
