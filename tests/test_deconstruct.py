@@ -2,7 +2,6 @@
 mask-1 and mask-0 action gives, the frozen-weight and supermask models against plain references, and every
 variant trained as a population member (checked against training it alone)."""
 import dataclasses
-from pathlib import Path
 
 import pytest
 import torch

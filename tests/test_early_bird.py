@@ -1,8 +1,6 @@
 """Early-bird machinery on hand-made values: the slimming mask (channels by |gamma|), the normalised Hamming
 distance and the early-bird rule, the channel-pruned VGG against a physically smaller plain VGG, its FLOPs,
 the L1 subgradient, and the unstructured mask distances of consecutive IMP rounds."""
-from pathlib import Path
-
 import pytest
 import torch
 from torch.nn import functional as F
@@ -12,7 +10,7 @@ from lth.core.slimming import (SlimmingPenalty, bn_scales, channel_masks, distan
                                is_early_bird, mask_distance, vgg_training_flops, weight_masks_from_channels)
 from lth.data import DeviceData, Split
 from lth.experiments.early_bird import EarlyBirdConfig, EarlyBirdStudy
-from lth.experiments.mask_distance import distance, imp_distances
+from lth.experiments.mask_distance import imp_distances
 from lth.experiments.ticket_file import pack_masks, write_tickets
 
 
@@ -122,7 +120,7 @@ def test_imp_distances_of_hand_made_nested_masks(tmp_path):
     out = imp_distances(tmp_path / "t.pt")
     assert out["distance"] == [[0.2], [0.3]] and out["relative"] == [[0.2], [0.375]]
     assert out["pm"] == [[1.0], [0.8], [0.5]]
-    assert float(distance({"w": r1}, {"w": r2})[0]) == 0.3
+    assert float(mask_distance({"w": r1}, {"w": r2})[0]) == 0.3
 
 
 def test_early_bird_study_draws_and_retrains_and_counts_less_search(tmp_path):

@@ -85,9 +85,10 @@ def channel_masks(gammas: dict[str, torch.Tensor], ratio: float) -> dict[str, to
 
 
 def mask_distance(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Normalised Hamming distance [K]: the fraction of all channels kept by one mask and not the other."""
-    differ = sum((a[n] != b[n]).sum(1) for n in a)
-    total = sum(a[n].shape[1] for n in a)
+    """Normalised Hamming distance [K]: the fraction of all entries of ``a``'s masks (channels, or weights)
+    kept by one mask and not the other."""
+    differ = sum((a[n] != b[n]).flatten(1).sum(1) for n in a)
+    total = sum(a[n][0].numel() for n in a)
     return differ.double() / total
 
 

@@ -19,7 +19,7 @@ import torch
 from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
 from lth.core.engine import TrainJob, TrainSettings
-from lth.core.masks import Masks
+from lth.core.slimming import mask_distance
 from lth.data import DeviceData
 from lth.experiments.cifar import first_examples, population_chunk
 from lth.experiments.common import check_batches_fit, derive_seed
@@ -60,13 +60,6 @@ LENET_RATES = {"fc0.weight": 0.2, "fc1.weight": 0.2, "fc2.weight": 0.1}
 CONV_RATES = {"conv": 0.1, "fc": 0.2, "output": 0.1}
 
 
-def distance(a: Masks, b: Masks) -> torch.Tensor:
-    """Per member [K]: the fraction of all weights of ``a``'s layers on which the two masks differ."""
-    differ = sum((a[n] != b[n]).flatten(1).sum(1) for n in a)
-    total = sum(a[n][0].numel() for n in a)
-    return differ.double() / total
-
-
 def trajectory_distances(model: Any, names: list[str], rates: dict[str, float], job: TrainJob, levels: list[int],
                          chunk: int | None) -> dict[str, Any]:
     """Train ``job``, and at every recorded point and level the distance of its mask to the final one."""
@@ -76,7 +69,7 @@ def trajectory_distances(model: Any, names: list[str], rates: dict[str, float], 
     out = {"iterations": iterations, "levels": []}
     for level in levels:
         last = one_shot_masks(final, names, rates, level)
-        rows = [distance(one_shot_masks(p, names, rates, level), last) for p in points + [final]]
+        rows = [mask_distance(one_shot_masks(p, names, rates, level), last) for p in points + [final]]
         kept = sum(last[n][0].sum() for n in names) / sum(last[n][0].numel() for n in names)
         out["levels"].append({"round": level, "pm": round(float(kept), 6),
                               "distance": [[round(float(r[k]), 6) for r in rows] for k in range(job.members)]})
@@ -126,7 +119,7 @@ def imp_distances(tickets_path: Path) -> dict[str, Any]:
         alive = sum(masks[r][n].flatten(1).sum(1) for n in names).double()
         out["pm"].append([round(float(a), 6) for a in alive / sum(masks[r][n][0].numel() for n in names)])
     for r in range(1, rounds):
-        d = distance(masks[r], masks[r - 1])
+        d = mask_distance(masks[r], masks[r - 1])
         earlier = sum(masks[r - 1][n].flatten(1).sum(1) for n in names).double()
         total = sum(masks[r][n][0].numel() for n in names)
         out["distance"].append([round(float(v), 6) for v in d])

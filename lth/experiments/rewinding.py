@@ -13,6 +13,7 @@ random reinitialisation with each round's mask trains the whole schedule.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,17 +77,7 @@ class RewindingConfig:
     @property
     def record_every(self) -> int:
         """The recording interval that hits every positive rewinding iteration (their greatest common divisor)."""
-        positive = [k for k in self.rewind_iterations if k]
-        step = 0
-        for k in positive:
-            step = k if not step else _gcd(step, k)
-        return step or self.iterations
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
+        return math.gcd(*self.rewind_iterations) or self.iterations
 
 
 def schedule_from(config: RewindingConfig, start: int, record_every: int = 0) -> TrainSettings:

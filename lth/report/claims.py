@@ -160,6 +160,12 @@ def pooled_sd(groups: Sequence[Sequence[float]]) -> float:
     return math.sqrt(num / dof) if dof else math.nan
 
 
+def mean_and_se(values: Sequence[float]) -> tuple[float, float]:
+    """The mean of some independent values and its standard error (NaN for a single value)."""
+    mean = float(np.mean(values))
+    return mean, float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else math.nan
+
+
 def difference_tolerance(sd: float, n_a: int, n_b: int) -> float:
     """Two standard errors of a difference of two means of ``n_a`` and ``n_b`` trials with spread ``sd``."""
     return 2 * sd * math.sqrt(1 / n_a + 1 / n_b)

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from lth.report import claims as ledger
-from lth.report.claims import TrialSpread, Verdict, at_least, equals, exceeds, reduced_scale, unless_reduced
+from lth.report.claims import (TrialSpread, Verdict, at_least, equals, exceeds, mean_and_se, reduced_scale,
+                               unless_reduced)
 from lth.report.common import Section, markdown_table, plt, pm_axis, read_json, run_facts, save_figure
 from lth.report.figures import PmAxis, PmSeries, pm_figure
 
@@ -107,7 +108,7 @@ def deconstruct_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Ver
     accuracy = 100 * np.array(signed["accuracy"])                      # [levels, trials]
     best = int(np.argmax(accuracy.mean(1)))
     trials = accuracy.shape[1]
-    se = float(np.std(accuracy[best], ddof=1) / np.sqrt(trials)) if trials > 1 else float("nan")
+    mean, se = mean_and_se(list(accuracy[best]))
     if trials < 2:
         why = "one trial gives no spread for a tolerance"
         return out + [ledger.untestable(claims[k], why, float(accuracy[best].mean()))
@@ -115,9 +116,8 @@ def deconstruct_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Ver
     how = (f"2 SE of the mean at that level (Pm {100 * signed['pm'][best]:.1f}%, the best of "
            f"{accuracy.shape[0]} levels, no correction for the choice; SD of {trials} trials "
            f"{se * np.sqrt(trials):.2f} pp)")
-    out.append(at_least(claims["zhou_supermask_86"], float(accuracy[best].mean()), 2 * se, how,
-                        "below 86% at every supermask level"))
-    out.append(exceeds(claims["zhou_supermask_above_chance"], float(accuracy[best].mean()), 2 * se, how))
+    out.append(at_least(claims["zhou_supermask_86"], mean, 2 * se, how, "below 86% at every supermask level"))
+    out.append(exceeds(claims["zhou_supermask_above_chance"], mean, 2 * se, how))
     return out
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from lth.report import claims as ledger
-from lth.report.claims import Verdict, at_least, at_most, reduced_scale, unless_reduced
+from lth.report.claims import Verdict, at_least, at_most, mean_and_se, reduced_scale, unless_reduced
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
 
 
@@ -18,11 +18,6 @@ def _paired(retrained: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[
     by = {(m["ratio"], m["trial"], m["kind"]): m for m in retrained}
     return [(by[(r, t, "early_bird")], by[(r, t, "after_training")]) for r, t, kind in by
             if kind == "early_bird" and (r, t, "after_training") in by]
-
-
-def _mean_and_se(values: list[float]) -> tuple[float, float]:
-    mean = float(np.mean(values))
-    return mean, float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
 
 
 def early_bird_verdicts(result: dict[str, Any]) -> list[Verdict]:
@@ -48,8 +43,8 @@ def early_bird_verdicts(result: dict[str, Any]) -> list[Verdict]:
 def _retrained_verdicts(claims: dict[str, Any], pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[Verdict]:
     """The retrained tickets' statements: accuracy and training cost of early-bird vs after-training tickets."""
     out = []
-    gap, se = _mean_and_se([100 * (a["accuracy"] - b["accuracy"]) for a, b in pairs])
-    saving, se_saving = _mean_and_se([b["total_flops"] / a["total_flops"] for a, b in pairs])
+    gap, se = mean_and_se([100 * (a["accuracy"] - b["accuracy"]) for a, b in pairs])
+    saving, se_saving = mean_and_se([b["total_flops"] / a["total_flops"] for a, b in pairs])
     if len(pairs) < 2:
         why = "one retrained pair gives no spread for a tolerance (needs two or more ratios x trials)"
         return [ledger.untestable(claims["eb_accuracy"], why, gap), ledger.untestable(claims["eb_savings"], why, saving)]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from lth.report import claims as ledger
-from lth.report.claims import TrialSpread, Verdict, at_least, at_most
+from lth.report.claims import Verdict, at_least, at_most, mean_and_se
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
 from lth.report.claims import unless_reduced
 from lth.report.deconstruct import COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced, figure_name
@@ -66,10 +66,10 @@ def importance_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Verd
         out.append(ledger.untestable(claims["vo_little_overlap"], "needs two metrics and two trials"))
     else:
         excess = [(np.mean(v) - unrelated) / (1 - unrelated) for v in parts["between_metrics"].values()]
-        se = float(np.std(excess, ddof=1) / np.sqrt(len(excess))) if len(excess) > 1 else float("nan")
+        mean, se = mean_and_se(excess)
         how = (f"2 SE over {len(excess)} trials; IoU between metrics {np.mean(list(parts['between_metrics'].values())):.3f}, "
                f"between trials {unrelated:.3f}")
-        out.append(at_most(claims["vo_little_overlap"], float(np.mean(excess)), 2 * se, how,
+        out.append(at_most(claims["vo_little_overlap"], mean, 2 * se, how,
                            "the metrics' tickets overlap more than halfway to identical"))
     rounds = metric_rounds(result)[1:]
     others = [m for m in result["config"]["metrics"] if m != "magnitude"]

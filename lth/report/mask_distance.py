@@ -27,10 +27,10 @@ def first_below(iterations: list[int], values: list[float], threshold: float) ->
     return None
 
 
-def imp_stop(imp: dict[str, Any], threshold: float) -> int | None:
-    """The IMP round at which the rule stops: the first whose ticket differs from the previous one by less
-    than ``threshold`` of all weights (mean over trials)."""
-    for r, d in enumerate(imp["distance"], start=1):
+def imp_stop(distances: list[list[float]], threshold: float) -> int | None:
+    """The IMP round at which the rule stops: the first whose ticket differs from the previous one (round r's
+    entry of ``distances``, one value per trial) by less than ``threshold`` (mean over trials)."""
+    for r, d in enumerate(distances, start=1):
         if np.mean(d) < threshold:
             return r
     return None
@@ -41,7 +41,7 @@ def stopping_row(name: str, rounds: list[dict[str, Any]], threshold: float) -> l
     stopped ticket gives up against the run's sparsest ticket at or above the dense net's accuracy."""
     pm = [rd["ticket"]["pm"][0] for rd in rounds]
     accuracy = [100 * np.mean(rd["ticket"]["early_stop_accuracy"]) for rd in rounds]
-    stop = next((r for r in range(1, len(pm)) if pm[r - 1] - pm[r] < threshold), None)
+    stop = imp_stop([[pm[r - 1] - pm[r]] for r in range(1, len(pm))], threshold)
     matching = [r for r in range(len(pm)) if accuracy[r] >= accuracy[0]]
     best = min(matching, key=lambda r: pm[r])
     if stop is None:
@@ -107,8 +107,8 @@ def mask_distance_section(results: Path, figures: Path) -> Section | None:
     sparse = sorted({f"Pm {100 * lv['pm']:.1f}%" for net in ("lenet", "conv2") for lv in r[net]["levels"]
                      if 2 * lv["pm"] < threshold})
     vacuous = "here " + ", ".join(sparse) if sparse else "none of this run's levels"
-    stop = imp_stop(imp, threshold)
-    rel_stop = imp_stop({"distance": imp["relative"]}, threshold)
+    stop = imp_stop(imp["distance"], threshold)
+    rel_stop = imp_stop(imp["relative"], threshold)
     rel_text = "never stops" if rel_stop is None else f"stops at round {rel_stop}"
     stop_text = "never stops" if stop is None else f"stops at round {stop}"
     # IMP masks are nested: consecutive tickets differ by exactly the weights pruned in between, so every
