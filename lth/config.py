@@ -136,27 +136,44 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML parse error as one phrase: what is wrong and where (line and column, counted from 1)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or " ".join(str(error).split())
+    return f"{problem} at line {mark.line + 1} column {mark.column + 1}" if mark is not None else problem
+
+
 def read_params(path: Path | str = "params.yaml") -> dict[str, Any]:
-    """params.yaml as a mapping with a valid ``profile`` (default ``quick``); one-line ConfigError otherwise."""
+    """params.yaml as a mapping with a valid ``profile`` (default ``quick``); a missing, unreadable, binary,
+    empty, unparsable or non-mapping file is a one-line ConfigError naming the file read and the fix."""
     path = Path(path)
+    restore = f"fix it or restore it (`git checkout -- {path}`)"
     try:
-        raw = yaml.load(path.read_text(), Loader=_StrictLoader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found; run from the project root (where params.yaml is)") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror or error}); {restore}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not text (binary or damaged bytes); {restore}") from None
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}".replace("\n", " ")) from None
-    return check_profile(raw)
+        raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(error)}); {restore}") from None
+    if raw is None:
+        raise ConfigError(f"{path}: empty (no sections); {restore}")
+    return check_profile(raw, str(path))
 
 
-def check_profile(raw: Any) -> dict[str, Any]:
-    """``raw`` itself once it is a mapping whose ``profile`` is one of ``PROFILES``."""
+def check_profile(raw: Any, source: str = "params.yaml") -> dict[str, Any]:
+    """``raw`` itself once it is a mapping whose ``profile`` is one of ``PROFILES`` (``source``: the file
+    named in the error)."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"params.yaml: must be a mapping of sections (profile, data, ...), not {raw!r}")
+        shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:57] + "..."
+        raise ConfigError(f"{source}: must be a mapping of sections (profile, data, ...), not {shown}")
     profile = raw.get("profile", DEFAULT_PROFILE)
     if profile not in PROFILES:
-        raise ConfigError(f"params.yaml: profile = {profile!r}: must be one of " + ", ".join(PROFILES))
+        raise ConfigError(f"{source}: profile = {profile!r}: must be one of " + ", ".join(PROFILES))
     return raw
 
 

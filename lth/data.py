@@ -10,8 +10,7 @@ from pathlib import Path
 
 import torch
 
-from lth.errors import DataError
-from lth.io import file_digest, load_torch
+from lth.io import ContentError, expect_tensors, file_digest, read_torch_file, rerun
 
 # Per-channel statistics of the training sets (images scaled to [0, 1]), for input normalisation.
 MEAN_STD = {"mnist": ((0.1307,), (0.3081,)), "fashion_mnist": ((0.2860,), (0.3530,)),
@@ -38,12 +37,35 @@ class DeviceData:
     source_sha256: str = ""
 
 
+PREPARED = {"train_images": ("int", 4), "train_labels": ("int", 1), "test_images": ("int", 4),
+            "test_labels": ("int", 1), "train_index": ("int", 1), "validation_index": ("int", 1)}
+
+
+def check_prepared(saved: object) -> None:
+    """Raise ``ContentError`` unless ``saved`` is a prepared dataset as the data stage writes it: uint8
+    images [N, C, H, W] with N labels, split indexes into the training images, and the dataset's name."""
+    expect_tensors(saved, PREPARED, "prepared dataset")
+    info = saved.get("info")
+    name = info.get("dataset") if isinstance(info, dict) else None
+    if name not in MEAN_STD:
+        raise ContentError(f"info.dataset = {name!r} is not one of " + ", ".join(MEAN_STD))
+    for part in ("train", "test"):
+        images, labels = saved[f"{part}_images"], saved[f"{part}_labels"]
+        if images.shape[0] != labels.shape[0] or images.shape[1] != len(MEAN_STD[name][0]):
+            raise ContentError(f"{part}_images of shape {list(images.shape)} do not fit {labels.shape[0]} labels "
+                               f"and {name}'s {len(MEAN_STD[name][0])} channel(s)")
+    for key in ("train_index", "validation_index"):
+        index = saved[key]
+        if index.numel() and (int(index.min()) < 0 or int(index.max()) >= saved["train_images"].shape[0]):
+            raise ContentError(f"{key} points outside the {saved['train_images'].shape[0]} training images")
+
+
 def load_prepared(path: Path, device: torch.device, flatten: bool, dtype: torch.dtype = torch.float32) -> DeviceData:
-    """Read a prepared dataset file and put its normalised splits on ``device`` (flattened for MLPs)."""
+    """Read a prepared dataset file and put its normalised splits on ``device`` (flattened for MLPs).
+
+    A missing, damaged or foreign file stops the stage with one line naming it and the data stage to re-run."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path} not found: run `dvc repro data@{path.stem}` first")
-    saved = load_torch(path)
+    saved = read_torch_file(path, expect=check_prepared, fix=rerun(f"data@{path.stem}"))
     name = saved["info"]["dataset"]
     mean, std = (torch.tensor(v, dtype=dtype).view(1, -1, 1, 1) for v in MEAN_STD[name])
 

@@ -6,7 +6,6 @@ torch or the experiment code, it reads ``results/`` only.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from lth.io import write_bytes_atomic  # noqa: E402
+from lth.io import ContentError, read_json_file, write_bytes_atomic  # noqa: E402
 
 FIGURE_DPI = 110
 
@@ -31,9 +30,15 @@ class Section:
     profile: str = ""                                      # the profile its results were run at
 
 
-def read_json(path: Path) -> Any:
-    """Parse a results file (the report's only input)."""
-    return json.loads(path.read_text())
+def read_json(path: Path, require: tuple[str, ...] = ()) -> Any:
+    """Parse a results file (the report's only input), a mapping holding every key of ``require``; a
+    missing, truncated, unparsable or wrong-type file stops the report with one line naming it and the stage
+    that writes it (from dvc.lock)."""
+    def expect(payload: dict[str, Any]) -> None:
+        missing = [key for key in require if key not in payload]
+        if missing:
+            raise ContentError(f"has no {missing[0]!r}")
+    return read_json_file(path, expect=expect)
 
 
 def run_facts(result: dict[str, Any], extra: str = "") -> str:
