@@ -40,8 +40,9 @@ from lth.core.models import PopulationMLP  # noqa: E402
 from lth.core.optimizer import PopulationOptimizer  # noqa: E402
 from lth.core.split import train_in_processes, worker_count  # noqa: E402
 from lth.device import configure_numerics, device_description, pick_device  # noqa: E402
-from lth.experiments.cifar import CIFAR_NETS, CifarConfig, population_chunk  # noqa: E402
-from lth.experiments.common import train_settings  # noqa: E402
+from lth.experiments.cifar import CIFAR_NETS, CifarConfig  # noqa: E402
+from lth.shared.subsets import population_chunk  # noqa: E402
+from lth.shared.settings import train_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -32,9 +32,10 @@ from lth.core.masks import dense_masks, remaining_fraction  # noqa: E402
 from lth.core.split import train_in_processes, worker_count  # noqa: E402
 from lth.data import load_prepared  # noqa: E402
 from lth.device import configure_numerics, pick_device  # noqa: E402
-from lth.experiments.common import derive_seed, train_settings  # noqa: E402
-from lth.experiments.lottery import one_shot_masks, random_masks_like  # noqa: E402
-from lth.experiments.mnist import MnistConfig, layer_rates, lenet  # noqa: E402
+from lth.shared.members import derive_seed  # noqa: E402
+from lth.shared.settings import train_settings  # noqa: E402
+from lth.shared.lottery import one_shot_masks, random_masks_like  # noqa: E402
+from lth.shared.lenet import MnistConfig, layer_rates, lenet  # noqa: E402
 
 ROLES = ("ticket", "reinit", "random_mask")
 

@@ -1,20 +1,25 @@
-"""Shared command-line plumbing of the stage scripts: --help, one-line errors, timing summary."""
+"""The ``lth`` command (also ``python -m lth``): ``lth run <experiment> [item ...]`` runs one stage's body.
+
+``lth run --help`` lists the experiments; ``lth run <experiment> --help`` shows its items and its params with
+the papers' values. A user's mistake (a bad param, a missing or damaged input file, a bad environment variable)
+is one line ``<stage>: error: ...`` and exit status 2; the stage's summary line ends with its wall time.
+"""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
-from typing import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Sequence
 
 from lth.errors import ConfigError, DataError, EnvironmentSettingError
+from lth.params_help import params_table
+from lth.stage_run import StageRun
 
-
-def stage_parser(description: str) -> argparse.ArgumentParser:
-    """An argument parser with the options every stage has (``--params``)."""
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
-    return parser
+# Stages whose body is not an experiment module's; every other name ``x`` runs lth.experiments.x.stage.
+STAGE_MODULES = {"report": "lth.report.stage"}
 
 
 def run_stage(name: str, body: Callable[[], str]) -> None:
@@ -30,3 +35,58 @@ def run_stage(name: str, body: Callable[[], str]) -> None:
         print(f"{name}: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     print(f"{name}: {summary} ({time.perf_counter() - start:.1f} s)")
+
+
+def experiment_list() -> str:
+    """The experiments, one per line, in the report's order (read from the registry, only for this help)."""
+    registry = importlib.import_module("lth.registry")
+    width = max(len(e.name) for e in registry.EXPERIMENTS)
+    return "\n".join(f"  {e.name:<{width}}  {e.title} ({e.source})" for e in registry.EXPERIMENTS)
+
+
+def stage_module(name: str) -> ModuleType:
+    """The module whose ``stage()`` runs experiment ``name``; a one-line error naming the known ones if none."""
+    module_name = STAGE_MODULES.get(name, f"lth.experiments.{name}")
+    try:
+        module = importlib.import_module(module_name) if name.isidentifier() else None
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
+        module = None
+    if module is None or not hasattr(module, "stage"):
+        print(f"lth run: error: no experiment {name!r}; the experiments are:\n{experiment_list()}", file=sys.stderr)
+        raise SystemExit(2)
+    return module
+
+
+def experiment_parser(name: str, module: ModuleType, params: str) -> argparse.ArgumentParser:
+    """``lth run <name>``'s arguments: its items (positional, with their choices) and ``--params``; its help
+    shows the module's description and its params sections with the papers' values."""
+    sections = getattr(module, "SECTIONS", {})
+    parser = argparse.ArgumentParser(prog=f"lth run {name}", description=module.__doc__,
+                                     epilog="\n\n".join(params_table(Path(params), s, schema)
+                                                        for s, schema in sections.items()),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    for item, choices, help_text in getattr(module, "ITEMS", ()):
+        parser.add_argument(item, choices=choices, help=help_text)
+    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``lth run <experiment> [item ...] [--params FILE]``; ``lth run --help`` lists the experiments."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    usage = "usage: lth run <experiment> [item ...] [--params FILE]   (lth run <experiment> --help: its params)"
+    if not argv or argv[0] in ("-h", "--help") or (argv[0] == "run" and (len(argv) == 1 or argv[1] in ("-h", "--help"))):
+        print(f"{usage}\n\nexperiments (dvc.yaml runs each as a stage):\n{experiment_list()}")
+        raise SystemExit(0 if argv else 2)
+    if argv[0] != "run":
+        print(f"lth: error: unknown command {argv[0]!r}\n{usage}", file=sys.stderr)
+        raise SystemExit(2)
+    name = argv[1]
+    module = stage_module(name)
+    params = argv[argv.index("--params") + 1] if "--params" in argv[:-1] else "params.yaml"
+    args = experiment_parser(name, module, params).parse_args(argv[2:])
+    items = tuple(getattr(args, item) for item, _, _ in getattr(module, "ITEMS", ()))
+    run = StageRun(params=Path(args.params), items=items)
+    run_stage(" ".join((name, *items)), lambda: module.stage(run))

@@ -24,7 +24,7 @@ def code_commit(repo: Path | None = None) -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=cwd, capture_output=True,
                               text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "lth", "stages",
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "lth",
                                 "params.yaml", "dvc.yaml"], cwd=cwd, capture_output=True, text=True,
                                check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):

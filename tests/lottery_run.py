@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from lth.data import DeviceData, Split  # noqa: E402
-from lth.experiments.mnist import MnistConfig, MnistLottery  # noqa: E402
+from lth.shared.lenet import MnistConfig, MnistLottery  # noqa: E402
 
 TINY = MnistConfig(hidden_sizes=[24, 12], iterations=150, eval_every=25, trials=2, batch_size=16,
                    min_remaining=0.3, one_shot_rounds=[1, 3], curve_rounds=[0, 2], reinit_per_ticket=2)

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-import lth.experiments.lottery as lottery
+import lth.shared.lottery as lottery
 from lth.config import ConfigError
 from lth.experiments.anatomy import AnatomyConfig, anatomy, connectivity, survivor_statistics
-from lth.experiments.mnist_v1 import MnistV1Config, MnistV1Lottery
-from lth.experiments.ticket_file import pack_masks, unpack_masks
+from lth.shared.lenet_v1 import MnistV1Config, MnistV1Lottery
+from lth.shared.ticket_file import pack_masks, unpack_masks
 from lottery_run import TINY, tiny_data
 
 

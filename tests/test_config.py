@@ -16,8 +16,8 @@ from lth.config import ConfigError, read_params, resolve_section
 from lth.datasets import DataConfig
 from lth.experiments.cifar import CIFAR_NETS, CifarConfig
 from lth.experiments.anatomy import AnatomyConfig
-from lth.experiments.mnist import MnistConfig
-from lth.experiments.mnist_v1 import MnistV1Config
+from lth.shared.lenet import MnistConfig
+from lth.shared.lenet_v1 import MnistV1Config
 from lth.experiments.sweeps import InitScaleConfig, NetworkSizeConfig, PruningRateConfig
 from lth.experiments.xor import XorConfig
 from lth.experiments.xor_calibration import XorCalibrationConfig
@@ -169,8 +169,7 @@ def test_rules_between_keys_are_checked_for_every_profile_and_variant(path, valu
 
 # ------------------------------------------------------------------------------------ through the stages
 def _project(tmp_path: Path, params: dict) -> Path:
-    for folder in ("lth", "stages"):
-        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "lth", tmp_path / "lth", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return tmp_path
 
@@ -187,7 +186,7 @@ def _tiny_mnist(path: Path, train: int = 50, validation: int = 10, test: int = 2
 
 
 def _stage(project: Path, script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, f"stages/{script}", *args], cwd=project, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lth", "run", script.removesuffix(".py"), *args], cwd=project, capture_output=True, text=True,
                           env={**os.environ, "LTH_DEVICE": "cpu", **(env or {})}, timeout=300)
 
 

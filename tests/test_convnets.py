@@ -13,7 +13,7 @@ from lth.core.engine import Split, TrainJob, TrainSettings, train_in_chunks, tra
 from lth.core.masks import dense_masks, remaining_fraction
 from lth.data import DeviceData
 from lth.experiments.cifar import CifarConfig, CifarLottery
-from lth.experiments.common import train_settings
+from lth.shared.settings import train_settings
 
 
 @pytest.mark.parametrize("arch, expected, paper", [
@@ -170,7 +170,7 @@ def test_killed_mid_training_resumes_to_identical_results(config, tmp_path, monk
     """A crash right after a within-round snapshot (here: in the middle of the second member's training)
     and a re-run give exactly the results of an uninterrupted run: weights, optimizer, batch order,
     dropout and augmentation generators all resume."""
-    import lth.experiments.lottery as lottery
+    import lth.shared.lottery as lottery
     data = _tiny_data()
     whole = CifarLottery(config, data, torch.device("cpu"), tmp_path / "whole.pt", progress=False,
                          snapshot_every_s=0).run()
@@ -248,7 +248,7 @@ def test_pruned_conv_and_fc_weights_stay_exactly_zero(arch, settings):
 def test_train_and_curve_examples_take_the_first_images_and_bad_counts_name_the_key(monkeypatch, tmp_path):
     """``train_examples`` trains on the first N training images only; ``curve_examples`` records the test curves
     on the first N test images while the accuracy at early stop uses the whole test set."""
-    import lth.experiments.lottery as lottery
+    import lth.shared.lottery as lottery
     data = _tiny_data()
     seen = []
     real = lottery.train_in_processes

@@ -225,7 +225,7 @@ def test_rebuild_checks_all_parts_are_there(tmp_path):
 
 
 def _stage(cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "stages" / "data.py"), "cifar10"], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "lth", "run", "data", "cifar10"], cwd=cwd, env=env,
                           capture_output=True, text=True)
 
 

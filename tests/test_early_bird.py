@@ -11,7 +11,7 @@ from lth.core.slimming import (SlimmingPenalty, bn_scales, channel_masks, distan
 from lth.data import DeviceData, Split
 from lth.experiments.early_bird import EarlyBirdConfig, EarlyBirdStudy
 from lth.experiments.mask_distance import imp_distances
-from lth.experiments.ticket_file import pack_masks, write_tickets
+from lth.shared.ticket_file import pack_masks, write_tickets
 
 
 def test_channel_masks_prune_the_smallest_scales_over_all_layers():

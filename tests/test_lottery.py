@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-import lth.experiments.lottery as lottery
+import lth.shared.lottery as lottery
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.core.models import PopulationMLP
-from lth.experiments.lottery import one_shot_masks, random_masks_like, rewire, rounds_needed
-from lth.experiments.mnist import MnistConfig, MnistLottery, imp_rounds, layer_rates
+from lth.shared.lottery import one_shot_masks, random_masks_like, rewire, rounds_needed
+from lth.shared.lenet import MnistConfig, MnistLottery, imp_rounds, layer_rates
 from lottery_run import TINY, tiny_data
 
 HERE = Path(__file__).resolve().parent

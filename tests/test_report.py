@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,16 +32,16 @@ def test_report_stage_imports_no_torch_and_no_experiment_code(tmp_path):
     """The report is rebuilt from results files only: running the stage (imports and build) must not pull in
     torch, the training engine or the experiments."""
     (tmp_path / "results").mkdir()
-    script = ("import runpy, sys\n"
-              f"sys.argv = ['report', '--results', {str(tmp_path / 'results')!r}, '--out', {str(tmp_path / 'out')!r}]\n"
-              "runpy.run_path('stages/report.py', run_name='__main__')\n"
+    script = ("import sys\nfrom lth.cli import main\n"
+              "main(['run', 'report'])\n"
               "print(' '.join(sorted(sys.modules)))\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     modules = done.stdout.split()
-    assert "lth.report.assemble" in modules and (tmp_path / "out" / "report.md").exists()
+    assert "lth.report.assemble" in modules and (tmp_path / "reports" / "report.md").exists()
     forbidden = [m for m in modules if m == "torch" or m.startswith(("torch.", "torchvision", "lth.core",
-                                                                     "lth.experiments"))
-                 or m in ("lth.config", "lth.data", "lth.datasets", "lth.device")]
+                                                                     "lth.experiments", "lth.shared"))
+                 or m in ("lth.data", "lth.datasets", "lth.device")]
     assert forbidden == []
 
 

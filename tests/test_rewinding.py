@@ -11,7 +11,7 @@ from lth.core.convnets import make_convnet
 from lth.core.engine import TrainJob, evaluate
 from lth.data import DeviceData, Split
 from lth.experiments.rewinding import RewindingConfig, RewindingStudy, schedule_from
-from lth.experiments.trajectory import interpolate, train_recording
+from lth.shared.trajectory import interpolate, train_recording
 from lth.report.rewinding import instability
 
 

@@ -59,24 +59,37 @@ def project_modules(path: Path) -> set[Path]:
     return {f for f in seen if f.name != "__init__.py"}
 
 
+STAGE_MODULES = {"report": "lth.report.stage"}      # as lth/cli.py resolves ``lth run <name>``
+
+
+def stage_entry(cmd: str) -> Path:
+    """The module whose ``stage()`` a dvc.yaml command ``python -m lth run <name> ...`` runs."""
+    words = cmd.split()
+    assert words[:4] == ["python", "-m", "lth", "run"], f"{cmd}: stages run `python -m lth run <experiment>`"
+    return module_file(STAGE_MODULES.get(words[4], f"lth.experiments.{words[4]}"))
+
+
 def stage_commands() -> dict[str, tuple[Path, set[str]]]:
-    """Stage name -> (its script, the lth/ files its dvc.yaml entry lists)."""
+    """Stage name -> (the module its command runs, the lth/ files its dvc.yaml entry lists)."""
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     out = {}
     for name, stage in stages.items():
         body = stage.get("do", stage)
-        script = ROOT / body["cmd"].split()[1]
         deps = {d for d in body["deps"] if d.startswith("lth/")}
-        out[name] = (script, deps)
+        out[name] = (stage_entry(body["cmd"]), deps)
     return out
+
+
+def stage_imports(entry: Path) -> set[str]:
+    """Every project file a stage reads as code: the ``lth`` command, its stage module and their imports."""
+    files = {entry, PACKAGE / "__main__.py"} | project_modules(entry) | project_modules(PACKAGE / "__main__.py")
+    return {str(p.relative_to(ROOT)) for p in files}
 
 
 @pytest.mark.parametrize("stage", sorted(stage_commands()))
 def test_each_stage_declares_exactly_the_project_modules_it_imports(stage):
-    script, declared = stage_commands()[stage]
-    assert f"stages/{script.name}" in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage].get(
-        "do", yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage])["deps"]
-    imported = {str(p.relative_to(ROOT)) for p in project_modules(script)}
+    entry, declared = stage_commands()[stage]
+    imported = stage_imports(entry)
     assert sorted(imported - declared) == [], f"{stage}: dvc.yaml misses these imported modules"
     assert sorted(declared - imported) == [], f"{stage}: dvc.yaml lists modules the stage does not import"
 
@@ -101,10 +114,10 @@ def _wing(path: Path) -> str:
 
 
 def test_wings_import_only_downwards():
-    """core knows no experiment and no report; the report knows no core and no experiment; plumbing (config,
-    data, io, cli, ...) knows no wing."""
-    allowed = {"plumbing": {"plumbing"}, "core": {"core", "plumbing"}, "experiments": {"experiments", "core", "plumbing"},
-               "report": {"report", "plumbing"}}
+    """core knows no experiment and no report; shared (what experiments share) knows no experiment; the report
+    knows no core, shared layer or experiment; plumbing (config, data, io, cli, ...) knows no wing."""
+    allowed = {"plumbing": {"plumbing"}, "core": {"core", "plumbing"}, "shared": {"shared", "core", "plumbing"},
+               "experiments": {"experiments", "shared", "core", "plumbing"}, "report": {"report", "plumbing"}}
     for path in PACKAGE.rglob("*.py"):
         wing = _wing(path)
         for name in direct_imports(path):
@@ -114,7 +127,43 @@ def test_wings_import_only_downwards():
             assert _wing(target) in allowed[wing], f"{path.relative_to(ROOT)} ({wing}) imports {name}"
 
 
+def test_no_experiment_imports_a_sibling_experiment():
+    """An experiment module reads only the shared layer, core and plumbing: an edit to one experiment re-runs
+    only its own stages."""
+    for path in (PACKAGE / "experiments").rglob("*.py"):
+        siblings = [name for name in direct_imports(path) if name.startswith("lth.experiments.")]
+        assert siblings == [], f"{path.relative_to(ROOT)} imports {siblings}"
+
+
+def test_the_sibling_rule_sees_a_sibling_import(tmp_path):
+    """The rule's reader: a sibling import inside a function is found."""
+    module = tmp_path / "x.py"
+    module.write_text("def f():\n    from lth.experiments.mnist import stage\n")
+    assert [n for n in direct_imports(module) if n.startswith("lth.experiments.")] == ["lth.experiments.mnist"]
+
+
 def test_no_import_circles():
     files = [p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"]
     for path in files:
         assert path not in project_modules(path), f"{path.relative_to(ROOT)} imports itself through a circle"
+
+
+def _defines_stage(path: Path) -> bool:
+    """Whether module ``path`` defines a top-level ``stage`` function (what ``lth run`` calls)."""
+    return any(isinstance(node, ast.FunctionDef) and node.name == "stage" for node in ast.parse(path.read_text()).body)
+
+
+def test_registry_dvc_yaml_and_stage_modules_agree():
+    """Every dvc.yaml stage belongs to one registry entry and runs that entry's experiment; every registry entry
+    has a stage module; every experiment module with a stage is registered."""
+    from lth.registry import EXPERIMENTS
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    owner = {stage: e.name for e in EXPERIMENTS for stage in e.stages}
+    assert sorted(owner) == sorted(stages)
+    for name, stage in stages.items():
+        assert stage.get("do", stage)["cmd"].split()[4] == owner[name], name
+    for e in EXPERIMENTS:
+        assert _defines_stage(module_file(STAGE_MODULES.get(e.name, f"lth.experiments.{e.name}"))), e.name
+        assert e.page is None or module_file(f"lth.report.{e.page}") is not None, e.page
+    modules = {p.stem for p in (PACKAGE / "experiments").glob("*.py") if _defines_stage(p)}
+    assert modules == {e.name for e in EXPERIMENTS} - set(STAGE_MODULES)

@@ -3,7 +3,7 @@ share their draws; sizes resume."""
 import pytest
 import torch
 
-import lth.experiments.lottery as lottery
+import lth.shared.lottery as lottery
 from lth.config import ConfigError
 from lth.experiments.sweeps import (InitScaleConfig, NetworkSizeConfig, PruningRateConfig, Setting, SweepLottery,
                                     init_scale_settings, pruning_rate_settings, run_size_sweep)

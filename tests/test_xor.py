@@ -2,7 +2,8 @@ import dataclasses
 
 import torch
 
-from lth.experiments.xor import XorConfig, XorPruningConfig, pruning_table, random_init_table, success_rates
+from lth.experiments.xor import XorConfig, XorPruningConfig, pruning_table, random_init_table
+from lth.shared.xor_net import success_rates
 
 
 def test_success_rates_and_standard_error():

@@ -9,10 +9,19 @@ import torch
 
 from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
-from lth.data import DeviceData, Split
-from lth.experiments.common import (MIXED_PRECISION_HELP, PATIENCE_HELP, check_batches_fit, check_rounds,
-                                    check_schedule, train_settings)
-from lth.experiments.lottery import Lottery
+from lth.data import DeviceData
+from lth.shared.lottery import Lottery
+from lth.shared.settings import (
+    MIXED_PRECISION_HELP,
+    PATIENCE_HELP,
+    check_batches_fit,
+    check_rounds,
+    check_schedule,
+    train_settings,
+)
+from lth.shared.stage import run_lottery_stage
+from lth.shared.subsets import first_examples, population_chunk
+from lth.stage_run import StageRun, config_record
 
 CIFAR_NETS = ("conv2", "conv4", "conv6", "vgg19", "resnet20")
 
@@ -75,24 +84,6 @@ class CifarConfig:
 KIND_RATE = {"conv": "conv_rate", "fc": "fc_rate", "output": "output_rate"}
 
 
-def first_examples(split: Split, count: int, key: str, name: str) -> Split:
-    """The first ``count`` examples of ``split`` (all of them for 0); a clear error naming ``key`` when the
-    split has fewer."""
-    if not count:
-        return split
-    if count > len(split):
-        raise ConfigError(f"params.yaml: {key} = {count}: the prepared {name} split has only {len(split)} images "
-                          f"(use at most {len(split)}, or 0 for all of them)")
-    return Split(split.x[:count], split.y[:count])
-
-
-def population_chunk(device: torch.device) -> int | None:
-    """Members trained at once. On a CPU the conv nets are compute-bound and grouped convolutions gain
-    nothing over one member at a time (bench/README.md), so members train one after another; on a GPU the
-    whole population trains together."""
-    return 1 if device.type == "cpu" else None
-
-
 class CifarLottery(Lottery):
     """IMP with rewinding plus random reinitialisation for one CIFAR-10 network and variant.
 
@@ -121,3 +112,31 @@ class CifarLottery(Lottery):
         super().__init__(config, model, names, rates, config.rounds, train_settings(config), data, device,
                          checkpoint, progress, label=label, global_rate=global_rate, chunk=population_chunk(device),
                          snapshot_every_s=snapshot_every_s, curve_test=curve_test)
+
+
+SECTIONS = {net: CifarConfig for net in CIFAR_NETS}
+ITEMS = (("net", CIFAR_NETS, "network (a params.yaml section)"),
+         ("variant", None, "one of the section's variants (e.g. plain, dropout, high_lr, low_lr, warmup)"))
+
+
+def stage(run: StageRun) -> str:
+    """One network and variant (``cifar conv2 plain``): IMP with rewinding and random reinit; writes
+    results/cifar/<net>_<variant>.json and its timing file (resuming from checkpoints/cifar/ after a kill)."""
+    net, variant = run.items
+    loaded = run.section(net, CifarConfig, variants=True)
+    if variant not in loaded.config:
+        raise ConfigError(f"params.yaml: {net}.variants has no {variant!r}; defined: " + ", ".join(loaded.config))
+    config, name = loaded.config[variant], f"{net}_{variant}"
+    checkpoint, out = run.checkpoints / "cifar" / f"{name}.pt", run.results / "cifar"
+
+    def make(data: DeviceData, device: torch.device) -> CifarLottery:
+        return CifarLottery(config, data, device, checkpoint, label=f"cifar {name}", section=net)
+
+    def record(lottery: CifarLottery) -> dict:
+        return {**config_record(loaded, config), "net": net, "variant": variant,
+                "parameters": lottery.model.parameter_count()}
+
+    results = run_lottery_stage(make, run, "cifar10", out / f"{name}.json", out / f"{name}_timing.json", checkpoint,
+                                record)
+    last = results["rounds"][-1]["ticket"]
+    return f"{len(results['rounds'])} IMP levels down to Pm {100 * last['pm'][0]:.1f}%, {config.trials} trials"

@@ -26,11 +26,14 @@ from lth.core.engine import evaluate
 from lth.core.frozen import Supermask, WithFrozenWeights, supermask_of
 from lth.core.masks import Masks, dense_masks, remaining_fraction
 from lth.data import DeviceData
-from lth.experiments.cifar import population_chunk
-from lth.experiments.common import MIXED_PRECISION_HELP, derive_seed, train_settings
-from lth.experiments.lottery import Lottery, concat_members, one_shot_masks
-from lth.experiments.mnist import LenetSchedule
-from lth.experiments.study_nets import STUDY_NETS, ConvSchedule, study_net
+from lth.shared.lenet import LenetSchedule
+from lth.shared.lottery import Lottery, concat_members, one_shot_masks
+from lth.shared.members import derive_seed
+from lth.shared.settings import MIXED_PRECISION_HELP, train_settings
+from lth.shared.stage import run_study
+from lth.shared.study_nets import DATASETS, STUDY_NETS, ConvSchedule, study_net
+from lth.shared.subsets import population_chunk
+from lth.stage_run import StageRun
 
 BASE = "criterion/large_final"      # the LTH's ticket: large_final mask, rewind, zero
 TRAINED_CRITERIA = ("large_final", "small_final", "large_init", "small_init", "large_init_large_final",
@@ -233,3 +236,14 @@ class DeconstructLottery(Lottery):
         return {"dense": state["dense"], "levels": levels, "supermasks": state["supermasks"],
                 "learned_supermask": state["learned"], "layer_rates": self.rates,
                 "weights": {n: int(self.init[n][0].numel()) for n in self.names}}
+
+
+SECTIONS = {"deconstruct": DeconstructConfig}
+
+
+def stage(run: StageRun) -> str:
+    """Every net of ``deconstruct.nets``; writes results/deconstruct/<net>.json and timing files."""
+    loaded = run.section("deconstruct", DeconstructConfig)
+    return run_study("deconstruct", run, loaded, DATASETS, lambda data, device, checkpoint, net: DeconstructLottery(
+        loaded.config, data, device, checkpoint, net=net),
+        lambda r: f"{len(r['levels'][0]['variants'])} variants at {len(r['levels'])} levels")

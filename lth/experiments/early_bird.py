@@ -20,13 +20,24 @@ from tqdm.auto import tqdm
 from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
 from lth.core.engine import TrainJob, TrainSettings, evaluate
-from lth.core.slimming import (SlimmingPenalty, bn_scales, channel_masks, distance_matrix, early_bird_epoch,
-                               is_early_bird, vgg_training_flops, weight_masks_from_channels)
+from lth.core.slimming import (
+    SlimmingPenalty,
+    bn_scales,
+    channel_masks,
+    distance_matrix,
+    early_bird_epoch,
+    is_early_bird,
+    vgg_training_flops,
+    weight_masks_from_channels,
+)
 from lth.data import DeviceData
-from lth.experiments.cifar import first_examples, population_chunk
-from lth.experiments.common import MIXED_PRECISION_HELP, check_batches_fit, derive_seed
-from lth.experiments.lottery import Lottery, concat_members
-from lth.experiments.trajectory import train_recording
+from lth.shared.lottery import Lottery, concat_members
+from lth.shared.members import derive_seed
+from lth.shared.settings import MIXED_PRECISION_HELP, check_batches_fit
+from lth.shared.stage import run_lottery_stage
+from lth.shared.subsets import first_examples, population_chunk
+from lth.shared.trajectory import train_recording
+from lth.stage_run import StageRun, config_record
 
 
 @dataclass(frozen=True)
@@ -210,3 +221,19 @@ class EarlyBirdStudy(Lottery):
                 "channels": sum(self.init[n].shape[1] for n in self.scales), "search_accuracy": search["accuracy"],
                 "ratios": ratios, "retrained": retrained}
 
+
+
+SECTIONS = {"early_bird": EarlyBirdConfig}
+
+
+def stage(run: StageRun) -> str:
+    """The early-bird search and retraining on VGG; writes results/early_bird/vgg.json and its timing file
+    (resuming from checkpoints/early_bird/ after a kill)."""
+    loaded = run.section("early_bird", EarlyBirdConfig)
+    config, out = loaded.config, run.results / "early_bird"
+    checkpoint = run.checkpoints / "early_bird" / "vgg.pt"
+    results = run_lottery_stage(lambda data, device: EarlyBirdStudy(config, data, device, checkpoint), run,
+                                "cifar10", out / "vgg.json", out / "timing.json", checkpoint,
+                                lambda study: config_record(loaded))
+    birds = {ratio: r["early_bird_epoch"] for ratio, r in results["ratios"].items()}
+    return f"early-bird epochs per ratio {birds} of {config.epochs}; {len(results['retrained'])} tickets retrained"

@@ -21,11 +21,14 @@ from lth.config import ConfigError, setting
 from lth.core.criteria import IMPORTANCE_VALUES, importance_scores, mask_iou
 from lth.core.masks import dense_masks, prune_global
 from lth.data import DeviceData
-from lth.experiments.cifar import population_chunk
-from lth.experiments.common import MIXED_PRECISION_HELP, derive_seed
-from lth.experiments.lottery import Lottery, rounds_needed
-from lth.experiments.mnist import LenetSchedule
-from lth.experiments.study_nets import STUDY_NETS, ConvSchedule, study_net
+from lth.shared.lenet import LenetSchedule
+from lth.shared.lottery import Lottery, rounds_needed
+from lth.shared.members import derive_seed
+from lth.shared.settings import MIXED_PRECISION_HELP
+from lth.shared.stage import run_study
+from lth.shared.study_nets import DATASETS, STUDY_NETS, ConvSchedule, study_net
+from lth.shared.subsets import population_chunk
+from lth.stage_run import StageRun
 
 
 @dataclass(frozen=True)
@@ -143,3 +146,13 @@ class ImportanceLottery(Lottery):
         bar.close()
         return {"members": [m.label for m in self.members], "rounds": state["rounds"],
                 "weights": {n: int(self.init[n][0].numel()) for n in self.names}}
+
+
+SECTIONS = {"importance": ImportanceConfig}
+
+
+def stage(run: StageRun) -> str:
+    """Every net of ``importance.nets``; writes results/importance/<net>.json and timing files."""
+    loaded = run.section("importance", ImportanceConfig)
+    return run_study("importance", run, loaded, DATASETS, lambda data, device, checkpoint, net: ImportanceLottery(
+        loaded.config, data, device, checkpoint, net=net), lambda r: f"{len(r['rounds'])} rounds")

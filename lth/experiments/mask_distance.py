@@ -10,6 +10,7 @@ masks differ.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,20 @@ import torch
 from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
 from lth.core.engine import TrainJob, TrainSettings
+from lth.core.models import PopulationMLP
 from lth.core.slimming import mask_distance
 from lth.data import DeviceData
-from lth.experiments.cifar import first_examples, population_chunk
-from lth.experiments.common import check_batches_fit, derive_seed
-from lth.experiments.lottery import one_shot_masks
-from lth.experiments.mnist import MNIST_CLASSES, MNIST_INPUTS
-from lth.experiments.ticket_file import read_tickets, unpack_masks
-from lth.experiments.trajectory import train_recording
-from lth.core.models import PopulationMLP
+from lth.errors import DataError
+from lth.io import write_json_atomic
+from lth.shared.lenet import MNIST_CLASSES, MNIST_INPUTS
+from lth.shared.lottery import one_shot_masks
+from lth.shared.members import derive_seed
+from lth.shared.settings import check_batches_fit
+from lth.shared.stage import Compute, write_timing
+from lth.shared.subsets import first_examples, population_chunk
+from lth.shared.ticket_file import read_tickets, unpack_masks
+from lth.shared.trajectory import train_recording
+from lth.stage_run import StageRun, config_record
 
 
 @dataclass(frozen=True)
@@ -125,3 +131,25 @@ def imp_distances(tickets_path: Path) -> dict[str, Any]:
         out["distance"].append([round(float(v), 6) for v in d])
         out["relative"].append([round(float(v), 6) for v in d * total / earlier])
     return out
+
+
+SECTIONS = {"mask_distance": MaskDistanceConfig}
+
+
+def stage(run: StageRun) -> str:
+    """Mask distances along a LeNet and a Conv-2 training and between the ``mnist_v1`` run's consecutive
+    tickets; writes results/mask_distance/distances.json and its timing file."""
+    loaded = run.section("mask_distance", MaskDistanceConfig)
+    config, compute = loaded.config, Compute.pick()
+    tickets = run.artifacts / "mnist_v1" / "tickets.pt"
+    if not tickets.exists():
+        raise DataError(f"{tickets}: missing; run the mnist_v1 stage first (dvc repro mnist_v1)")
+    start = time.perf_counter()
+    imp = imp_distances(tickets)
+    lenet = lenet_run(config, compute.load(run, "mnist"), compute.device, True)
+    conv2 = conv2_run(config, compute.load(run, "cifar10"), compute.device, True)
+    write_json_atomic(run.results / "mask_distance" / "distances.json", {
+        **config_record(loaded), "environment": compute.environment(), "lenet": lenet, "conv2": conv2,
+        "imp_mnist_v1": imp})
+    write_timing(run.results / "mask_distance" / "timing.json", start, compute.device)
+    return f"{len(lenet['iterations'])} LeNet and {len(conv2['iterations'])} Conv-2 points, {config.trials} trials"

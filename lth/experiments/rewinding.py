@@ -26,10 +26,13 @@ from lth.core.convnets import make_convnet
 from lth.core.engine import TrainJob, TrainSettings, evaluate
 from lth.core.masks import dense_masks, prune_global, remaining_fraction
 from lth.data import DeviceData
-from lth.experiments.cifar import first_examples, population_chunk
-from lth.experiments.common import MIXED_PRECISION_HELP, check_batches_fit, derive_seed
-from lth.experiments.lottery import Lottery, concat_members
-from lth.experiments.trajectory import interpolate, train_recording
+from lth.shared.lottery import Lottery, concat_members
+from lth.shared.members import derive_seed
+from lth.shared.settings import MIXED_PRECISION_HELP, check_batches_fit
+from lth.shared.stage import run_lottery_stage
+from lth.shared.subsets import first_examples, population_chunk
+from lth.shared.trajectory import interpolate, train_recording
+from lth.stage_run import StageRun, config_record
 
 
 @dataclass(frozen=True)
@@ -198,3 +201,24 @@ class RewindingStudy(Lottery):
         bar.close()
         return {"dense_accuracy": self._accuracy(dense["final"]), "rounds": state["rounds"],
                 "path_examples": len(self.path_test), "record_every": self.config.record_every}
+
+
+REWINDING_NETS = ("vgg19", "resnet20")
+SECTIONS = {f"rewinding_{net}": RewindingConfig for net in REWINDING_NETS}
+ITEMS = (("net", REWINDING_NETS, "which network (params section rewinding_<net>)"),)
+
+
+def stage(run: StageRun) -> str:
+    """Late rewinding and linear mode connectivity for one net (``rewinding vgg19``); writes
+    results/rewinding/<net>.json and its timing file (resuming from checkpoints/rewinding/ after a kill)."""
+    net, = run.items
+    section = f"rewinding_{net}"
+    loaded = run.section(section, RewindingConfig)
+    config, out = loaded.config, run.results / "rewinding"
+    checkpoint = run.checkpoints / "rewinding" / f"{net}.pt"
+    results = run_lottery_stage(
+        lambda data, device: RewindingStudy(config, data, device, checkpoint, label=section), run, "cifar10",
+        out / f"{net}.json", out / f"{net}_timing.json", checkpoint,
+        lambda study: {**config_record(loaded), "net": net})
+    return (f"{len(results['rounds'])} rounds, rewinding to {config.rewind_iterations}, dense accuracy "
+            f"{results['dense_accuracy']}")

@@ -10,7 +10,7 @@ done); the size sweep trains one population per size.
 from __future__ import annotations
 
 import dataclasses
-import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -21,11 +21,14 @@ from tqdm.auto import tqdm
 from lth.config import ConfigError, setting
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.data import DeviceData
-from lth.experiments.common import MIXED_PRECISION_HELP, check_batches_fit, derive_seed, train_settings
-from lth.experiments.lottery import Lottery, concat_members, rounds_needed
-from lth.experiments.mnist import MNIST_INPUTS, LenetSchedule, MnistConfig, imp_rounds, lenet
-from lth.experiments.mnist_v1 import MnistV1Config, MnistV1Lottery
-from lth.io import write_json_atomic
+from lth.io import read_json_file, write_json_atomic
+from lth.shared.lenet import MNIST_INPUTS, LenetSchedule, MnistConfig, imp_rounds, lenet
+from lth.shared.lenet_v1 import MnistV1Config, MnistV1Lottery
+from lth.shared.lottery import Lottery, concat_members, rounds_needed
+from lth.shared.members import derive_seed
+from lth.shared.settings import MIXED_PRECISION_HELP, check_batches_fit, train_settings
+from lth.shared.stage import Compute, write_timing
+from lth.stage_run import StageRun, config_record
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,8 @@ def run_size_sweep(config: NetworkSizeConfig, data: DeviceData, device: torch.de
         lottery = MnistV1Lottery(size_config(config, size), data, device, checkpoints / f"{name}.pt", progress)
         lottery.label = f"sweep size {name}"
         done = checkpoints / f"{name}.json"
-        saved = json.loads(done.read_text()) if done.exists() else None
+        saved = read_json_file(done, fix=f"it holds size {name}'s finished result: restore a good copy, or "
+                               "delete it to train that size again") if done.exists() else None
         if saved is None or saved.get("fingerprint") != lottery.fingerprint:
             result = lottery.run()
             result = {"rounds": result["rounds"], "one_shot": result["one_shot"], "weights": result["weights"]}
@@ -204,3 +208,32 @@ def run_size_sweep(config: NetworkSizeConfig, data: DeviceData, device: torch.de
             result = saved["result"]
         out.append({"label": name, "sizes": list(size), "weights_total": sum(result["weights"].values()), **result})
     return {"sizes": out}
+
+
+SECTIONS = {"sweep_init_scale": InitScaleConfig, "sweep_pruning_rate": PruningRateConfig,
+            "sweep_network_size": NetworkSizeConfig}
+SWEEP_SETTINGS = {"init_scale": init_scale_settings, "pruning_rate": pruning_rate_settings}
+ITEMS = (("kind", ("init_scale", "network_size", "pruning_rate"), "which sweep (params section sweep_<kind>)"),)
+
+
+def stage(run: StageRun) -> str:
+    """One sweep (``sweeps init_scale``); writes results/sweeps/<kind>.json and its timing file (resuming from
+    checkpoints/sweeps/ after a kill)."""
+    kind, = run.items
+    loaded = run.section(f"sweep_{kind}", SECTIONS[f"sweep_{kind}"])
+    config, compute = loaded.config, Compute.pick()
+    data = compute.load(run, "mnist")
+    checkpoints, start = run.checkpoints / "sweeps", time.perf_counter()
+    if kind == "network_size":
+        results = run_size_sweep(config, data, compute.device, checkpoints / kind)
+        count = len(results["sizes"])
+    else:
+        checkpoint = checkpoints / f"{kind}.pt"
+        lottery = SweepLottery(config, SWEEP_SETTINGS[kind], data, compute.device, checkpoint, label=f"sweep {kind}")
+        results = lottery.run()
+        checkpoint.unlink(missing_ok=True)
+        count = len(results["settings"])
+    write_json_atomic(run.results / "sweeps" / f"{kind}.json",
+                      {**config_record(loaded), "environment": compute.environment(), **results})
+    write_timing(run.results / "sweeps" / f"{kind}_timing.json", start, compute.device)
+    return f"{count} settings, {config.trials} trials"

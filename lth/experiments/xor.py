@@ -10,6 +10,7 @@ Every configuration is one population: thousands of trials train in lock-step.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +20,15 @@ from tqdm.auto import tqdm
 from lth.config import ConfigError, setting
 from lth.core.engine import TrainJob, train_population
 from lth.core.masks import keep_top_units, unit_masks_for_mlp, unit_scores
-from lth.core.models import PopulationMLP, sample_weight
+from lth.core.models import PopulationMLP
 from lth.data import Split
-from lth.experiments.common import derive_seed, tile, train_settings
+from lth.io import write_json_atomic
+from lth.shared.members import tile
+from lth.shared.settings import train_settings
+from lth.shared.stage import Compute, write_timing
+from lth.shared.xor_net import BIAS_INITS, success_rates, xor_init, xor_split
+from lth.stage_run import StageRun, config_record
 
-BIAS_INITS = ("zero", "like_weights")
 
 @dataclass(frozen=True)
 class XorPruningConfig:
@@ -72,47 +77,6 @@ class XorConfig:
                                   f"from {pruning.start_units} units in steps of {pruning.units_per_round} "
                                   f"(pruning.units_per_round) never has {missed[0]} units")
 
-
-
-XOR_INPUTS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
-XOR_LABELS = (0, 1, 1, 0)
-
-
-def xor_split(device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Split:
-    """The four XOR points and labels."""
-    return Split(torch.tensor(XOR_INPUTS, dtype=dtype, device=device),
-                 torch.tensor(XOR_LABELS, device=device))
-
-
-def xor_init(model: PopulationMLP, seeds: list[int], init: str, init_std: float, bias_init: str,
-             device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-    """Initial parameters of one 2-H-1 net per seed: weights from ``init``; biases 0 or (``like_weights``)
-    drawn from the same distribution as their layer's weights, from a stream of their own (so the weights
-    are those of the zero-bias init with the same seed)."""
-    params = model.init_params(seeds, init, init_std, device=device)
-    if bias_init == "like_weights":
-        shapes = model.shapes()
-        for name, (shape, kind) in shapes.items():
-            if kind != "bias":
-                continue
-            weight_shape = shapes[name.replace("bias", "weight")][0]
-            params[name] = torch.stack([
-                sample_weight(weight_shape, init, torch.Generator().manual_seed(derive_seed(seed, "bias")),
-                              init_std)[:, 0] for seed in seeds]).to(device)
-    return params
-
-
-def success_rates(loss: torch.Tensor, accuracy: torch.Tensor, threshold: float) -> dict[str, Any]:
-    """DB and ZL rates in percent with their binomial standard errors, from final loss/accuracy [K]."""
-    trials = int(loss.numel())
-
-    def rate(hits: torch.Tensor) -> tuple[float, float]:
-        p = hits.double().mean().item()
-        return round(100 * p, 3), round(100 * math.sqrt(p * (1 - p) / trials), 3)
-
-    db, db_se = rate(accuracy == 1.0)
-    zl, zl_se = rate(loss < threshold)
-    return {"db": db, "db_se": db_se, "zl": zl, "zl_se": zl_se, "trials": trials}
 
 
 def _train(config: XorConfig, model: PopulationMLP, init: dict[str, torch.Tensor], masks: dict,
@@ -185,3 +149,25 @@ def pruning_table(config: XorConfig, device: torch.device, progress: bool = True
                     table["iterative"][h][str(width)] = success_rates(loss[part], accuracy[part],
                                                                       config.zero_loss_threshold)
     return table
+
+
+SECTIONS = {"xor": XorConfig}
+
+
+def stage(run: StageRun) -> str:
+    """The random-init and pruning tables; writes results/xor/results.json and results/xor/timing.json."""
+    loaded = run.section("xor", XorConfig)
+    config, compute = loaded.config, Compute.pick()
+    start = time.perf_counter()
+    random_init = random_init_table(config, compute.device)
+    middle = time.perf_counter()
+    pruning = pruning_table(config, compute.device)
+    write_json_atomic(run.results / "xor" / "results.json", {
+        **config_record(loaded), "environment": compute.environment(), "random_init": random_init,
+        "pruning": pruning})
+    write_timing(run.results / "xor" / "timing.json", start, compute.device, random_init_s=round(middle - start, 2),
+                 pruning_s=round(time.perf_counter() - middle, 2))
+    widest, narrowest = str(max(config.hidden_units)), str(min(config.hidden_units))
+    return (f"{config.trials} trials per configuration on {compute.device.type}; random init DB "
+            f"{random_init[widest]['db']:.1f}% at {widest} units, {random_init[narrowest]['db']:.1f}% "
+            f"at {narrowest}")

@@ -8,6 +8,7 @@ one population (every init variant times every trial), split over the CPU cores.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -18,7 +19,10 @@ from lth.config import ConfigError, setting
 from lth.core.engine import TrainJob, TrainSettings
 from lth.core.models import ACTIVATIONS, PopulationMLP
 from lth.core.split import train_in_processes, worker_count
-from lth.experiments.xor import BIAS_INITS, success_rates, xor_init, xor_split
+from lth.io import write_json_atomic
+from lth.shared.stage import Compute, write_timing
+from lth.shared.xor_net import BIAS_INITS, success_rates, xor_init, xor_split
+from lth.stage_run import StageRun, config_record
 
 
 @dataclass(frozen=True)
@@ -98,3 +102,19 @@ def calibrate(config: XorCalibrationConfig, device: torch.device, progress: bool
                                               **variant, "rates": {}})
             entry["rates"][str(width)] = success_rates(loss[part], accuracy[part], config.zero_loss_threshold)
     return list(settings.values())
+
+
+SECTIONS = {"xor_calibration": XorCalibrationConfig}
+
+
+def stage(run: StageRun) -> str:
+    """Every setting of the grid on the random-init table; writes results/xor/calibration.json and its timing."""
+    loaded = run.section("xor_calibration", XorCalibrationConfig)
+    config, compute = loaded.config, Compute.pick()
+    start = time.perf_counter()
+    settings = calibrate(config, compute.device)
+    write_json_atomic(run.results / "xor" / "calibration.json", {
+        **config_record(loaded), "environment": compute.environment(), "settings": settings})
+    write_timing(run.results / "xor" / "calibration_timing.json", start, compute.device)
+    return (f"{grid_size(config)} settings x {len(config.hidden_units)} widths x {config.trials} trials on "
+            f"{compute.device.type}")

@@ -23,9 +23,9 @@ from lth.core.engine import TrainJob, TrainResult, TrainSettings, evaluate, memb
 from lth.core.masks import Masks, dense_masks, prune_by_rate, prune_global, prune_lowest, remaining_fraction
 from lth.core.split import train_in_processes, worker_count
 from lth.data import DeviceData, Split
-from lth.experiments.common import derive_seed, repeat_each, tile
-from lth.io import load_torch, save_torch_atomic
+from lth.io import read_checkpoint, save_torch_atomic
 from lth.provenance import code_sha256
+from lth.shared.members import derive_seed, repeat_each, tile
 
 # Bump when the checkpoint's layout changes (the code hash changes anyway with any edit of the code).
 CHECKPOINT_SCHEMA = 2
@@ -258,16 +258,13 @@ class Lottery:
                   "but a killed run would start over", file=sys.stderr)
 
     def _load(self) -> dict[str, Any] | None:
-        """The checkpoint's state if this very run wrote it (on any device; mapped to this one), else None."""
+        """The checkpoint's state if this very run wrote it (on any device; mapped to this one), else None
+        (saying so). A damaged checkpoint stops the stage with one line (``read_checkpoint``) rather than
+        silently throwing its progress away."""
         if not self.checkpoint.exists():
             return None
-        try:
-            saved = load_torch(self.checkpoint, map_location=self.device)
-        except Exception as error:      # noqa: BLE001 - a truncated or foreign file: start over, say so
-            print(f"{self.label}: {self.checkpoint} cannot be read ({type(error).__name__}); starting over",
-                  file=sys.stderr)
-            return None
-        if not isinstance(saved, dict) or saved.get("fingerprint") != self.fingerprint:
+        saved = read_checkpoint(self.checkpoint, self.label, self.device)
+        if saved.get("fingerprint") != self.fingerprint:
             print(f"{self.label}: {self.checkpoint} was written by another config, dataset or code version; "
                   "starting over", file=sys.stderr)
             return None

@@ -1,10 +1,8 @@
-"""What every experiment procedure shares: seeds, the config-to-engine settings mapping, member repetition."""
+"""Settings every experiment shares: help texts, the config-to-engine settings mapping, and the cross-key rules of
+a training schedule."""
 from __future__ import annotations
 
-import hashlib
 from typing import Any
-
-import torch
 
 from lth.config import ConfigError
 from lth.core.engine import TrainSettings
@@ -17,11 +15,6 @@ MIXED_PRECISION_HELP = ("bfloat16 autocast of the training passes (weights, opti
 _SETTING_KEYS = {"warmup_iterations": "warmup"}
 
 
-def derive_seed(*parts: Any) -> int:
-    """A 31-bit seed determined only by ``parts`` (so every member's randomness is reproducible alone)."""
-    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "little") & 0x7FFFFFFF
-
-
 def train_settings(config: Any, **fixed: Any) -> TrainSettings:
     """The engine's settings from an experiment's config: every ``TrainSettings`` field the config has
     (``warmup`` sets ``warmup_iterations``), the engine's defaults for the rest, ``fixed`` over both."""
@@ -32,16 +25,6 @@ def train_settings(config: Any, **fixed: Any) -> TrainSettings:
             value = getattr(config, key)
             values[name] = tuple(value) if isinstance(value, list) else value
     return TrainSettings(**{**values, **fixed})
-
-
-def repeat_each(tensors: dict[str, torch.Tensor], times: int) -> dict[str, torch.Tensor]:
-    """Every member ``times`` times in a row (members a, b -> a, a, b, b): controls per ticket."""
-    return {name: t.repeat_interleave(times, 0) for name, t in tensors.items()}
-
-
-def tile(tensors: dict[str, torch.Tensor], times: int) -> dict[str, torch.Tensor]:
-    """The whole population ``times`` times (members a, b -> a, b, a, b): one copy per level or heuristic."""
-    return {name: t.repeat(times, *([1] * (t.dim() - 1))) for name, t in tensors.items()}
 
 
 def check_batches_fit(section: str, batch_size: int, train_size: int) -> None:

@@ -5,25 +5,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import torch
-
-from lth.config import ConfigError, Loaded, as_dict, setting
+from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
 from lth.core.engine import TrainSettings
 from lth.data import DeviceData
-from lth.experiments.cifar import first_examples
-from lth.experiments.common import check_batches_fit, check_schedule, train_settings
-from lth.experiments.mnist import layer_rates, lenet
-from lth.experiments.stage import run_lottery_stage
+from lth.shared.lenet import layer_rates, lenet
+from lth.shared.settings import check_batches_fit, check_schedule, train_settings
+from lth.shared.subsets import first_examples
 
 CONV_NETS = ("conv2", "conv4", "conv6")
 STUDY_NETS = ("lenet",) + CONV_NETS
 DATASETS = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10", "conv6": "cifar10"}
-# dataset -> (prepared file, whether its images are flattened for the model)
-DATA_FILES = {"mnist": ("data/mnist.pt", True), "cifar10": ("data/cifar10.pt", False)}
 
 
 @dataclass(frozen=True)
@@ -93,20 +87,3 @@ def study_net(config: Any, net: str, data: DeviceData, section: str) -> StudyNet
     per_kind = {"conv": config.conv_layer_rates[index], "fc": config.hidden_rate, "output": config.output_rate}
     return StudyNet(net, model, list(kinds), {n: per_kind[k] for n, k in kinds.items()},
                     train_settings(config, lr=config.conv_lr[index], iterations=config.conv_iterations[index]), data)
-
-
-def run_study(study: str, loaded: Loaded, make_lottery: Callable[[DeviceData, torch.device, Path, str], Any],
-              describe: Callable[[dict[str, Any]], str]) -> str:
-    """A mask study's stage body: its lottery for every net of the section's ``nets``, each writing
-    results/<study>/<net>.json and <net>_timing.json (resuming from checkpoints/<study>/<net>.pt); returns the
-    stage's one-line summary (``describe`` of each net's results)."""
-    config, out, done = loaded.config, Path("results") / study, []
-    for net in config.nets:
-        path, flatten = DATA_FILES[DATASETS[net]]
-        checkpoint = Path("checkpoints") / study / f"{net}.pt"
-        result = run_lottery_stage(
-            lambda data, device, net=net, checkpoint=checkpoint: make_lottery(data, device, checkpoint, net),
-            Path(path), flatten, out / f"{net}.json", out / f"{net}_timing.json", checkpoint,
-            lambda lottery, net=net: {"profile": loaded.profile, "net": net, "config": as_dict(config)})
-        done.append(f"{net}: {describe(result)}")
-    return "; ".join(done) + f", {config.trials} trials"
