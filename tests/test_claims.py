@@ -4,10 +4,11 @@ import math
 
 import pytest
 
-from lth.report import claims as ledger
 from lth.report.cifar import cifar_verdicts, summary
-from lth.report.claims import (FAILS, HOLDS, OTHER_SETUP, UNTESTABLE, Claim, at_least, at_most, equals, exceeds,
-                               on_ladder, pooled_sd, summary_line)
+from lth.report.ledger.markdown import summary_line
+from lth.report.ledger.records import FAILS, HOLDS, UNTESTABLE, Claim
+from lth.report.ledger.rules import at_least, at_most, equals, exceeds, on_ladder, other_setup, untestable
+from lth.report.ledger.statistics import pooled_sd
 from lth.report.mnist import mnist_verdicts
 from lth.report.xor import calibration_distance, xor_verdicts
 
@@ -170,7 +171,7 @@ def test_calibration_distance_by_hand():
 
 
 def test_summary_line_counts():
-    verdicts = [equals(CLAIM, 1.0, 0.1, ""), equals(CLAIM, 2.0, 0.1, ""), ledger.untestable(CLAIM, "why"),
-                ledger.other_setup(CLAIM, "why")]
+    verdicts = [equals(CLAIM, 1.0, 0.1, ""), equals(CLAIM, 2.0, 0.1, ""), untestable(CLAIM, "why"),
+                other_setup(CLAIM, "why")]
     line = summary_line(verdicts, "quick")
     assert "1 of 2 testable claims hold at profile `quick`" in line and "1 more are not testable" in line

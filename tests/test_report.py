@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lth.report.assemble import build_report
-from lth.report.mnist import sustained_crossing
+from lth.report.lenet_levels import sustained_crossing
 
 ROOT = Path(__file__).resolve().parents[1]
 

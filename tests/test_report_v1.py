@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lth.report.anatomy import anatomy_verdicts
-from lth.report.claims import FAILS, HOLDS
+from lth.report.ledger.records import FAILS, HOLDS
 from lth.report.mnist_v1 import mnist_v1_verdicts
 
 

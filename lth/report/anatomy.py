@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from lth.report import claims as ledger
-from lth.report.claims import Verdict, at_most, exceeds
+from lth.report import anatomy_claims
 from lth.report.common import Section, markdown_table, plt, read_json, save_figure
+from lth.report.ledger.markdown import ledger_table
+from lth.report.ledger.records import Verdict
+from lth.report.ledger.rules import at_most, exceeds
 
 LAYER_NAMES = ("first hidden layer", "second hidden layer", "output layer")
 LAYER_COLOURS = ("tab:blue", "tab:orange", "tab:green")
@@ -68,7 +70,7 @@ def _trial_tolerance(values: list[float]) -> tuple[float, str]:
 
 def anatomy_verdicts(stats: dict[str, Any]) -> list[Verdict]:
     """v1 §5's two statements on the sparsest examined levels, with tolerances from the trial spread."""
-    claims = {c.key: c for c in ledger.MNIST_V1_CLAIMS}
+    claims = {c.key: c for c in anatomy_claims.CLAIMS}
     names = stats["layers"]
     sparsest = min(stats["initialisations"], key=lambda lv: lv["pm"])
     first = sparsest["layers"][names[0]]
@@ -119,7 +121,7 @@ of each layer's SD of all its initial weights); replicates v1 §5's initialisati
 *Surviving incoming connections of every unit, sorted in descending order (mean over trials rank by rank);
 replicates v1 §5's architecture figure.*
 
-{ledger.ledger_table(verdicts)}
+{ledger_table(verdicts)}
 
 **Surviving initial values** (% of the layer's weights remaining; % of survivors beyond one SD — 31.7% for an
 untouched normal init — and within half an SD — 38.3%):

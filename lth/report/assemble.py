@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lth.io import write_text_atomic
-from lth.report.claims import summary_line
+from lth.report.ledger.markdown import summary_line
 from lth.report.anatomy import anatomy_section
 from lth.report.cifar import cifar_section
 from lth.report.common import Section

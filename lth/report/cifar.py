@@ -7,12 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from lth.report import claims as ledger
-from lth.report.claims import (TrialSpread, Verdict, at_most, equals, exceeds, on_ladder, reduced_scale, role_mean,
-                                untestable)
+from lth.report import cifar_claims
 from lth.report.common import (Section, at_last_evaluation, diverged_count, level_cell, level_pm, level_stats,
                                markdown_table, read_json, run_facts)
 from lth.report.figures import CurvesPanel, PmAxis, PmSeries, curves_figure, pm_figure
+from lth.report.ledger.markdown import ledger_table
+from lth.report.ledger.records import Verdict
+from lth.report.ledger.rules import at_most, equals, exceeds, on_ladder, reduced_scale, untestable
+from lth.report.ledger.statistics import TrialSpread, role_mean
 
 CONV_NETS = ("conv2", "conv4", "conv6")
 DEEP_NETS = ("vgg19", "resnet20")
@@ -86,7 +88,7 @@ def _ticket_vs_reinit(result: dict[str, Any]) -> tuple[float, float, str]:
 
 def cifar_verdicts(runs: dict[tuple[str, str], dict[str, Any]]) -> list[Verdict]:
     """The final paper's CIFAR-10 statements, measured where a run can test them."""
-    claims = {c.key: c for c in ledger.cifar_claims()}
+    claims = {c.key: c for c in cifar_claims.CLAIMS}
     out = []
     for net in CONV_NETS:
         plain, drop = runs.get((net, "plain")), runs.get((net, "dropout"))
@@ -276,7 +278,7 @@ and accuracy as for MNIST (5,000 validation images). Diverged runs: {diverged}.
 
 **The paper's statements: the claims ledger for this experiment**:
 
-{ledger.ledger_table(verdicts)}
+{ledger_table(verdicts)}
 
 **Every level** (early-stop iteration / test accuracy %, means over trials):
 

@@ -26,7 +26,7 @@ class Section:
     """One report section: Markdown text and its paper-vs-measured metrics."""
     markdown: str
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
-    verdicts: list[Any] = field(default_factory=list)     # lth.report.claims.Verdict, for the ledger summary
+    verdicts: list[Any] = field(default_factory=list)     # lth.report.ledger.records.Verdict, for the ledger summary
     profile: str = ""                                      # the profile its results were run at
 
 
@@ -59,6 +59,11 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 def level_pm(level_round: dict[str, Any]) -> float:
     """Percent of weights remaining (Pm) at a pruning level, read from its tickets."""
     return 100 * level_round["ticket"]["pm"][0]
+
+
+def nearest_level(rounds: list[dict[str, Any]], target: float) -> dict[str, Any]:
+    """The level whose Pm is closest to ``target`` (the papers quote levels ours may not hit exactly)."""
+    return min(rounds, key=lambda r: abs(level_pm(r) - target))
 
 
 def level_stats(rounds: list[dict[str, Any]], role: str, metric: str) -> tuple[np.ndarray, ...]:

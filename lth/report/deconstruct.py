@@ -3,23 +3,22 @@ actions vs Pm, the untrained and the learned supermasks, and the statements of t
 on these runs."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lth.report import claims as ledger
-from lth.report.claims import (TrialSpread, Verdict, at_least, equals, exceeds, mean_and_se, reduced_scale,
-                               unless_reduced)
+from lth.report import deconstruct_claims
 from lth.report.common import Section, markdown_table, plt, pm_axis, read_json, run_facts, save_figure
 from lth.report.figures import PmAxis, PmSeries, pm_figure
+from lth.report.ledger.markdown import ledger_table
+from lth.report.ledger.records import Verdict
+from lth.report.ledger.rules import at_least, equals, exceeds, unless_reduced, untestable
+from lth.report.ledger.statistics import mean_and_se
+from lth.report.net_studies import COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced, figure_name
 
 BASE = "criterion/large_final"
 PM_AXIS = PmAxis("percent of weights remaining (Pm)", minor_ticks=False)
-COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray",
-          "tab:olive", "tab:cyan"]
-
 CRITERIA_DEFINED = {
     "large_final": "|w_f| (the LTH's)", "small_final": "-|w_f|", "large_init": "|w_i|", "small_init": "-|w_i|",
     "large_init_large_final": "min(|w_i|, |w_f|)", "small_init_small_final": "-max(|w_i|, |w_f|)",
@@ -32,50 +31,10 @@ def level_rounds(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"round": lv["round"], "ticket": lv["variants"][BASE], **lv["variants"]} for lv in result["levels"]]
 
 
-def _pooled(rounds: list[dict[str, Any]], role: str) -> dict[str, list[float]]:
-    """All levels' members of ``role`` as one group (a mean over levels and trials)."""
-    return {"early_stop_accuracy": [a for r in rounds for a in r[role]["early_stop_accuracy"]],
-            "early_stop_iteration": [i for r in rounds for i in r[role]["early_stop_iteration"]]}
-
-
-def compare(rounds: list[dict[str, Any]], a: str, b: str) -> tuple[float | None, float, str]:
-    """Mean accuracy (pp) of role ``a`` minus role ``b`` over every level and trial, with two standard errors
-    of that difference from the pooled trial spread of both roles at every level."""
-    if not all(a in r and b in r for r in rounds):
-        return None, float("nan"), "not run"
-    pa, pb = _pooled(rounds, a), _pooled(rounds, b)
-    tol, how = TrialSpread(rounds, (a, b)).accuracy(pa, pb)
-    return 100 * (np.mean(pa["early_stop_accuracy"]) - np.mean(pb["early_stop_accuracy"])), tol, how
-
-
-NET_TITLES = {"lenet": "LeNet-300-100 (MNIST)", "conv2": "Conv-2 (CIFAR-10)", "conv4": "Conv-4 (CIFAR-10)",
-              "conv6": "Conv-6 (CIFAR-10)"}
-CONV_NETS = ("conv2", "conv4", "conv6")
-
-
-def claims_for(records: list[Any], net: str) -> dict[str, Any]:
-    """A study's claim records keyed as the verdicts look them up; for a conv net each is its own record (key
-    and quote naming the net)."""
-    if net == "lenet":
-        return {c.key: c for c in records}
-    return {f"{c.key}_{net}": dataclasses.replace(c, key=f"{c.key}_{net}", quote=f"{NET_TITLES[net]}: {c.quote}")
-            for c in records}
-
-
-def conv_reduced(config: dict[str, Any]) -> str | None:
-    """Why a conv net's run cannot test the statements (reduced width or images), as for the CIFAR stages."""
-    return reduced_scale({"width": config["conv_width"], "train_examples": config["conv_train_examples"]})
-
-
-def figure_name(study: str, net: str, kind: str) -> str:
-    """A study's figure file for one net (LeNet's keep the study's plain names)."""
-    return f"{study}_{kind}.png" if net == "lenet" else f"{study}_{net}_{kind}.png"
-
-
 def deconstruct_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Verdict]:
     """The follow-ups post's statements on Zhou et al., measured on one net's run (the supermask statements,
     about MNIST, on LeNet's only)."""
-    claims = claims_for(ledger.DECONSTRUCT_CLAIMS, net)
+    claims = claims_for(deconstruct_claims.CLAIMS, net)
     rounds = level_rounds(result)
     out = []
 
@@ -84,7 +43,7 @@ def deconstruct_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Ver
     def compared(key: str, a: str, b: str, test: Any, why: str) -> None:
         value, tol, how = compare(rounds, a, b)
         claim = claims[key + suffix]
-        out.append(ledger.untestable(claim, f"{a} or {b} not trained at this profile") if value is None
+        out.append(untestable(claim, f"{a} or {b} not trained at this profile") if value is None
                    else test(claim, value, tol, how, why))
 
     compared("zhou_magnitude_increase_competitive", "criterion/magnitude_increase", BASE, equals,
@@ -102,7 +61,7 @@ def deconstruct_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Ver
         return unless_reduced(out, conv_reduced(result["config"]))
     signed = result["supermasks"].get("large_final_same_sign, signed constant")
     if signed is None:
-        out += [ledger.untestable(claims[k], "supermask not evaluated") for k in ("zhou_supermask_86",
+        out += [untestable(claims[k], "supermask not evaluated") for k in ("zhou_supermask_86",
                                                                                  "zhou_supermask_above_chance")]
         return out
     accuracy = 100 * np.array(signed["accuracy"])                      # [levels, trials]
@@ -111,7 +70,7 @@ def deconstruct_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Ver
     mean, se = mean_and_se(list(accuracy[best]))
     if trials < 2:
         why = "one trial gives no spread for a tolerance"
-        return out + [ledger.untestable(claims[k], why, float(accuracy[best].mean()))
+        return out + [untestable(claims[k], why, float(accuracy[best].mean()))
                       for k in ("zhou_supermask_86", "zhou_supermask_above_chance")]
     how = (f"2 SE of the mean at that level (Pm {100 * signed['pm'][best]:.1f}%, the best of "
            f"{accuracy.shape[0]} levels, no correction for the choice; SD of {trials} trials "
@@ -239,7 +198,7 @@ figure; the post quotes up to 86% on MNIST.* {learned_line}
 
 **Zhou et al.'s statements (as the follow-ups post words them), on this run:**
 
-{ledger.ledger_table(verdicts)}
+{ledger_table(verdicts)}
 """
     for net in CONV_NETS:
         if (results / "deconstruct" / f"{net}.json").exists():
@@ -282,5 +241,5 @@ def conv_part(r: dict[str, Any], net: str, figures: Path) -> tuple[str, list[Ver
             f"{', '.join(f'{100 * a:.2f}%' for a in r['dense']['early_stop_accuracy'])}.\n\n{images}\n\n"
             f"*Mask criteria, mask-1 and mask-0 actions on {NET_TITLES[net]}; replicate Zhou et al.'s figures "
             f"for this net.*\n\n{_level_table(level_rounds(r), criteria + mask1[1:] + mask0[1:])}\n\n"
-            f"**The statements on {NET_TITLES[net]}:**\n\n{ledger.ledger_table(verdicts)}\n")
+            f"**The statements on {NET_TITLES[net]}:**\n\n{ledger_table(verdicts)}\n")
     return text, verdicts

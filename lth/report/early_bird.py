@@ -8,9 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from lth.report import claims as ledger
-from lth.report.claims import Verdict, at_least, at_most, mean_and_se, reduced_scale, unless_reduced
+from lth.report import early_bird_claims
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
+from lth.report.ledger.markdown import ledger_table
+from lth.report.ledger.records import FAILS, Verdict
+from lth.report.ledger.rules import at_least, at_most, reduced_scale, unless_reduced, untestable
+from lth.report.ledger.statistics import mean_and_se
 
 
 def _paired(retrained: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -22,21 +25,21 @@ def _paired(retrained: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[
 
 def early_bird_verdicts(result: dict[str, Any]) -> list[Verdict]:
     """You et al.'s statements, measured on this run."""
-    claims = {c.key: c for c in ledger.EARLY_BIRD_CLAIMS}
+    claims = {c.key: c for c in early_bird_claims.CLAIMS}
     epochs = result["epochs"]
     drawn = [e for r in result["ratios"].values() for e in r["early_bird_epoch"]]
     out = []
     resolution = 100 / epochs
     how = f"one epoch of {epochs} ({resolution:.1f}% of the search): masks are drawn once per epoch"
     if any(e is None for e in drawn):
-        out.append(Verdict(claims["eb_early"], ledger.FAILS, None, resolution, how,
+        out.append(Verdict(claims["eb_early"], FAILS, None, resolution, how,
                            "some ratio's ticket is never drawn within the search"))
     else:
         out.append(at_most(claims["eb_early"], 100 * max(drawn) / epochs, resolution, how,
                            "the tickets are drawn later than 20% of the search"))
     pairs = _paired(result["retrained"])
     out += (_retrained_verdicts(claims, pairs) if pairs else
-            [ledger.untestable(claims[k], "no ticket retrained") for k in ("eb_accuracy", "eb_savings")])
+            [untestable(claims[k], "no ticket retrained") for k in ("eb_accuracy", "eb_savings")])
     return unless_reduced(out, reduced_scale(result["config"], [f"{epochs} epochs"] if epochs < 160 else []))
 
 
@@ -47,7 +50,7 @@ def _retrained_verdicts(claims: dict[str, Any], pairs: list[tuple[dict[str, Any]
     saving, se_saving = mean_and_se([b["total_flops"] / a["total_flops"] for a, b in pairs])
     if len(pairs) < 2:
         why = "one retrained pair gives no spread for a tolerance (needs two or more ratios x trials)"
-        return [ledger.untestable(claims["eb_accuracy"], why, gap), ledger.untestable(claims["eb_savings"], why, saving)]
+        return [untestable(claims["eb_accuracy"], why, gap), untestable(claims["eb_savings"], why, saving)]
     how = f"2 SE of {len(pairs)} paired differences (ratio x trial)"
     out.append(at_least(claims["eb_accuracy"], gap, 2 * se, how, "the early-bird ticket retrains worse here"))
     out.append(at_least(claims["eb_savings"], saving, 2 * se_saving, f"2 SE over {len(pairs)} pairs",
@@ -133,6 +136,6 @@ dashed; replicates You et al.'s Fig. 1 (their VGG-16 at 160 epochs; ours at the 
 
 **You et al.'s statements, on this run:**
 
-{ledger.ledger_table(verdicts)}
+{ledger_table(verdicts)}
 """
     return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, r["profile"])

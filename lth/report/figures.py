@@ -29,6 +29,21 @@ class PmSeries:
     markersize: float = 3
 
 
+# the LeNet pages' roles: (legend label, colour, line style)
+ROLE_STYLE = {"ticket": ("winning ticket (rewind to init)", "tab:blue", "-"),
+              "reinit": ("random reinit", "tab:orange", "--"),
+              "rewire": ("random rewiring", "tab:green", "--"),
+              "random_mask": ("random sparse mask", "tab:red", ":"),
+              "han": ("Han et al.: prune, continue training", "tab:purple", "-."),
+              "one_shot": ("one-shot ticket", "tab:brown", "-")}
+
+
+def role_series(role: str, rounds: list[dict[str, Any]], label: str | None = None) -> PmSeries:
+    """The Pm-figure line of ``role`` over ``rounds``, in the LeNet pages' style for that role."""
+    name, colour, style = ROLE_STYLE[role]
+    return PmSeries(rounds, role, label or name, colour, style)
+
+
 @dataclass(frozen=True)
 class PmAxis:
     """The x axis of a Pm figure; without ``xlim``/``xticks`` they follow the levels drawn (15% margin)."""

@@ -8,12 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from lth.report import claims as ledger
-from lth.report.claims import Verdict, at_least, at_most, mean_and_se
+from lth.report import importance_claims
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
-from lth.report.claims import unless_reduced
-from lth.report.deconstruct import COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced, figure_name
 from lth.report.figures import PmAxis, PmSeries, pm_figure
+from lth.report.ledger.markdown import ledger_table
+from lth.report.ledger.records import Verdict
+from lth.report.ledger.rules import at_least, at_most, unless_reduced, untestable
+from lth.report.ledger.statistics import mean_and_se
+from lth.report.net_studies import COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced, figure_name
 
 METRICS_DEFINED = {
     "magnitude": "|w|, pooled over all layers (global magnitude pruning, the seed's baseline)",
@@ -58,12 +60,12 @@ def overlap_parts(result: dict[str, Any], round_index: int) -> dict[str, Any]:
 
 def importance_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Verdict]:
     """The seed's statements on one net's run: little overlap between metrics, every metric performant."""
-    claims = {c.key.removesuffix(f"_{net}"): c for c in claims_for(ledger.IMPORTANCE_CLAIMS, net).values()}
+    claims = {c.key.removesuffix(f"_{net}"): c for c in claims_for(importance_claims.CLAIMS, net).values()}
     out = []
     parts = overlap_parts(result, len(result["rounds"]) - 1)
     unrelated = float(np.mean(parts["between_trials"])) if parts["between_trials"] else float("nan")
     if not np.isfinite(unrelated) or len(result["config"]["metrics"]) < 2:
-        out.append(ledger.untestable(claims["vo_little_overlap"], "needs two metrics and two trials"))
+        out.append(untestable(claims["vo_little_overlap"], "needs two metrics and two trials"))
     else:
         excess = [(np.mean(v) - unrelated) / (1 - unrelated) for v in parts["between_metrics"].values()]
         mean, se = mean_and_se(excess)
@@ -74,7 +76,7 @@ def importance_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Verd
     rounds = metric_rounds(result)[1:]
     others = [m for m in result["config"]["metrics"] if m != "magnitude"]
     if "magnitude" not in result["config"]["metrics"] or not others:
-        out.append(ledger.untestable(claims["vo_performant"], "needs global magnitude and another metric"))
+        out.append(untestable(claims["vo_performant"], "needs global magnitude and another metric"))
         return out
     worst = min(((m, *compare(rounds, m, "magnitude")) for m in others), key=lambda item: item[1])
     metric, gap, tol, how = worst
@@ -134,7 +136,7 @@ def conv_part(r: dict[str, Any], net: str, figures: Path) -> tuple[str, list[Ver
             f"![importance metrics](figures/{figure_name('importance', net, 'metrics')})\n\n"
             f"![ticket overlap](figures/{figure_name('importance', net, 'overlap')})\n\n*The same metrics on "
             f"{NET_TITLES[net]} (the final paper's rate and length for this net).*\n\n{table}\n\n"
-            f"**The seed's statements on {NET_TITLES[net]}:**\n\n{ledger.ledger_table(verdicts)}\n")
+            f"**The seed's statements on {NET_TITLES[net]}:**\n\n{ledger_table(verdicts)}\n")
     return text, verdicts
 
 
@@ -188,7 +190,7 @@ trial); replicates the seed's overlap comparison.*
 
 **The seed's statements, on this run:**
 
-{ledger.ledger_table(verdicts)}
+{ledger_table(verdicts)}
 """
     for net in CONV_NETS:
         if (results / "importance" / f"{net}.json").exists():

@@ -4,67 +4,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lth.report import claims as ledger
-from lth.report.claims import TrialSpread, Verdict, at_least, equals, on_ladder, role_mean, untestable
-from lth.report.common import (Section, at_last_evaluation, diverged_count, level_cell, level_pm, markdown_table,
-                               read_json, run_facts)
-from lth.report.figures import CurvesPanel, PmAxis, PmSeries, curves_figure, pm_figure
+from lth.report import mnist_claims
+from lth.report.common import Section, diverged_count, nearest_level, read_json, run_facts
+from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure, role_series
+from lth.report.ledger.markdown import ledger_table
+from lth.report.ledger.records import Verdict
+from lth.report.ledger.rules import at_least, equals, on_ladder, untestable
+from lth.report.ledger.statistics import TrialSpread, role_mean
+from lth.report.lenet_levels import early_stopping_note, falls_verdict, levels_table
 
-ROLE_STYLE = {"ticket": ("winning ticket (rewind to init)", "tab:blue", "-"),
-              "reinit": ("random reinit", "tab:orange", "--"),
-              "rewire": ("random rewiring", "tab:green", "--"),
-              "random_mask": ("random sparse mask", "tab:red", ":"),
-              "han": ("Han et al.: prune, continue training", "tab:purple", "-."),
-              "one_shot": ("one-shot ticket", "tab:brown", "-")}
 PM_AXIS = PmAxis("percent of weights remaining (Pm)", xlim=(110, 1.2), xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.9))
 
 
 def _one_shot_rounds(result: dict[str, Any]) -> list[dict[str, Any]]:
     dense = result["rounds"][0]["ticket"]
     return [{"ticket": dense}] + [{"ticket": level} for level in result["one_shot"]]
-
-
-def role_series(role: str, rounds: list[dict[str, Any]], label: str | None = None) -> PmSeries:
-    """The Pm-figure line of ``role`` over ``rounds``, in the MNIST sections' style for that role."""
-    name, colour, style = ROLE_STYLE[role]
-    return PmSeries(rounds, role, label or name, colour, style)
-
-
-def sustained_crossing(pm, values, reference, below=True):
-    """Largest Pm from which on (towards sparser levels) every mean is below ``reference`` (``below``) or
-    at/above it (not ``below``): where a curve drops below, or returns to, the dense network for good.
-    Single noisy dips at moderate sparsity do not count."""
-    found = None
-    for p, v in sorted(zip(pm, values)):            # sparsest first
-        if not ((v < reference) if below else (v >= reference)):
-            break
-        found = float(p)
-    return found
-
-
-def nearest_level(rounds: list[dict[str, Any]], target: float) -> dict[str, Any]:
-    """The level whose Pm is closest to ``target`` (the papers quote levels ours may not hit exactly)."""
-    return min(rounds, key=lambda r: abs(level_pm(r) - target))
-
-
-def falls_from(rounds: list[dict[str, Any]], role: str, dense: dict[str, Any], spread: TrialSpread) -> float | None:
-    """Largest Pm from which on every sparser level's mean accuracy of ``role`` is below the dense net's by
-    more than two standard errors of the difference."""
-    levels = [r for r in rounds[1:] if role in r]
-    pm = [level_pm(r) for r in levels]
-    below = [100 * (role_mean(r[role], "early_stop_accuracy") - role_mean(dense, "early_stop_accuracy"))
-             + spread.accuracy(r[role], dense)[0] for r in levels]
-    return sustained_crossing(pm, below, 0.0)
-
-
-def falls_verdict(claim: ledger.Claim, rounds: list[dict[str, Any]], role: str, dense: dict[str, Any],
-                   spread: TrialSpread, baseline: str) -> Verdict:
-    """Where ``role``'s accuracy falls for good, against the paper's level on our IMP ladder."""
-    falls = falls_from(rounds, role, dense, spread)
-    why = (f"{role} accuracy falls for good at another level ({baseline})" if falls is not None else
-           f"{role} accuracy never stays below the dense net's by more than 2 SE down to "
-           f"Pm {level_pm(rounds[-1]):.1f}% ({baseline})")
-    return on_ladder(claim, falls, [level_pm(r) for r in rounds], why)
 
 
 def _one_shot_range(result: dict[str, Any], metric: str, better) -> float | None:
@@ -81,7 +35,7 @@ def _one_shot_range(result: dict[str, Any], metric: str, better) -> float | None
 def mnist_verdicts(result: dict[str, Any]) -> list[Verdict]:
     """The final paper's LeNet statements (§2) measured on this run, with tolerances from its trial spread."""
     config, rounds = result["config"], result["rounds"]
-    claims = {c.key: c for c in ledger.MNIST_FINAL_CLAIMS}
+    claims = {c.key: c for c in mnist_claims.CLAIMS}
     dense = rounds[0]["ticket"]
     tickets = TrialSpread(rounds, ("ticket",))
     pair = TrialSpread(rounds, ("ticket", "reinit"))
@@ -133,34 +87,6 @@ def mnist_verdicts(result: dict[str, Any]) -> list[Verdict]:
     return out
 
 
-LEVEL_ROLES = (("ticket", "ticket"), ("reinit", "reinit"), ("rewire", "rewiring"), ("random_mask", "random mask"),
-               ("han", "Han"))
-
-
-def levels_table(rounds: list[dict[str, Any]]) -> str:
-    """Every level's early-stop iteration / test accuracy per role (the roles a run has)."""
-    roles = [(role, name) for role, name in LEVEL_ROLES if any(role in r for r in rounds)]
-    rows = [[f"{level_pm(r):.1f}"] + [level_cell(r[role]) if role in r else "–" for role, _ in roles]
-            for r in rounds]
-    return markdown_table(["Pm %"] + [name for _, name in roles], rows)
-
-
-def early_stopping_note(config: dict[str, Any], rounds: list[dict[str, Any]]) -> str:
-    """How trainings stop (``patience``) and how many at the claims' levels (Pm >= 3.6%) were still improving."""
-    patience = config.get("patience", 0)
-    members = [r[role] for r in rounds if level_pm(r) >= 3.5 for role in r
-               if isinstance(r[role], dict) and "early_stop_iteration" in r[role]]
-    capped = sum(at_last_evaluation(m) for m in members)
-    trained = sum(len(m["early_stop_iteration"]) for m in members)
-    if not patience:
-        return (f"\n\nAt the levels the claims use (Pm >= 3.6%) {capped} of {trained} trainings have their minimum "
-                f"at their last evaluation (marked `*n` in the table and ringed in the figures).")
-    return (f"\n\nEach training stops {patience} iterations after its last improvement of the validation loss "
-            f"(`patience`; the paper trains every run for 50,000 iterations): the early-stop point is the same "
-            f"as a full-length run's unless the validation loss would later fall below its minimum again "
-            f"(README: measured effect). At the levels the claims use (Pm >= 3.6%) {capped} of {trained} "
-            f"trainings have their minimum at their last evaluation (still improving when stopped; marked "
-            f"`*n` in the table and ringed in the figures).")
 
 
 def mnist_section(results: Path, figures: Path) -> Section | None:
@@ -187,7 +113,7 @@ def mnist_section(results: Path, figures: Path) -> Section | None:
     pm_figure(figures / "mnist_han.png", han, PM_AXIS, "Rewinding vs Han et al.'s continued training (v1 §6)")
 
     verdicts = mnist_verdicts(result)
-    table = ledger.ledger_table(verdicts)
+    table = ledger_table(verdicts)
     metrics = {v.claim.key: v.metrics() for v in verdicts}
 
     levels = levels_table(rounds)

@@ -8,12 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from lth.report import claims as ledger
-from lth.report.claims import TrialSpread, Verdict, at_least, at_most, equals, exceeds, on_ladder, pooled_sd, role_mean
-from lth.report.common import Section, diverged_count, level_pm, read_json, run_facts
-from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure
-from lth.report.mnist import (early_stopping_note, falls_from, falls_verdict, levels_table, nearest_level,
-                              role_series, sustained_crossing)
+from lth.report import mnist_v1_claims
+from lth.report.common import Section, diverged_count, level_pm, nearest_level, read_json, run_facts
+from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure, role_series
+from lth.report.ledger.markdown import ledger_table
+from lth.report.ledger.records import Verdict
+from lth.report.ledger.rules import at_least, at_most, equals, exceeds, on_ladder, untestable
+from lth.report.ledger.statistics import TrialSpread, pooled_sd, role_mean
+from lth.report.lenet_levels import early_stopping_note, falls_from, falls_verdict, levels_table, sustained_crossing
 
 PM_AXIS = PmAxis("percent of weights remaining (Pm)", xlim=(110, 1.0), xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.8))
 
@@ -57,7 +59,7 @@ def _variability_ratio(levels: list[dict[str, Any]]) -> tuple[float, float, str]
 
 def mnist_v1_verdicts(result: dict[str, Any]) -> list[Verdict]:
     """The first version's LeNet statements (§3, 4, 6) measured on its own setup's run."""
-    claims = {c.key: c for c in ledger.MNIST_V1_CLAIMS}
+    claims = {c.key: c for c in mnist_v1_claims.CLAIMS}
     rounds = result["rounds"]
     levels = one_shot_levels(result)
     dense = rounds[0]["ticket"]
@@ -91,7 +93,7 @@ def mnist_v1_verdicts(result: dict[str, Any]) -> list[Verdict]:
     for key, target in (("v1_ticket_vs_reinit_speed_35", 35.0), ("v1_ticket_vs_reinit_speed_25", 25.0)):
         at = nearest_level(levels[1:], target)
         if "reinit" not in at:
-            out.append(ledger.untestable(claims[key], "no reinit controls at the one-shot levels in this run"))
+            out.append(untestable(claims[key], "no reinit controls at the one-shot levels in this run"))
             continue
         speed = _mean(at, "reinit", "early_stop_iteration") / _mean(at, "ticket", "early_stop_iteration")
         tol, how = pair.ratio(speed, at["reinit"], at["ticket"])
@@ -115,7 +117,7 @@ def mnist_v1_verdicts(result: dict[str, Any]) -> list[Verdict]:
         out.append(falls_verdict(claims[key], rounds, role, dense, TrialSpread(rounds, (role,)), baseline))
     last = rounds[-1]
     if "han" not in last:
-        out.append(ledger.untestable(claims["v1_rewind_beats_han"], "Han et al.'s baseline is not trained at this "
+        out.append(untestable(claims["v1_rewind_beats_han"], "Han et al.'s baseline is not trained at this "
                                      "profile (`han_baseline: false`, to fit the stage's time budget); profile "
                                      "`paper` trains it, and the final-paper run (`mnist`) shows it at this profile"))
     else:
@@ -195,7 +197,7 @@ iteration (minimum validation loss). Diverged runs: {diverged_count(rounds) + di
 
 **The first version's statements, on its own setup** (tolerances from this run's trial spread):
 
-{ledger.ledger_table(verdicts)}
+{ledger_table(verdicts)}
 
 **Every IMP level** (early-stop iteration / test accuracy %, means over trials):
 

@@ -16,5 +16,5 @@ XOR_PRUNING = {
     ("iterative", "product"): {10: (98.5, 92.9), 4: (97.6, 90.3), 2: (91.5, 79.4)},
 }
 
-# The papers' statements (MNIST, CIFAR-10 and the XOR statements) are records of the claims ledger:
-# lth/report/claims.py.
+# The papers' statements are records of the claims ledger, next to each experiment's page:
+# lth/report/<experiment>_claims.py (the XOR statements and table cells: lth/report/xor_claims.py).

@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from lth.report import claims as ledger
-from lth.report.claims import (Verdict, at_most, difference_tolerance, equals, exceeds, pooled_sd, reduced_scale,
-                                unless_reduced)
+from lth.report import rewinding_claims
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
+from lth.report.ledger.markdown import ledger_table
+from lth.report.ledger.records import Verdict
+from lth.report.ledger.rules import at_most, equals, exceeds, reduced_scale, unless_reduced, untestable
+from lth.report.ledger.statistics import difference_tolerance, pooled_sd
 
 NETS = {"vgg19": "VGG-19", "resnet20": "ResNet-20"}
 STABLE_POINTS = 2.0
@@ -39,7 +41,7 @@ def copies_sd(result: dict[str, Any]) -> float:
 
 def rewinding_verdicts(net: str, result: dict[str, Any]) -> list[Verdict]:
     """One network's statements: rewinding to 0 no better than reinit, late rewinding better, matching = stable."""
-    claims = {c.key: c for c in ledger.REWINDING_CLAIMS}
+    claims = {c.key: c for c in rewinding_claims.CLAIMS}
     last = result["rounds"][-1]
     first = result["rounds"][0]
     sd = copies_sd(result)
@@ -53,7 +55,7 @@ def rewinding_verdicts(net: str, result: dict[str, Any]) -> list[Verdict]:
                        tol, how, "the k = 0 ticket beats reinit at this scale"))
     later = [k for k in ks if int(k) > 0]
     if not later:
-        out.append(ledger.untestable(claims[f"{net}_late_rewind_recovers"], "no k > 0 run"))
+        out.append(untestable(claims[f"{net}_late_rewind_recovers"], "no k > 0 run"))
     else:
         best = max(later, key=lambda k: np.mean(_copies(last["k"][k]["ticket"])))
         gap = float(np.mean(_copies(last["k"][best]["ticket"])) - np.mean(reinit))
@@ -157,6 +159,6 @@ def rewinding_section(results: Path, figures: Path) -> Section | None:
             "(right); replicates the papers' rewinding and instability-vs-k figures at a much smaller scale.*\n\n" + "\n".join(parts)
             + (f"\nReduced scale here: {', '.join(reduced)}; read them as an illustration of the procedure.\n\n"
                if reduced else "\n")
-            + "**The statements, on these runs:**\n\n" + ledger.ledger_table(verdicts) + "\n")
+            + "**The statements, on these runs:**\n\n" + ledger_table(verdicts) + "\n")
     profiles = {r["profile"] for r in runs.values()}
     return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, ", ".join(sorted(profiles)))

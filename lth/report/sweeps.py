@@ -8,11 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from lth.report import claims as ledger
-from lth.report.claims import TrialSpread, Verdict, difference_tolerance, exceeds, pooled_sd
-from lth.report.common import Section, level_pm, markdown_table, plt, read_json, run_facts
+from lth.report import sweeps_claims
+from lth.report.common import Section, level_pm, markdown_table, nearest_level, plt, read_json, run_facts
 from lth.report.figures import PmAxis, PmSeries, pm_figure
-from lth.report.mnist import nearest_level
+from lth.report.ledger.markdown import ledger_table
+from lth.report.ledger.records import Verdict
+from lth.report.ledger.rules import exceeds, untestable
+from lth.report.ledger.statistics import TrialSpread, difference_tolerance, pooled_sd
 
 PM_AXIS = PmAxis("percent of weights remaining (Pm)")
 
@@ -44,11 +46,11 @@ def _compare(a: dict[str, Any], b: dict[str, Any], metric: str, log: bool) -> tu
 
 def init_scale_verdicts(result: dict[str, Any]) -> list[Verdict]:
     """v1's init-scale statements: sigma 0.1 against the largest and the smallest sigma of the sweep."""
-    claims = {c.key: c for c in ledger.SWEEP_CLAIMS}
+    claims = {c.key: c for c in sweeps_claims.CLAIMS}
     by_std = {s["value"]: s for s in result["settings"]}
     out = []
     if 0.1 not in by_std:
-        return [ledger.untestable(claims[k], "the sweep has no sigma 0.1") for k in
+        return [untestable(claims[k], "the sweep has no sigma 0.1") for k in
                 ("v1_larger_init_slower", "v1_larger_init_less_accurate", "v1_smaller_init_more_accurate",
                  "v1_smaller_init_slower")]
     base, large, small = by_std[0.1], by_std[max(by_std)], by_std[min(by_std)]
@@ -67,11 +69,11 @@ def init_scale_verdicts(result: dict[str, Any]) -> list[Verdict]:
 
 def pruning_rate_verdicts(result: dict[str, Any]) -> list[Verdict]:
     """v1's pruning-rate statements: rate 0.2 against the largest rate, at matching levels."""
-    claims = {c.key: c for c in ledger.SWEEP_CLAIMS}
+    claims = {c.key: c for c in sweeps_claims.CLAIMS}
     by_rate = {s["value"]: s for s in result["settings"]}
     keys = ("v1_aggressive_rate_less_accurate", "v1_aggressive_rate_slower")
     if 0.2 not in by_rate or max(by_rate) <= 0.2:
-        return [ledger.untestable(claims[k], "the sweep needs rate 0.2 and a larger one") for k in keys]
+        return [untestable(claims[k], "the sweep needs rate 0.2 and a larger one") for k in keys]
     fast = by_rate[max(by_rate)]
     target = level_pm(fast["rounds"][-1])
     a, b = nearest_level(by_rate[0.2]["rounds"][1:], target), fast["rounds"][-1]
@@ -100,11 +102,11 @@ def _one_shot(size: dict[str, Any]) -> list[dict[str, Any]]:
 
 def network_size_verdicts(result: dict[str, Any]) -> list[Verdict]:
     """v1's network-size statements: one-shot ticket size grows with the network; iterative tickets are smaller."""
-    claims = {c.key: c for c in ledger.SWEEP_CLAIMS}
+    claims = {c.key: c for c in sweeps_claims.CLAIMS}
     sizes = result["sizes"]
     n = len(sizes)
     if n < 4:
-        return [ledger.untestable(claims[k], "needs at least 4 network sizes") for k in
+        return [untestable(claims[k], "needs at least 4 network sizes") for k in
                 ("v1_ticket_size_grows", "v1_iterative_tickets_smaller")]
     original = [s["weights_total"] for s in sizes]
     one_shot = [ticket_size(s, _one_shot(s), "early_stop_iteration", False) for s in sizes]
@@ -196,7 +198,7 @@ def sweeps_section(results: Path, figures: Path) -> Section | None:
     text = ("## The first version's parameter sweeps (v1 §6)\n\nLeNet in the first version's setup (N(0, sigma) "
             "weights, zero biases, Adam 1.2e-3 as in `mnist_v1`), tickets only (rewound to their init each round), "
             "every setting and trial of one architecture in one population per round.\n\n" + "\n".join(parts)
-            + "\n**The first version's §6 statements, on these runs:**\n\n" + ledger.ledger_table(verdicts) + "\n")
+            + "\n**The first version's §6 statements, on these runs:**\n\n" + ledger_table(verdicts) + "\n")
     return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, ", ".join(sorted(profiles)))
 
 

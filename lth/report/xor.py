@@ -6,10 +6,11 @@ from typing import Any
 
 import math
 
-from lth.report import claims as ledger
-from lth.report import papers
-from lth.report.claims import Verdict, equals, exceeds
+from lth.report import papers, xor_claims
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
+from lth.report.ledger.markdown import ledger_table
+from lth.report.ledger.records import Claim, Verdict
+from lth.report.ledger.rules import equals, exceeds
 
 HEURISTIC_NAMES = {"input_magnitude": "Input magnitude", "output_magnitude": "Output magnitude",
                    "product": "Product"}
@@ -64,7 +65,7 @@ def _paper_se(paper: float, trials: int) -> float:
     return 100 * math.sqrt(p * (1 - p) / trials)
 
 
-def _cell_verdict(claim: ledger.Claim, rate: dict[str, Any], metric: str) -> Verdict:
+def _cell_verdict(claim: Claim, rate: dict[str, Any], metric: str) -> Verdict:
     se = rate[metric + "_se"]
     paper_se = _paper_se(claim.paper, rate["trials"])
     tolerance = 2 * math.hypot(se, paper_se)
@@ -73,7 +74,7 @@ def _cell_verdict(claim: ledger.Claim, rate: dict[str, Any], metric: str) -> Ver
                   f"{rate['trials']} trials", "differs from the paper's rate beyond sampling error")
 
 
-def _difference_verdict(claim: ledger.Claim, a: dict[str, Any], b: dict[str, Any]) -> Verdict:
+def _difference_verdict(claim: Claim, a: dict[str, Any], b: dict[str, Any]) -> Verdict:
     tolerance = 2 * math.hypot(a["db_se"], b["db_se"])
     return exceeds(claim, a["db"] - b["db"], tolerance,
                    f"2 SE of the difference of two rates (binomial SEs {a['db_se']:.2f} and {b['db_se']:.2f} pp)",
@@ -87,7 +88,7 @@ def xor_verdicts(result: dict[str, Any]) -> list[Verdict]:
     for units, rates in papers.XOR_RANDOM_INIT.items():
         if str(units) in random_init:
             for metric, paper in zip(("db", "zl"), rates):
-                out.append(_cell_verdict(ledger.xor_cell_claim("random_init", "", "", units, metric, paper),
+                out.append(_cell_verdict(xor_claims.cell_claim("random_init", "", "", units, metric, paper),
                                          random_init[str(units)], metric))
     for (mode, heuristic), row in papers.XOR_PRUNING.items():
         for units, rates in row.items():
@@ -95,9 +96,9 @@ def xor_verdicts(result: dict[str, Any]) -> list[Verdict]:
             if ours is None:
                 continue
             for metric, paper in zip(("db", "zl"), rates):
-                out.append(_cell_verdict(ledger.xor_cell_claim("pruning", mode, heuristic, units, metric, paper),
+                out.append(_cell_verdict(xor_claims.cell_claim("pruning", mode, heuristic, units, metric, paper),
                                          ours, metric))
-    claims = {c.key: c for c in ledger.XOR_CLAIMS}
+    claims = {c.key: c for c in xor_claims.CLAIMS}
     iterative, one_shot = pruning.get("iterative", {}), pruning.get("one_shot", {})
     if "2" in iterative.get("product", {}) and "2" in one_shot.get("product", {}):
         out.append(_difference_verdict(claims["xor_iterative_beats_one_shot"], iterative["product"]["2"],
@@ -275,6 +276,6 @@ Rates over all trials, including those whose unpruned net failed.
 {calibration_part(results, figures, config)}
 **The paper's statements: the claims ledger for this experiment**:
 
-{ledger.ledger_table(verdicts)}
+{ledger_table(verdicts)}
 """
     return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, result["profile"])

@@ -1,0 +1,56 @@
+"""The final paper's CIFAR-10 statements (§3-4, Figs. 5-8): the claim records the ``cifar`` page measures."""
+from __future__ import annotations
+
+from lth.report.ledger.records import FINAL, Claim
+
+# (net, paper speedup x, at Pm %, paper accuracy gain pp, at Pm %), final paper §3 / Fig. 5
+_CONV = {"conv2": ("Conv-2", 3.5, 8.8, 3.4, 4.6), "conv4": ("Conv-4", 3.5, 9.2, 3.5, 11.1),
+         "conv6": ("Conv-6", 2.5, 15.1, 3.3, 26.4)}
+# dropout raises the dense net's accuracy by (pp), pruning then adds up to (pp): §3, Fig. 6
+_DROPOUT = {"conv2": (2.1, 2.3), "conv4": (3.0, 4.6), "conv6": (2.4, 4.7)}
+
+
+def _cifar_claims() -> list[Claim]:
+    """The final paper's CIFAR-10 statements (§3-4)."""
+    out = []
+    for net, (title, speed, speed_pm, gain, gain_pm) in _CONV.items():
+        out.append(Claim(f"{net}_speedup", "cifar", f"{title} tickets reach minimum validation loss up to {speed:g}x "
+                          f"faster than the original network (at Pm {speed_pm:g}%)", FINAL + " §3, Fig. 5", speed, "x",
+                          "largest dense / ticket ratio of mean early-stop iterations over the IMP levels (plain)"))
+        out.append(Claim(f"{net}_accuracy_gain", "cifar", f"{title} tickets are up to {gain:g} pp more accurate "
+                          f"than the original network (at Pm {gain_pm:g}%)", FINAL + " §3, Fig. 5", gain, "pp",
+                          "largest mean test accuracy of the tickets minus the dense net's over the IMP levels"))
+        out.append(Claim(f"{net}_above_dense_pm", "cifar", f"{title} tickets stay above the original network's "
+                          "accuracy while Pm > 2%", FINAL + " §3", 2.0, "% Pm",
+                          "smallest IMP level down to which every level's mean ticket accuracy is not below the "
+                          "dense net's by more than two standard errors"))
+        raise_pp, adds = _DROPOUT[net]
+        out.append(Claim(f"{net}_dropout_raises_dense", "cifar", f"dropout raises the dense {title}'s accuracy by "
+                          f"{raise_pp:g} pp", FINAL + " §3, Fig. 6", raise_pp, "pp",
+                          "dense test accuracy at early stop: dropout run minus plain run"))
+        out.append(Claim(f"{net}_dropout_pruning_adds", "cifar", f"with dropout, pruning adds up to {adds:g} pp "
+                          f"to {title}'s accuracy", FINAL + " §3, Fig. 6", adds, "pp",
+                          "dropout run: largest mean ticket accuracy minus the dense net's over the IMP levels"))
+    for net, title in (("vgg19", "VGG-19"), ("resnet20", "ResNet-20")):
+        out.append(Claim(f"{net}_high_lr_no_tickets", "cifar", f"{title} at learning rate 0.1 (no warmup): IMP "
+                          "finds no winning tickets; tickets do no better than random reinit", FINAL + " §4, Figs. 7-8",
+                          0.0, "pp", "high_lr run, sparsest level: ticket minus reinit mean test accuracy "
+                          "(holds when not significantly above 0)"))
+        out.append(Claim(f"{net}_low_lr_tickets", "cifar", f"{title} at learning rate 0.01: winning tickets exist "
+                          "(they beat random reinit)", FINAL + " §4, Figs. 7-8", 0.0, "pp",
+                          "low_lr run, sparsest level: ticket minus reinit mean test accuracy (holds when "
+                          "significantly above 0)"))
+        out.append(Claim(f"{net}_warmup_tickets", "cifar", f"{title} at rate 0.1 with warmup: winning tickets "
+                          "at the higher rate's accuracy (they beat random reinit)", FINAL + " §4, Figs. 7-8", 0.0,
+                          "pp", "warmup run, sparsest level: ticket minus reinit mean test accuracy (holds when "
+                          "significantly above 0)"))
+    out.append(Claim("resnet20_dense_accuracy", "cifar", "the dense ResNet-20 reaches 90.5% at rate 0.1",
+                      FINAL + " §4, Fig. 8", 90.5, "%", "high_lr run: mean dense test accuracy at early stop"))
+    return out
+
+
+
+CLAIMS = _cifar_claims()
+
+# the headline numbers of reports/metrics.json: these claims' measured values
+HEADLINE: tuple[str, ...] = ("conv2_accuracy_gain",)

@@ -1,0 +1,53 @@
+"""What the studies run on LeNet and on the conv nets (``deconstruct``, ``importance``) share: the nets' titles,
+the colours of their variants, each net's figure names and claim records, why a conv net's run is reduced
+scale, and the comparison of two variants over every level and trial."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from lth.report.ledger.rules import reduced_scale
+from lth.report.ledger.statistics import TrialSpread
+
+COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray",
+          "tab:olive", "tab:cyan"]
+NET_TITLES = {"lenet": "LeNet-300-100 (MNIST)", "conv2": "Conv-2 (CIFAR-10)", "conv4": "Conv-4 (CIFAR-10)",
+              "conv6": "Conv-6 (CIFAR-10)"}
+CONV_NETS = ("conv2", "conv4", "conv6")
+
+
+def _pooled(rounds: list[dict[str, Any]], role: str) -> dict[str, list[float]]:
+    """All levels' members of ``role`` as one group (a mean over levels and trials)."""
+    return {"early_stop_accuracy": [a for r in rounds for a in r[role]["early_stop_accuracy"]],
+            "early_stop_iteration": [i for r in rounds for i in r[role]["early_stop_iteration"]]}
+
+
+def compare(rounds: list[dict[str, Any]], a: str, b: str) -> tuple[float | None, float, str]:
+    """Mean accuracy (pp) of role ``a`` minus role ``b`` over every level and trial, with two standard errors
+    of that difference from the pooled trial spread of both roles at every level."""
+    if not all(a in r and b in r for r in rounds):
+        return None, float("nan"), "not run"
+    pa, pb = _pooled(rounds, a), _pooled(rounds, b)
+    tol, how = TrialSpread(rounds, (a, b)).accuracy(pa, pb)
+    return 100 * (np.mean(pa["early_stop_accuracy"]) - np.mean(pb["early_stop_accuracy"])), tol, how
+
+
+def claims_for(records: list[Any], net: str) -> dict[str, Any]:
+    """A study's claim records keyed as the verdicts look them up; for a conv net each is its own record (key
+    and quote naming the net)."""
+    if net == "lenet":
+        return {c.key: c for c in records}
+    return {f"{c.key}_{net}": dataclasses.replace(c, key=f"{c.key}_{net}", quote=f"{NET_TITLES[net]}: {c.quote}")
+            for c in records}
+
+
+def conv_reduced(config: dict[str, Any]) -> str | None:
+    """Why a conv net's run cannot test the statements (reduced width or images), as for the CIFAR stages."""
+    return reduced_scale({"width": config["conv_width"], "train_examples": config["conv_train_examples"]})
+
+
+def figure_name(study: str, net: str, kind: str) -> str:
+    """A study's figure file for one net (LeNet's keep the study's plain names)."""
+    return f"{study}_{kind}.png" if net == "lenet" else f"{study}_{net}_{kind}.png"
