@@ -136,7 +136,8 @@ def _require_file(path: Path, remedy: str) -> None:
 
 def _short(error: BaseException) -> str:
     """The first sentence of an error message, at most 100 characters (the one-line message's detail)."""
-    text = (str(error).strip().splitlines() or [type(error).__name__])[0].split(". ")[0]
+    text = str(error).split("WeightsUnpickler error:")[-1].strip()     # torch's own words after its preamble
+    text = (text.splitlines() or [type(error).__name__])[0].split(". ")[0]
     return text if len(text) <= 100 else text[:97] + "..."
 
 
@@ -182,10 +183,8 @@ def read_torch_file(path: Path, produced_by: str | None = None, expect: Callable
     _require_file(path, remedy)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error}); {remedy}") from None
-    except Exception as error:  # noqa: BLE001 - torch raises RuntimeError, EOFError, KeyError, ... on bad bytes
-        if "Weights only load failed" in str(error):
+    except Exception as error:  # noqa: BLE001 - torch raises RuntimeError, OSError, EOFError, ... on bad bytes
+        if "unsupported global" in str(error).lower():
             raise DataError(f"{path}: holds objects other than tensors and plain containers (not a file this "
                             f"project writes); {remedy}") from None
         raise DataError(f"{path}: not a complete torch file (truncated or damaged: {_short(error)}); "
