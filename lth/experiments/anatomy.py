@@ -4,7 +4,6 @@ surviving initialisations turn bimodal, the tails of the init surviving) and how
 spread over the units (sparse everywhere, few units cut off entirely). Trains nothing."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +11,7 @@ import numpy as np
 import torch
 
 from lth.config import ConfigError, as_dict, setting
-from lth.errors import DataError
-from lth.io import write_json_atomic
+from lth.io import ContentError, read_json_file, write_json_atomic
 from lth.shared.ticket_file import read_tickets, unpack_masks
 from lth.stage_run import StageRun
 
@@ -111,17 +109,21 @@ def anatomy(tickets: dict[str, torch.Tensor], pm_by_round: list[float], config: 
 SECTIONS = {"anatomy": AnatomyConfig}
 
 
+def rounds_pm(v1_run: dict[str, Any]) -> list[float]:
+    """Each IMP round's Pm (%) from the ``mnist_v1`` run's results; ``ContentError`` if they are not there."""
+    try:
+        return [round(100 * r["ticket"]["pm"][0], 4) for r in v1_run["rounds"]]
+    except (KeyError, IndexError, TypeError):
+        raise ContentError("has no rounds[].ticket.pm (the Pm of each IMP round)") from None
+
+
 def stage(run: StageRun) -> str:
     """From the ``mnist_v1`` run's kept tickets and its rounds' Pm (trains nothing); writes
     results/mnist_v1/anatomy.json."""
     loaded = run.section("anatomy", AnatomyConfig)
-    tickets, results = run.artifacts / "mnist_v1" / "tickets.pt", run.results / "mnist_v1" / "lenet.json"
-    for path in (tickets, results):
-        if not path.exists():
-            raise DataError(f"{path}: missing; run the mnist_v1 stage first (dvc repro mnist_v1)")
-    v1_run = json.loads(results.read_text())
-    pm = [round(100 * r["ticket"]["pm"][0], 4) for r in v1_run["rounds"]]
-    result = anatomy(read_tickets(tickets), pm, loaded.config)
+    tickets = read_tickets(run.artifacts / "mnist_v1" / "tickets.pt")
+    v1_run = read_json_file(run.results / "mnist_v1" / "lenet.json", produced_by="mnist_v1", expect=rounds_pm)
+    result = anatomy(tickets, rounds_pm(v1_run), loaded.config)
     write_json_atomic(run.results / "mnist_v1" / "anatomy.json",
                       {"profile": v1_run["profile"], "config": as_dict(loaded.config), **result})
     return (f"initialisations at {len(result['initialisations'])} levels, connectivity at "

@@ -70,7 +70,8 @@ class DeconstructConfig(LenetSchedule, ConvSchedule):
     seed: int = setting(5, "base seed", min=0)
 
     def check(self, prefix: str) -> None:
-        """The schedule fits the training; the LTH's own criterion is trained (every family's reference)."""
+        """The schedule fits the training; the LTH's own criterion is trained (every family's reference); every
+        level is distinct and still prunes every net."""
         super().check(prefix)
         self.check_nets(prefix)
         if "large_final" not in self.criteria:
@@ -80,6 +81,7 @@ class DeconstructConfig(LenetSchedule, ConvSchedule):
             values = getattr(self, key)
             if len(set(values)) != len(values):
                 raise ConfigError(f"params.yaml: {prefix}.{key} = {values}: levels must differ")
+            self.check_levels(prefix, key)
         if self.learned_iterations and self.learned_iterations < self.eval_every:
             raise ConfigError(f"params.yaml: {prefix}.learned_iterations = {self.learned_iterations}: must be 0 "
                               f"(off) or at least {prefix}.eval_every ({self.eval_every})")

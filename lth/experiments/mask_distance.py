@@ -10,6 +10,7 @@ masks differ.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,9 @@ from lth.core.engine import TrainJob, TrainSettings
 from lth.core.models import PopulationMLP
 from lth.core.slimming import mask_distance
 from lth.data import DeviceData
-from lth.errors import DataError
 from lth.io import write_json_atomic
 from lth.shared.lenet import MNIST_CLASSES, MNIST_INPUTS
-from lth.shared.lottery import one_shot_masks
+from lth.shared.lottery import last_level, one_shot_masks
 from lth.shared.members import derive_seed
 from lth.shared.settings import check_batches_fit
 from lth.shared.stage import Compute, write_timing
@@ -54,12 +54,23 @@ class MaskDistanceConfig:
     seed: int = setting(8, "base seed", min=0)
 
     def check(self, prefix: str) -> None:
-        """Each net records at least once before its end."""
+        """Each net records at least once before its end; every level still prunes both nets."""
         for net in ("lenet", "conv2"):
             every, total = getattr(self, f"{net}_record_every"), getattr(self, f"{net}_iterations")
             if every >= total:
                 raise ConfigError(f"params.yaml: {prefix}.{net}_record_every = {every}: must be below "
                                   f"{prefix}.{net}_iterations ({total})")
+        conv2 = make_convnet("conv2", self.conv2_width)
+        shapes = conv2.shapes()
+        for net, sizes, rates in (
+                ("lenet", {"fc0.weight": MNIST_INPUTS * 300, "fc1.weight": 300 * 100,
+                           "fc2.weight": 100 * MNIST_CLASSES}, LENET_RATES),
+                ("conv2", {n: math.prod(shapes[n][0]) for n in conv2.layer_kinds},
+                 {n: CONV_RATES[kind] for n, kind in conv2.layer_kinds.items()})):
+            last = last_level(sizes, rates)
+            if max(self.levels) > last:
+                raise ConfigError(f"params.yaml: {prefix}.levels = {self.levels}: level {max(self.levels)} is beyond "
+                                  f"the last level that still prunes {net} at its rates ({last})")
 
 
 LENET_RATES = {"fc0.weight": 0.2, "fc1.weight": 0.2, "fc2.weight": 0.1}
@@ -141,13 +152,11 @@ def stage(run: StageRun) -> str:
     tickets; writes results/mask_distance/distances.json and its timing file."""
     loaded = run.section("mask_distance", MaskDistanceConfig)
     config, compute = loaded.config, Compute.pick()
-    tickets = run.artifacts / "mnist_v1" / "tickets.pt"
-    if not tickets.exists():
-        raise DataError(f"{tickets}: missing; run the mnist_v1 stage first (dvc repro mnist_v1)")
     start = time.perf_counter()
-    imp = imp_distances(tickets)
-    lenet = lenet_run(config, compute.load(run, "mnist"), compute.device, True)
-    conv2 = conv2_run(config, compute.load(run, "cifar10"), compute.device, True)
+    imp = imp_distances(run.artifacts / "mnist_v1" / "tickets.pt")
+    mnist, cifar10 = compute.load(run, "mnist"), compute.load(run, "cifar10")   # every input read before training
+    lenet = lenet_run(config, mnist, compute.device, True)
+    conv2 = conv2_run(config, cifar10, compute.device, True)
     write_json_atomic(run.results / "mask_distance" / "distances.json", {
         **config_record(loaded), "environment": compute.environment(), "lenet": lenet, "conv2": conv2,
         "imp_mnist_v1": imp})

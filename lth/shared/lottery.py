@@ -42,6 +42,19 @@ def rounds_needed(sizes: dict[str, int], rates: dict[str, float], min_remaining:
     raise ValueError(f"pruning never reaches Pm <= {min_remaining} with rates {rates}")
 
 
+def last_level(sizes: dict[str, int], rates: dict[str, float], limit: int = 1000) -> int:
+    """The last one-shot level (IMP rounds' worth, as ``one_shot_masks`` counts them) that still prunes
+    some weight and leaves every layer a weight: a later level repeats its masks or empties a layer, so a
+    config asking for one is a mistake (the range check of the studies' ``levels``)."""
+    alive = dict(sizes)
+    for level in range(1, limit + 1):
+        after = {n: a - round(a * rates[n]) for n, a in alive.items()}
+        if after == alive or min(after.values()) < 1:
+            return level - 1
+        alive = after
+    return limit
+
+
 def one_shot_masks(trained: dict[str, torch.Tensor], names: list[str], rates: dict[str, float],
                    rounds: int) -> Masks:
     """Masks that keep, in one step, what ``rounds`` rounds of IMP would keep of each layer, by |trained|."""

@@ -11,7 +11,8 @@ from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
 from lth.core.engine import TrainSettings
 from lth.data import DeviceData
-from lth.shared.lenet import layer_rates, lenet
+from lth.shared.lenet import MNIST_INPUTS, layer_rates, lenet
+from lth.shared.lottery import last_level
 from lth.shared.settings import check_batches_fit, check_schedule, train_settings
 from lth.shared.subsets import first_examples
 
@@ -50,6 +51,16 @@ class ConvSchedule:
                 check_schedule(f"{prefix} ({net})", iterations, eval_every=getattr(self, "eval_every"),
                                patience=getattr(self, "patience"))
 
+    def check_levels(self, prefix: str, key: str) -> None:
+        """Every one-shot level of list ``key`` still prunes every net of the section (``last_study_level``):
+        a later one would repeat a lower level's masks or empty a layer."""
+        levels = getattr(self, key)
+        for net in getattr(self, "nets"):
+            last = last_study_level(self, net)
+            if max(levels) > last:
+                raise ConfigError(f"params.yaml: {prefix}.{key} = {levels}: level {max(levels)} is beyond the last "
+                                  f"level that still prunes {net} at this section's rates ({last})")
+
 
 @dataclass(frozen=True)
 class StudyNet:
@@ -83,7 +94,23 @@ def study_net(config: Any, net: str, data: DeviceData, section: str) -> StudyNet
                                      "training"), data.validation, data.test, data.source_sha256)
     check_batches_fit(section, config.batch_size, len(data.train))
     model = make_convnet(net, config.conv_width)
-    kinds = model.layer_kinds
-    per_kind = {"conv": config.conv_layer_rates[index], "fc": config.hidden_rate, "output": config.output_rate}
-    return StudyNet(net, model, list(kinds), {n: per_kind[k] for n, k in kinds.items()},
+    return StudyNet(net, model, list(model.layer_kinds), conv_rates(config, net, model),
                     train_settings(config, lr=config.conv_lr[index], iterations=config.conv_iterations[index]), data)
+
+
+def conv_rates(config: Any, net: str, model: Any) -> dict[str, float]:
+    """Per-round pruning rate of each prunable layer of conv net ``net`` (``model``): its conv layers at the
+    net's ``conv_layer_rates``, hidden fc layers at ``hidden_rate``, the output at ``output_rate``."""
+    per_kind = {"conv": config.conv_layer_rates[CONV_NETS.index(net)], "fc": config.hidden_rate,
+                "output": config.output_rate}
+    return {n: per_kind[k] for n, k in model.layer_kinds.items()}
+
+
+def last_study_level(config: Any, net: str) -> int:
+    """The last one-shot level of ``net`` that still prunes (``last_level``) at ``config``'s rates, from the
+    net's layer shapes alone (no data)."""
+    model = lenet(config, MNIST_INPUTS) if net == "lenet" else make_convnet(net, config.conv_width)
+    names = model.layer_names if net == "lenet" else list(model.layer_kinds)
+    rates = layer_rates(config, names) if net == "lenet" else conv_rates(config, net, model)
+    shapes = model.shapes()
+    return last_level({n: math.prod(shapes[n][0]) for n in names}, rates)
