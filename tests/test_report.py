@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lth.report.assemble import build_report
+from lth.report.assemble import write_report
 from lth.report.lenet_levels import sustained_crossing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,11 +21,14 @@ def test_sustained_crossing_ignores_single_dips():
 
 def test_report_skips_missing_experiments_and_says_so(tmp_path):
     (tmp_path / "results").mkdir()
-    metrics = build_report(tmp_path / "results", tmp_path / "reports", "abc")
+    line = write_report(tmp_path / "results", tmp_path / "reports", "abc")
     text = (tmp_path / "reports" / "report.md").read_text()
-    assert metrics == {} and "## XOR" not in text and "Not reproduced yet" in text and "`abc`" in text
+    assert "## XOR" not in text and "Not reproduced yet" in text and "`abc`" in text
     assert "xor: no results" in text and "mnist: no results" in text
-    json.dumps(metrics)
+    assert json.loads((tmp_path / "reports" / "metrics.json").read_text()) == {
+        "all": {"holds": 0, "fails": 0, "not_testable": 0}}
+    assert json.loads((tmp_path / "reports" / "claims.json").read_text()) == {}
+    assert line.startswith(f"wrote {tmp_path / 'reports'}/report.md; 0 claims")
 
 
 def test_report_stage_imports_no_torch_and_no_experiment_code(tmp_path):

@@ -133,4 +133,4 @@ connection; means over trials):
 
 {markdown_table(["Pm %", "layer", "units", "mean incoming", "most", "no incoming", "no outgoing"], conn_rows)}
 """
-    return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, stats["profile"])
+    return Section(text, verdicts, stats["profile"], anatomy_claims.HEADLINE)

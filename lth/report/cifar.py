@@ -218,11 +218,11 @@ def cifar_section(results: Path, figures: Path) -> Section | None:
     runs = load_cifar(results)
     if not runs:
         return None
-    metrics: dict[str, Any] = {}
+    runs_numbers: dict[str, Any] = {}
     rows = []
     for (net, variant), result in sorted(runs.items()):
         s = summary(result)
-        metrics[f"{net}_{variant}"] = s
+        runs_numbers[f"{net}_{variant}"] = s
         rows.append([f"{NET_TITLE[net]} {variant}", f"{s['dense_accuracy']:.2f}",
                      f"{s['max_accuracy_gain_pp']:+.2f} pp @ {s['max_accuracy_gain_pm']:g}%"
                      if s["max_accuracy_gain_pp"] is not None else "–",
@@ -232,7 +232,6 @@ def cifar_section(results: Path, figures: Path) -> Section | None:
     table = markdown_table(["net, variant", "dense acc. %", "best ticket gain over dense", "best early-stop speedup",
                             "ticket − reinit at sparsest level"], rows)
     verdicts = cifar_verdicts(runs)
-    metrics.update({v.claim.key: v.metrics() for v in verdicts})
 
     figure_md = []
     for net in CONV_NETS + DEEP_NETS:
@@ -284,4 +283,4 @@ and accuracy as for MNIST (5,000 validation images). Diverged runs: {diverged}.
 
 {levels}
 """
-    return Section(text, metrics, verdicts, first["profile"])
+    return Section(text, verdicts, first["profile"], cifar_claims.HEADLINE, runs_numbers)

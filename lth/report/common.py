@@ -23,11 +23,14 @@ FIGURE_DPI = 110
 
 @dataclass
 class Section:
-    """One report section: Markdown text and its paper-vs-measured metrics."""
+    """One report section: Markdown text, its claims' verdicts (the ledger: claims.json and the summary line),
+    the profile its results were run at, the claims whose measured values are its headline numbers
+    (metrics.json), and any per-run numbers it reports beside its claims (claims.json)."""
     markdown: str
-    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
-    verdicts: list[Any] = field(default_factory=list)     # lth.report.ledger.records.Verdict, for the ledger summary
-    profile: str = ""                                      # the profile its results were run at
+    verdicts: list[Any] = field(default_factory=list)     # lth.report.ledger.records.Verdict
+    profile: str = ""
+    headline: tuple[str, ...] = ()
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def read_json(path: Path, require: tuple[str, ...] = ()) -> Any:

@@ -205,7 +205,7 @@ figure; the post quotes up to 86% on MNIST.* {learned_line}
             part, net_verdicts = conv_part(read_json(results / "deconstruct" / f"{net}.json"), net, figures)
             text += part
             verdicts += net_verdicts
-    return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, r["profile"])
+    return Section(text, verdicts, r["profile"], deconstruct_claims.HEADLINE)
 
 
 def family_figures(r: dict[str, Any], net: str, figures: Path) -> tuple[list[str], list[str], list[str]]:

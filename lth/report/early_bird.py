@@ -138,4 +138,4 @@ dashed; replicates You et al.'s Fig. 1 (their VGG-16 at 160 epochs; ours at the 
 
 {ledger_table(verdicts)}
 """
-    return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, r["profile"])
+    return Section(text, verdicts, r["profile"], early_bird_claims.HEADLINE)

@@ -197,4 +197,4 @@ trial); replicates the seed's overlap comparison.*
             part, net_verdicts = conv_part(read_json(results / "importance" / f"{net}.json"), net, figures)
             text += part
             verdicts += net_verdicts
-    return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, r["profile"])
+    return Section(text, verdicts, r["profile"], importance_claims.HEADLINE)

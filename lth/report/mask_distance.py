@@ -160,4 +160,4 @@ ticket):
 
 No statement of a paper is tested here (the rule is a heuristic); see the early-bird section for You et al.'s.
 """
-    return Section(text, {}, [], r["profile"])
+    return Section(text, [], r["profile"])

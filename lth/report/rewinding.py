@@ -161,4 +161,4 @@ def rewinding_section(results: Path, figures: Path) -> Section | None:
                if reduced else "\n")
             + "**The statements, on these runs:**\n\n" + ledger_table(verdicts) + "\n")
     profiles = {r["profile"] for r in runs.values()}
-    return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, ", ".join(sorted(profiles)))
+    return Section(text, verdicts, ", ".join(sorted(profiles)), rewinding_claims.HEADLINE)

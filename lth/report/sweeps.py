@@ -199,7 +199,7 @@ def sweeps_section(results: Path, figures: Path) -> Section | None:
             "weights, zero biases, Adam 1.2e-3 as in `mnist_v1`), tickets only (rewound to their init each round), "
             "every setting and trial of one architecture in one population per round.\n\n" + "\n".join(parts)
             + "\n**The first version's §6 statements, on these runs:**\n\n" + ledger_table(verdicts) + "\n")
-    return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, ", ".join(sorted(profiles)))
+    return Section(text, verdicts, ", ".join(sorted(profiles)), sweeps_claims.HEADLINE)
 
 
 def _facts(result: dict[str, Any]) -> str:

@@ -278,4 +278,4 @@ Rates over all trials, including those whose unpruned net failed.
 
 {ledger_table(verdicts)}
 """
-    return Section(text, {v.claim.key: v.metrics() for v in verdicts}, verdicts, result["profile"])
+    return Section(text, verdicts, result["profile"], xor_claims.HEADLINE)

@@ -1,0 +1,51 @@
+"""The report's two JSON files: ``metrics.json``, the headline numbers ``dvc metrics show`` prints (per
+experiment the claims holding, failing and not testable, and the measured values its claim records name as
+headline), and ``claims.json``, the full ledger (every claim's quote, source, paper value, measured value,
+tolerance and verdict, keyed by experiment and claim id) for ``dvc metrics diff`` / ``dvc plots``."""
+from __future__ import annotations
+
+from typing import Any
+
+from lth.report.common import Section
+from lth.report.ledger.records import FAILS, HOLDS, OTHER_SETUP, UNTESTABLE, Verdict
+
+COUNTS = (("holds", HOLDS), ("fails", FAILS), ("not_testable", UNTESTABLE))
+
+
+def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
+    """How many claims hold, fail and are not testable (and belong to another setup, when any do)."""
+    counts = {name: sum(v.verdict == verdict for v in verdicts) for name, verdict in COUNTS}
+    other = sum(v.verdict == OTHER_SETUP for v in verdicts)
+    return {**counts, **({"other_setup": other} if other else {})}
+
+
+def headline_metrics(sections: dict[str, Section]) -> dict[str, Any]:
+    """reports/metrics.json: the counts of every experiment with claims and of all of them, and each
+    experiment's headline claims' measured values (a few numbers that fit a terminal)."""
+    out: dict[str, Any] = {"all": verdict_counts([v for s in sections.values() for v in s.verdicts])}
+    for name, section in sections.items():
+        if not section.verdicts:
+            continue
+        measured = {v.claim.key: v.metrics()["measured"] for v in section.verdicts}
+        out[name] = {**verdict_counts(section.verdicts),
+                     **{key: measured[key] for key in section.headline if key in measured}}
+    return out
+
+
+def ledger_entry(verdict: Verdict) -> dict[str, Any]:
+    """One claim of claims.json: the quote and source that identify it, the paper's value and unit, and the
+    measured value, tolerance and verdict (1/0/null in ``holds``)."""
+    claim = verdict.claim
+    return {"quote": claim.quote, "source": claim.source, "unit": claim.unit, **verdict.metrics()}
+
+
+def claims_ledger(sections: dict[str, Section]) -> dict[str, Any]:
+    """reports/claims.json: per experiment, every claim by its id, and the per-run numbers a page reports
+    beside its claims (``runs``, where it has them)."""
+    out: dict[str, Any] = {}
+    for name, section in sections.items():
+        entry: dict[str, Any] = {"claims": {v.claim.key: ledger_entry(v) for v in section.verdicts}}
+        if section.runs:
+            entry["runs"] = section.runs
+        out[name] = entry
+    return out
