@@ -344,3 +344,16 @@ def test_lth_run_refuses_levels_beyond_the_schedule(tmp_path):
     project, kept = _project(tmp_path, params)
     _refused(_lth(project, "mask_distance"), kept, "mask_distance: error: params.yaml: mask_distance.levels = [3, "
              "400]: level 400 is beyond the last level that still prunes lenet at its rates (51)", "(51)")
+
+
+def test_a_damaged_finished_size_of_the_size_sweep_stops_with_one_line(tmp_path):
+    """The network-size sweep keeps each finished size as JSON beside its checkpoint: damaged, it is one line."""
+    from lottery_run import tiny_data
+    from lth.experiments.sweeps import NetworkSizeConfig, run_size_sweep
+    config = NetworkSizeConfig(first_widths=[6], one_shot_rounds=[1], iterations=20, eval_every=10, trials=1,
+                               batch_size=16, min_remaining=0.5)
+    done = damage(tmp_path / "6-2.json", "truncated", {"fingerprint": "f", "result": {"rounds": [1, 2, 3]}})
+    with pytest.raises(DataError) as error:
+        run_size_sweep(config, tiny_data(), CPU, tmp_path, progress=False)
+    assert str(error.value).startswith(f"{done}: not valid JSON (") and str(error.value).endswith(
+        "; it holds size 6-2's finished result: restore a good copy, or delete it to train that size again")
