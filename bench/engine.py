@@ -10,7 +10,7 @@ in one process and split over processes; the step rates of paper-size Conv-2 and
 (for the README's cost estimate of the `paper` profile); and the step rate of every CIFAR net as the pipeline
 trains it (a params.yaml profile, `quick` unless --pipeline-profile says otherwise: the section's width, batch
 size, optimizer and augmentation, and the population a pruning round trains, trials x (1 + reinit_per_ticket),
-in groups of members as ``lth.experiments.cifar.population_chunk`` groups them on this device). On CUDA the
+in groups of members as ``lth.shared.subsets.population_chunk`` groups them on this device). On CUDA the
 stage's numerics are set first (``lth.device.configure_numerics``: cuDNN autotuning, no TF32). Prints the
 ratios; --json prints one JSON object.
 """
@@ -19,30 +19,26 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
-
-from lth.config import read_params, resolve_section  # noqa: E402
-from lth.core.convnets import make_convnet  # noqa: E402
-from lth.core.cpu_fastpath import gradient_block_members  # noqa: E402
-from lth.core.engine import (Split, TrainJob, TrainResult, TrainSettings, train_in_chunks,  # noqa: E402
-                             train_population)
-from lth.core.masks import dense_masks, prune_by_rate  # noqa: E402
-from lth.core.models import PopulationMLP  # noqa: E402
-from lth.core.optimizer import PopulationOptimizer  # noqa: E402
-from lth.core.split import train_in_processes, worker_count  # noqa: E402
-from lth.device import configure_numerics, device_description, pick_device  # noqa: E402
-from lth.experiments.cifar import CIFAR_NETS, CifarConfig  # noqa: E402
-from lth.shared.subsets import population_chunk  # noqa: E402
-from lth.shared.settings import train_settings  # noqa: E402
+from lth.config import read_params, resolve_section
+from lth.core.convnets import make_convnet
+from lth.core.cpu_fastpath import gradient_block_members
+from lth.core.engine import Split, TrainJob, TrainResult, TrainSettings, train_in_chunks, train_population
+from lth.core.masks import dense_masks, prune_by_rate
+from lth.core.models import PopulationMLP
+from lth.core.optimizer import PopulationOptimizer
+from lth.core.split import train_in_processes, worker_count
+from lth.device import configure_numerics, device_description, pick_device
+from lth.experiments.cifar import CIFAR_NETS, CifarConfig
+from lth.shared.settings import train_settings
+from lth.shared.subsets import population_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -252,17 +248,27 @@ def pipeline_conv_rate(device: torch.device, config: CifarConfig, iterations: in
     """Model-steps/s of one CIFAR net as a pruning round of the pipeline trains it: the config's net,
     width, dropout, batch size, optimizer, schedule and augmentation; trials x (1 + reinit_per_ticket)
     members, trained in groups of ``population_chunk(device)`` (one at a time on a CPU, all at once on a
-    GPU). Only the training steps are timed (no evaluation)."""
+    GPU). Only the training steps are timed (no evaluation), so every member trains all ``iterations``: the
+    config's ``patience`` (an early stop decided on validation losses, which the engine refuses without a
+    tracked split) is off; it decides how many steps a member trains, not what a step costs."""
     members = config.trials * (1 + config.reinit_per_ticket)
     chunk = population_chunk(device) or members
-    settings = train_settings(config, iterations=iterations, eval_every=0)
+    settings = train_settings(config, iterations=iterations, eval_every=0, patience=0)
     job = _conv_job(device, make_convnet(config.arch, config.width, config.dropout), members, settings)
     rate = _timed_engine_rate(device, job, warmup=2, train=lambda j: train_in_chunks(j, chunk))
     return {"members": members, "chunk": chunk, "width": config.width, "batch_size": config.batch_size,
             "optimizer": config.optimizer, "augment": config.augment, "model_steps_per_s": round(rate, 2)}
 
 
-def main() -> None:
+
+# --tiny: every row at toy sizes, in seconds (tests/test_bench.py runs it so the bench cannot break silently);
+# its rates mean nothing. The smoke profile's CIFAR sections have patience > 0, as quick's do.
+TINY = {"members": [1, 2], "model_steps": 40, "split_model_steps": 40, "conv_iterations": 2, "conv_members": [1],
+        "pipeline_profile": "smoke", "sgemm_size": 256, "plain_iterations": 20, "lenet_examples": 600}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (``argv``, or ``sys.argv``'s); ``--tiny`` replaces the sizes by ``TINY``'s."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--members", type=int, nargs="+", default=[1, 8, 32, 128], help="population sizes K")
@@ -280,16 +286,18 @@ def main() -> None:
                         help="params.yaml profile whose CIFAR nets are measured as the pipeline trains them")
     parser.add_argument("--pipeline-nets", nargs="*", default=list(CIFAR_NETS), choices=CIFAR_NETS,
                         help="CIFAR nets measured at the pipeline's sizes (none: skip those rows)")
-    args = parser.parse_args()
-    device = pick_device()
-    numerics = configure_numerics(device)       # as every stage does: cuDNN autotuning on CUDA
-    pipeline = pipeline_configs(args.pipeline_profile, args.pipeline_nets)
-    generator = torch.Generator().manual_seed(0)
-    data = Split(torch.randn(55000, 784, generator=generator).to(device),
-                 torch.randint(0, 10, (55000,), generator=generator).to(device))
-    gemm = sgemm_gflops(device)
-    plain_iterations = max(200, args.model_steps // 4)
-    plain_runs = [plain_loop_rate(device, data, plain_iterations)]
+    parser.add_argument("--tiny", action="store_true",
+                        help="a check that every row runs, in seconds: toy sizes over the options above (K = 1 "
+                             "and 2, 40 model-steps, 2 conv iterations, the smoke profile); the rates mean nothing")
+    args = parser.parse_args(argv)
+    args.sgemm_size, args.plain_iterations, args.lenet_examples = 2048, max(200, args.model_steps // 4), 55000
+    if args.tiny:
+        vars(args).update(TINY)
+    return args
+
+
+def lenet_rows(device: torch.device, data: Split, args: argparse.Namespace, gemm: float) -> list[dict[str, Any]]:
+    """One row per K, batch order and process split: the engine's LeNet model-steps/s and share of sgemm."""
     rows = []
     for members in args.members:
         processes = worker_count(device, members)
@@ -300,7 +308,13 @@ def main() -> None:
                 rows.append({"members": members, "shared_order": shared, "processes": split,
                              "model_steps_per_s": round(rate, 1),
                              "fraction_of_sgemm": round(rate * STEP_FLOP / 1e9 / gemm, 3)})
-    plain_runs.append(plain_loop_rate(device, data, plain_iterations))
+    return rows
+
+
+def best_rows(device: torch.device, data: Split, args: argparse.Namespace, rows: list[dict[str, Any]],
+              gemm: float) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """(best, mixed, floors): the fastest LeNet row (with its share of its ceiling), the same population with
+    bfloat16 autocast, and the step ceilings in one process and (several cores) split over processes."""
     best = max(rows, key=lambda r: r["model_steps_per_s"])
     steps = args.model_steps if best["processes"] == 1 else args.split_model_steps
     mixed = population_rate(device, data, best["members"], True, max(20, steps // best["members"]), True,
@@ -315,55 +329,93 @@ def main() -> None:
         row["fraction_of_sgemm"] = round(row["model_steps_per_s"] * STEP_FLOP / 1e9 / gemm, 3)
     own_floor = next(row for row in floors if row["processes"] == best["processes"])
     best["fraction_of_floor"] = round(best["model_steps_per_s"] / own_floor["model_steps_per_s"], 3)
-    conv_iterations = args.conv_iterations or (200 if device.type == "cuda" else 20)
-    conv_rows = [{"net": arch, "members": k, "model_steps_per_s": round(conv_rate(device, arch, k, conv_iterations), 2)}
-                 for arch in ("conv2", "resnet20") for k in args.conv_members]
-    pipeline_rows = [{"net": net, "variant": variant, "profile": args.pipeline_profile,
-                      **pipeline_conv_rate(device, config, conv_iterations)}
-                     for net, (variant, config) in pipeline.items()]
-    # The plain loop's rate varied from run to run on our VM (333-616 model-steps/s within one hour), so it
-    # is measured at the start, after the LeNet rows and at the end, and the fastest run counts: the
-    # conservative choice for the ratios.
-    plain_runs.append(plain_loop_rate(device, data, plain_iterations))
+    return best, mixed_row, floors
+
+
+def conv_rows(device: torch.device, args: argparse.Namespace, pipeline: dict[str, tuple[str, CifarConfig]]
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(paper-size rows, pipeline rows): Conv-2 and ResNet-20 at each ``--conv-members``, and every net of
+    ``pipeline`` (``pipeline_configs``) as the pipeline trains it."""
+    iterations = args.conv_iterations or (200 if device.type == "cuda" else 20)
+    paper = [{"net": arch, "members": k, "model_steps_per_s": round(conv_rate(device, arch, k, iterations), 2)}
+             for arch in ("conv2", "resnet20") for k in args.conv_members]
+    rows = [{"net": net, "variant": variant, "profile": args.pipeline_profile,
+             **pipeline_conv_rate(device, config, iterations)} for net, (variant, config) in pipeline.items()]
+    return paper, rows
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Every measurement of the bench on the current device, as the JSON object ``--json`` prints."""
+    device = pick_device()
+    numerics = configure_numerics(device)       # as every stage does: cuDNN autotuning on CUDA
+    # The params are read first: a mistake there stops the bench before any measurement.
+    pipeline = pipeline_configs(args.pipeline_profile, args.pipeline_nets)
+    generator = torch.Generator().manual_seed(0)
+    data = Split(torch.randn(args.lenet_examples, 784, generator=generator).to(device),
+                 torch.randint(0, 10, (args.lenet_examples,), generator=generator).to(device))
+    gemm = sgemm_gflops(device, args.sgemm_size)
+    plain_runs = [plain_loop_rate(device, data, args.plain_iterations)]
+    rows = lenet_rows(device, data, args, gemm)
+    plain_runs.append(plain_loop_rate(device, data, args.plain_iterations))
+    best, mixed_row, floors = best_rows(device, data, args, rows, gemm)
+    paper_conv, pipeline_conv = conv_rows(device, args, pipeline)
+    # The plain loop's rate varies from run to run on a shared VM (bench/README.md), so it is measured at the
+    # start, after the LeNet rows and at the end, and the fastest run counts: the conservative choice for the
+    # ratios.
+    plain_runs.append(plain_loop_rate(device, data, args.plain_iterations))
     plain = max(plain_runs)
     for row in rows + [mixed_row] + floors:
         row["x_plain"] = round(row["model_steps_per_s"] / plain, 2)
-    report = {"device": device_description(device), "threads": torch.get_num_threads(), "numerics": numerics,
-              "sgemm_gflops": round(gemm, 1), "plain_loop_model_steps_per_s": round(plain, 1),
-              "plain_loop_runs": [round(r, 1) for r in plain_runs],
-              "lenet_step_mflop": round(STEP_FLOP / 1e6, 1), "population": rows, "best": best,
-              "floor": floor, "floors": floors, "bfloat16_autocast": mixed_row,
-              "conv": conv_rows, "pipeline_conv": pipeline_rows}
-    if args.json:
-        print(json.dumps(report, indent=1))
-        return
-    print(f"device {report['device']}; sgemm {gemm:.0f} GFLOP/s; LeNet step {STEP_FLOP / 1e6:.1f} MFLOP")
-    if numerics:
-        print("numerics: " + ", ".join(f"{key} {value}" for key, value in numerics.items()))
+    return {"device": device_description(device), "threads": torch.get_num_threads(), "numerics": numerics,
+            "sgemm_gflops": round(gemm, 1), "plain_loop_model_steps_per_s": round(plain, 1),
+            "plain_loop_runs": [round(r, 1) for r in plain_runs],
+            "lenet_step_mflop": round(STEP_FLOP / 1e6, 1), "population": rows, "best": best,
+            "floor": floors[0], "floors": floors, "bfloat16_autocast": mixed_row,
+            "conv": paper_conv, "pipeline_conv": pipeline_conv}
+
+
+def print_report(report: dict[str, Any]) -> None:
+    """The measurements as a table: each rate as a multiple of the plain loop and a share of sgemm."""
+    plain, best, mixed_row = report["plain_loop_model_steps_per_s"], report["best"], report["bfloat16_autocast"]
+    print(f"device {report['device']}; sgemm {report['sgemm_gflops']:.0f} GFLOP/s; LeNet step "
+          f"{report['lenet_step_mflop']:.1f} MFLOP")
+    if report["numerics"]:
+        print("numerics: " + ", ".join(f"{key} {value}" for key, value in report["numerics"].items()))
     print(f"plain per-model loop (nn.Module + DataLoader): {plain:.0f} model-steps/s (the fastest of three runs: "
-          f"{', '.join(f'{r:.0f}' for r in plain_runs)})")
-    for r in rows:
+          f"{', '.join(f'{r:.0f}' for r in report['plain_loop_runs'])})")
+    for r in report["population"]:
         where = "1 process  " if r["processes"] == 1 else f"{r['processes']} processes"
         print(f"population K={r['members']:>4} {where} {'shared' if r['shared_order'] else 'own   '} order: "
               f"{r['model_steps_per_s']:>8.0f} model-steps/s  {r['x_plain']:>5.2f}x plain  "
               f"{100 * r['fraction_of_sgemm']:>5.1f}% of sgemm")
-    print(f"best: K={best['members']} in {best['processes']} process(es) ({best['x_plain']:.2f}x plain, {100 * best['fraction_of_sgemm']:.0f}% of sgemm, "
-          f"{100 * best['fraction_of_floor']:.0f}% of its ceiling below)")
-    for row in floors:
+    print(f"best: K={best['members']} in {best['processes']} process(es) ({best['x_plain']:.2f}x plain, "
+          f"{100 * best['fraction_of_sgemm']:.0f}% of sgemm, {100 * best['fraction_of_floor']:.0f}% of its "
+          "ceiling below)")
+    for row in report["floors"]:
         where = (f"K={row['members']} in one process" if row["processes"] == 1 else
                  f"{row['processes']} processes of K={row['members']}, one thread each")
         print(f"ceiling, {where}, shared order: matrix products alone {row['products_ms']:.2f} ms + Adam alone "
               f"{row['adam_ms']:.2f} ms per step -> at most {row['model_steps_per_s']:.0f} model-steps/s "
               f"({row['x_plain']:.2f}x plain, {100 * row['fraction_of_sgemm']:.0f}% of sgemm)")
     print(f"same K with bfloat16 autocast (mnist.mixed_precision; not the plain loop's float32 arithmetic): "
-          f"{mixed:.0f} model-steps/s ({mixed_row['x_plain']:.2f}x plain)")
-    for r in conv_rows:
+          f"{mixed_row['model_steps_per_s']:.0f} model-steps/s ({mixed_row['x_plain']:.2f}x plain)")
+    for r in report["conv"]:
         print(f"{r['net']:>8} (paper size) K={r['members']}: {r['model_steps_per_s']:.2f} model-steps/s")
-    for r in pipeline_rows:
+    for r in report["pipeline_conv"]:
         groups = "all at once" if r["chunk"] >= r["members"] else f"{r['chunk']} at a time"
         print(f"{r['net']:>8} as the {r['profile']} pipeline trains it (width {r['width']:g}, batch {r['batch_size']}, "
               f"{r['optimizer']}{', augmented' if r['augment'] else ''}; K={r['members']}, {groups}): "
               f"{r['model_steps_per_s']:.2f} model-steps/s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure, then print the table (or, with --json, one JSON object)."""
+    args = parse_args(argv)
+    report = measure(args)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print_report(report)
 
 
 if __name__ == "__main__":

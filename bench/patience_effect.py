@@ -9,7 +9,7 @@ engine tests this bit for bit), so for each patience the early-stop point and th
 from the full curves. Prints, per patience: how many early-stop points change, by how much (iterations, test
 accuracy), and the mean iterations trained. --json writes the curves and the table.
 
-    python bench/patience_effect.py                        # about 20 minutes on the 2-core CPU
+    python bench/patience_effect.py                        # long: bench/README.md has its run time
     python bench/patience_effect.py --levels 7 15 --iterations 20000 --trials 1
 """
 from __future__ import annotations
@@ -18,24 +18,21 @@ import argparse
 import dataclasses
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from lth.config import load_section  # noqa: E402
-from lth.core.engine import TrainJob  # noqa: E402
-from lth.core.masks import dense_masks, remaining_fraction  # noqa: E402
-from lth.core.split import train_in_processes, worker_count  # noqa: E402
-from lth.data import load_prepared  # noqa: E402
-from lth.device import configure_numerics, pick_device  # noqa: E402
-from lth.shared.members import derive_seed  # noqa: E402
-from lth.shared.settings import train_settings  # noqa: E402
-from lth.shared.lottery import one_shot_masks, random_masks_like  # noqa: E402
-from lth.shared.lenet import MnistConfig, layer_rates, lenet  # noqa: E402
+from lth.config import load_section
+from lth.core.engine import TrainJob
+from lth.core.masks import dense_masks, remaining_fraction
+from lth.core.split import train_in_processes, worker_count
+from lth.data import load_prepared
+from lth.device import configure_numerics, pick_device
+from lth.shared.lenet import MnistConfig, layer_rates, lenet
+from lth.shared.lottery import one_shot_masks, random_masks_like
+from lth.shared.members import derive_seed
+from lth.shared.settings import train_settings
 
 ROLES = ("ticket", "reinit", "random_mask")
 
@@ -51,7 +48,8 @@ def stop_under(validation: list[float], iterations: list[int], patience: int, la
     return at, last
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (``argv``, or ``sys.argv``'s)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--data", default="data/mnist.pt")
@@ -61,8 +59,12 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=30000, help="full length of every training")
     parser.add_argument("--patience", type=int, nargs="+", default=[1500, 2000, 2500, 3000])
     parser.add_argument("--json", type=Path, help="write curves and table here")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
 
+
+def train_levels(args: argparse.Namespace) -> list[dict]:
+    """One row per training: dense LeNets trained, pruned one-shot to each level, and the level's tickets,
+    reinits and random masks trained full length with their validation-loss and test-accuracy curves."""
     config = load_section(args.params, "mnist", MnistConfig).config
     device = pick_device()
     configure_numerics(device)
@@ -80,7 +82,6 @@ def main() -> None:
                        evaluations, track_best="validation", progress=label)
         return train_in_processes(job, job.members, worker_count(device, job.members))
 
-    start = time.perf_counter()
     dense = train(init, dense_masks(init, names), "dense", min(args.iterations, 10000))
     rows = []
     for level in args.levels:
@@ -97,22 +98,34 @@ def main() -> None:
                          "iterations": result.eval_iterations,
                          "validation_loss": result.curves["validation"]["loss"][k].tolist(),
                          "test_accuracy": result.curves["test"]["accuracy"][k].tolist()})
-    table = []
-    for patience in args.patience:
-        changed, its_shift, acc_shift, trained = 0, [], [], []
-        for row in rows:
-            full, _ = stop_under(row["validation_loss"], row["iterations"], 0, args.iterations)
-            early, stop = stop_under(row["validation_loss"], row["iterations"], patience, args.iterations)
-            trained.append(stop)
-            if early != full:
-                changed += 1
-                its_shift.append(row["iterations"][full] - row["iterations"][early])
-                acc_shift.append(100 * (row["test_accuracy"][full] - row["test_accuracy"][early]))
-        table.append({"patience": patience, "trainings": len(rows), "changed": changed,
-                      "max_iteration_shift": max(its_shift, default=0),
-                      "max_abs_accuracy_shift_pp": round(max(map(abs, acc_shift), default=0.0), 3),
-                      "mean_accuracy_shift_pp": round(sum(acc_shift) / len(rows), 4),
-                      "mean_iterations_trained": round(sum(trained) / len(trained))})
+    return rows
+
+
+def patience_row(rows: list[dict], patience: int, iterations: int) -> dict:
+    """What stopping ``patience`` iterations after the best validation loss changes against training all
+    ``iterations``: early-stop points moved, by how much (iterations, test accuracy), mean iterations trained."""
+    changed, its_shift, acc_shift, trained = 0, [], [], []
+    for row in rows:
+        full, _ = stop_under(row["validation_loss"], row["iterations"], 0, iterations)
+        early, stop = stop_under(row["validation_loss"], row["iterations"], patience, iterations)
+        trained.append(stop)
+        if early != full:
+            changed += 1
+            its_shift.append(row["iterations"][full] - row["iterations"][early])
+            acc_shift.append(100 * (row["test_accuracy"][full] - row["test_accuracy"][early]))
+    return {"patience": patience, "trainings": len(rows), "changed": changed,
+            "max_iteration_shift": max(its_shift, default=0),
+            "max_abs_accuracy_shift_pp": round(max(map(abs, acc_shift), default=0.0), 3),
+            "mean_accuracy_shift_pp": round(sum(acc_shift) / len(rows), 4),
+            "mean_iterations_trained": round(sum(trained) / len(trained))}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train, then print the table per patience (and write curves and table with --json)."""
+    args = parse_args(argv)
+    start = time.perf_counter()
+    rows = train_levels(args)
+    table = [patience_row(rows, patience, args.iterations) for patience in args.patience]
     print(f"{len(rows)} trainings of {args.iterations} iterations ({time.perf_counter() - start:.0f} s)")
     print("patience  changed  max shift (it)  max |acc shift| pp  mean acc shift pp  mean its trained")
     for t in table:

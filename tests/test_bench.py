@@ -1,0 +1,78 @@
+"""The benchmarks run: each bench script at a toy size in a subprocess, as a user starts it, so that a change
+to the library it measures (a moved module, a new engine rule) cannot break it silently. Rates are not
+checked: speed targets belong to bench/README.md, never to a test."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+import yaml
+
+from lth.config import read_params, resolve_section
+from lth.experiments.cifar import CIFAR_NETS, CifarConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "bench" / args[0]), *args[1:]], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, "LTH_DEVICE": "cpu"}, timeout=300)
+
+
+def test_tiny_profile_trains_with_patience():
+    """The --tiny run measures the smoke pipeline, where CIFAR sections stop early (patience > 0) as quick's
+    do: the case that made the default run crash (the engine refuses patience without a tracked split)."""
+    raw = {**read_params(ROOT / "params.yaml"), "profile": "smoke"}
+    configs = [next(iter(resolve_section(raw, net, CifarConfig, variants=True).config.values())) for net in CIFAR_NETS]
+    assert any(config.patience > 0 for config in configs)
+
+
+def test_engine_bench_tiny_json():
+    run = _bench("engine.py", "--tiny", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout)
+    assert {"device", "sgemm_gflops", "plain_loop_model_steps_per_s", "population", "best", "floors",
+            "bfloat16_autocast", "conv", "pipeline_conv"} <= set(report)
+    assert {(r["members"], r["shared_order"]) for r in report["population"]} >= {(1, False), (1, True), (2, True)}
+    assert [r["net"] for r in report["pipeline_conv"]] == list(CIFAR_NETS)
+    assert {r["net"] for r in report["conv"]} == {"conv2", "resnet20"}
+    rows = report["population"] + report["floors"] + report["conv"] + report["pipeline_conv"]
+    assert all(r["model_steps_per_s"] > 0 for r in rows)
+
+
+def test_engine_bench_table():
+    """Without --json the same measurements print as a table (the printing reads every row)."""
+    run = _bench("engine.py", "--tiny", "--members", "1", "--pipeline-nets", "conv2")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "plain per-model loop" in run.stdout and "ceiling" in run.stdout
+    assert "conv2 as the smoke pipeline trains it" in run.stdout
+
+
+def _prepared_mnist(path: Path, train: int = 120, validation: int = 30, test: int = 30) -> None:
+    """A prepared MNIST-like dataset in the data stage's format."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (train + validation, 1, 28, 28), generator=generator, dtype=torch.uint8)
+    torch.save({"train_images": images, "train_labels": torch.arange(train + validation, dtype=torch.uint8) % 10,
+                "test_images": images[:test], "test_labels": torch.arange(test, dtype=torch.uint8) % 10,
+                "train_index": torch.arange(validation, train + validation), "validation_index": torch.arange(validation),
+                "info": {"dataset": "mnist"}}, path)
+
+
+def test_patience_effect_bench_tiny(tmp_path: Path):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "profile": "smoke"}, sort_keys=False))
+    _prepared_mnist(tmp_path / "mnist.pt")
+    out = tmp_path / "effect.json"
+    run = _bench("patience_effect.py", "--params", str(tmp_path / "params.yaml"), "--data", str(tmp_path / "mnist.pt"),
+                 "--levels", "1", "--trials", "1", "--iterations", "60", "--patience", "20", "40", "--json", str(out),
+                 cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    effect = json.loads(out.read_text())
+    assert [t["patience"] for t in effect["table"]] == [20, 40]
+    assert all(t["trainings"] == 3 for t in effect["table"])
+    assert {r["role"] for r in effect["rows"]} == {"ticket", "reinit", "random_mask"}
+    assert "patience  changed" in run.stdout
