@@ -209,7 +209,7 @@ def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
             f"loss: {conv_total - conv_capped} of their {conv_total} trainings reached their minimum before their "
             "last evaluation (the others are ringed in the figures). VGG-19 and ResNet-20 are smoke-scale "
             f"illustrations (at most {deep_iterations} iterations): they say nothing yet about the paper's learning-rate "
-            "findings. `profile: paper` runs the paper's settings (GPU; see README for the cost). Settings: "
+            "findings. `profile: paper` runs the paper's settings (GPU; see docs/paper-profile-cost.md for the cost). Settings: "
             + "; ".join(parts) + ".")
 
 

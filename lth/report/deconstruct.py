@@ -15,7 +15,8 @@ from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Verdict
 from lth.report.ledger.rules import at_least, equals, exceeds, unless_reduced, untestable
 from lth.report.ledger.statistics import mean_and_se
-from lth.report.net_studies import COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced, figure_name
+from lth.report.net_studies import (COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced,
+                                    figure_name, not_run_note)
 
 BASE = "criterion/large_final"
 PM_AXIS = PmAxis("percent of weights remaining (Pm)", minor_ticks=False)
@@ -141,12 +142,7 @@ def deconstruct_section(results: Path, figures: Path) -> Section | None:
                         f"(trials {', '.join(f'{100 * a:.2f}' for a in learned['early_stop_accuracy'])}) keeping "
                         f"{100 * np.mean(learned['pm']):.1f}% of the weights (the seeds quote no number for it: "
                         "not in the ledger).")
-    missing = [NET_TITLES[n] for n in CONV_NETS if not (results / "deconstruct" / f"{n}.json").exists()]
-    not_run = ("" if not missing else f"Not run at this profile: {', '.join(missing)} (`deconstruct.nets` "
-               f"= [{', '.join(c['nets'])}]; on this CPU the conv nets train at 19-37 member-iterations per second against "
-               "LeNet's ~1,000, see *Run times*: the variants' ~100 trainings would take about 45 minutes for "
-               "Conv-2 alone at the CIFAR stages' reduced scale, beyond a study stage's 10 minutes; profile "
-               "`paper` runs them). ")
+    not_run = not_run_note(results, "deconstruct", c["nets"])
     stop = f", stopped {c['patience']} after the best" if c.get("patience") else ""
     facts = (f"; {c['trials']} trials; dense net and every variant at most {c['iterations']} iterations at batch "
              f"{c['batch_size']}, evaluated every {c['eval_every']}{stop}")

@@ -15,7 +15,8 @@ from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Verdict
 from lth.report.ledger.rules import at_least, at_most, unless_reduced, untestable
 from lth.report.ledger.statistics import mean_and_se
-from lth.report.net_studies import COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced, figure_name
+from lth.report.net_studies import (COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced,
+                                    figure_name, not_run_note)
 
 METRICS_DEFINED = {
     "magnitude": "|w|, pooled over all layers (global magnitude pruning, the seed's baseline)",
@@ -149,11 +150,7 @@ def importance_section(results: Path, figures: Path) -> Section | None:
     c = r["config"]
     last_pm, table = net_figures(r, "lenet", figures)
     verdicts = importance_verdicts(r)
-    missing = [NET_TITLES[n] for n in CONV_NETS if not (results / "importance" / f"{n}.json").exists()]
-    not_run = ("" if not missing else f"Not run at this profile: {', '.join(missing)} (`importance.nets` = "
-               f"[{', '.join(c['nets'])}]; at 19-37 member-iterations per second on this CPU, see *Run times*, one round of "
-               "the 12 members at the CIFAR stages' reduced scale takes 5-10 minutes, so a 10-minute stage would "
-               "reach one or two levels; profile `paper` runs them). ")
+    not_run = not_run_note(results, "importance", c["nets"])
     stop = f", stopped {c['patience']} after the best" if c.get("patience") else ""
     facts = (f"; {c['trials']} trials; at most {c['iterations']} iterations at batch {c['batch_size']}, evaluated "
              f"every {c['eval_every']}{stop}; {100 * c['global_rate']:g}% of all surviving weights pruned per round, "

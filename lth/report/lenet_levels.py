@@ -9,6 +9,8 @@ from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import on_ladder
 from lth.report.ledger.statistics import TrialSpread, role_mean
 
+CLAIM_LEVELS_PM = 3.5         # the claims use levels at Pm >= this (%): down to the level nearest 3.6%
+
 LEVEL_ROLES = (("ticket", "ticket"), ("reinit", "reinit"), ("rewire", "rewiring"), ("random_mask", "random mask"),
                ("han", "Han"))
 
@@ -54,19 +56,20 @@ def levels_table(rounds: list[dict[str, Any]]) -> str:
 
 
 def early_stopping_note(config: dict[str, Any], rounds: list[dict[str, Any]]) -> str:
-    """How trainings stop (``patience``) and how many at the claims' levels (Pm >= 3.6%) were still improving."""
+    """How trainings stop (``patience``) and how many at the claims' levels (Pm >= ``CLAIM_LEVELS_PM``) were
+    still improving."""
     patience = config.get("patience", 0)
-    members = [r[role] for r in rounds if level_pm(r) >= 3.5 for role in r
+    members = [r[role] for r in rounds if level_pm(r) >= CLAIM_LEVELS_PM for role in r
                if isinstance(r[role], dict) and "early_stop_iteration" in r[role]]
     capped = sum(at_last_evaluation(m) for m in members)
     trained = sum(len(m["early_stop_iteration"]) for m in members)
     if not patience:
-        return (f"\n\nAt the levels the claims use (Pm >= 3.6%) {capped} of {trained} trainings have their minimum "
-                f"at their last evaluation (marked `*n` in the table and ringed in the figures).")
+        return (f"\n\nAt the levels the claims use (Pm >= {CLAIM_LEVELS_PM:g}%) {capped} of {trained} trainings have "
+                f"their minimum at their last evaluation (marked `*n` in the table and ringed in the figures).")
     return (f"\n\nEach training stops {patience} iterations after its last improvement of the validation loss "
             f"(`patience`; the paper trains every run for 50,000 iterations): the early-stop point is the same "
             f"as a full-length run's unless the validation loss would later fall below its minimum again "
-            f"(README: measured effect). At the levels the claims use (Pm >= 3.6%) {capped} of {trained} "
-            f"trainings have their minimum at their last evaluation (still improving when stopped; marked "
+            f"(docs/measurements.md: measured effect). At the levels the claims use (Pm >= {CLAIM_LEVELS_PM:g}%) "
+            f"{capped} of {trained} trainings have their minimum at their last evaluation (still improving when stopped; marked "
             f"`*n` in the table and ringed in the figures).")
 

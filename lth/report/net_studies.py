@@ -4,12 +4,14 @@ scale, and the comparison of two variants over every level and trial."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lth.report.ledger.rules import reduced_scale
 from lth.report.ledger.statistics import TrialSpread
+from lth.report.rates import conv_rates_note
 
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray",
           "tab:olive", "tab:cyan"]
@@ -51,3 +53,15 @@ def conv_reduced(config: dict[str, Any]) -> str | None:
 def figure_name(study: str, net: str, kind: str) -> str:
     """A study's figure file for one net (LeNet's keep the study's plain names)."""
     return f"{study}_{kind}.png" if net == "lenet" else f"{study}_{net}_{kind}.png"
+
+
+def not_run_note(results: Path, study: str, nets: list[str]) -> str:
+    """Which conv nets a study did not run at this profile and why (their measured training rates against
+    LeNet's, read from the timing files), or '' when it ran them all."""
+    missing = [NET_TITLES[n] for n in CONV_NETS if not (results / study / f"{n}.json").exists()]
+    if not missing:
+        return ""
+    rates = conv_rates_note(results, results / study / "lenet_timing.json")
+    why = f"; {rates}, too slow for a study stage's budget at the CIFAR stages' reduced scale" if rates else ""
+    return (f"Not run at this profile: {', '.join(missing)} (`{study}.nets` = [{', '.join(nets)}]{why}; profile "
+            "`paper` runs them). ")
