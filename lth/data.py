@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from lth.io import ContentError, expect_tensors, file_digest, read_torch_file, rerun
+from lth.io import ContentError, expect_tensors, file_digest, read_torch_file, rerun, verify_torch_file
 
 # Per-channel statistics of the training sets (images scaled to [0, 1]), for input normalisation.
 MEAN_STD = {"mnist": ((0.1307,), (0.3081,)), "fashion_mnist": ((0.2860,), (0.3530,)),
@@ -58,6 +58,12 @@ def check_prepared(saved: object) -> None:
         index = saved[key]
         if index.numel() and (int(index.min()) < 0 or int(index.max()) >= saved["train_images"].shape[0]):
             raise ContentError(f"{key} points outside the {saved['train_images'].shape[0]} training images")
+
+
+def verify_prepared(path: Path) -> None:
+    """Check that a prepared dataset file is present and complete without loading it (``verify_torch_file``),
+    so a stage that loads several datasets in turn can refuse a damaged one before training on the first."""
+    verify_torch_file(Path(path), fix=rerun(f"data@{Path(path).stem}"))
 
 
 def load_prepared(path: Path, device: torch.device, flatten: bool, dtype: torch.dtype = torch.float32) -> DeviceData:

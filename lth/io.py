@@ -176,11 +176,12 @@ def read_torch_file(path: Path, produced_by: str | None = None, expect: Callable
                     fix: str | None = None, map_location: Any = "cpu") -> Any:
     """A torch file another stage (or an earlier run) wrote, loaded safely (tensors and plain containers
     only), else a one-line DataError naming ``path`` and the fix, as ``read_json_file``: missing, empty,
-    truncated or damaged, holding objects other than tensors, or failing ``expect``."""
+    truncated or damaged (a record failing its checksum included), holding objects other than tensors, or
+    failing ``expect``."""
     import torch
     path = Path(path)
     remedy = _remedy(path, produced_by, fix)
-    _require_file(path, remedy)
+    verify_torch_file(path, fix=remedy)      # also catches damaged bytes torch.load would not notice
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # noqa: BLE001 - torch raises RuntimeError, OSError, EOFError, ... on bad bytes
@@ -190,6 +191,25 @@ def read_torch_file(path: Path, produced_by: str | None = None, expect: Callable
         raise DataError(f"{path}: not a complete torch file (truncated or damaged: {_short(error)}); "
                         f"{remedy}") from None
     return _checked(path, payload, expect, remedy)
+
+
+def verify_torch_file(path: Path, produced_by: str | None = None, fix: str | None = None) -> None:
+    """Check, without loading its tensors, that a torch file is present and complete (its zip archive's
+    directory and every record's CRC), else the one-line DataError ``read_torch_file`` would give: lets a stage
+    that reads several files one after another refuse a damaged later one before doing any work."""
+    import zipfile
+    path = Path(path)
+    remedy = _remedy(path, produced_by, fix)
+    _require_file(path, remedy)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise DataError(f"{path}: not a complete torch file (truncated or damaged: {_short(error)}); "
+                        f"{remedy}") from None
+    if bad is not None:
+        raise DataError(f"{path}: not a complete torch file (truncated or damaged: record {bad} fails its "
+                        f"checksum); {remedy}")
 
 
 def expect_tensors(payload: Any, spec: dict[str, tuple[str, int]], what: str = "file") -> None:

@@ -51,22 +51,26 @@ def tickets(rounds: int = 3, trials: int = 2) -> dict:
 
 
 def damage(path: Path, how: str, good: object = None) -> Path:
-    """Write ``path`` damaged ``how``: missing, empty, truncated (half of ``good``'s bytes), garbage bytes,
-    or ``good`` itself (wrong-type / wrong-shape content)."""
+    """Write ``path`` damaged ``how``: missing, empty, truncated (half of ``good``'s bytes), flipped (one
+    byte in the middle of ``good``'s inverted), garbage bytes, or ``good`` itself (wrong-type / wrong-shape
+    content)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     if how == "empty":
         path.write_bytes(b"")
     elif how == "garbage":
         path.write_bytes(b"\x00\xffnot a file this project writes\x80" * 3)
-    elif how in ("truncated", "content"):
+    elif how in ("truncated", "flipped", "content"):
         if path.suffix == ".json":
             path.write_text(json.dumps(good, indent=1))
         else:
             save_torch_atomic(path, good)
+        data = bytearray(path.read_bytes())
         if how == "truncated":
-            data = path.read_bytes()
-            path.write_bytes(data[:len(data) // 2])
+            path.write_bytes(bytes(data[:len(data) // 2]))
+        elif how == "flipped":
+            data[len(data) // 2] ^= 0xFF
+            path.write_bytes(bytes(data))
     return path
 
 
@@ -85,6 +89,7 @@ def _bad_shape(**changes) -> dict:
     ("empty", None, "empty (0 bytes: an interrupted write or copy?)"),
     ("truncated", prepared(), "not a complete torch file (truncated or damaged: "),
     ("garbage", None, "not a complete torch file (truncated or damaged:"),
+    ("flipped", prepared(), "not a complete torch file (truncated or damaged: record "),
     ("content", [1, 2], "holds a list, not the mapping of tensors a prepared dataset is"),
     ("content", {"train_images": torch.zeros(3)}, "train_images is a float32 tensor of shape [3], not 4-dimensional "
                                                   "int"),
@@ -159,6 +164,7 @@ def _ticket_shape(**changes) -> dict:
 @pytest.mark.parametrize("how,content,message", [
     ("missing", None, "missing"),
     ("truncated", tickets(), "not a complete torch file (truncated or damaged:"),
+    ("flipped", tickets(rounds=40), "not a complete torch file (truncated or damaged: record "),
     ("garbage", None, "not a complete torch file (truncated or damaged:"),
     ("content", torch.zeros(3), "holds a Tensor, not the mapping of tensors a tickets file is"),
     ("content", {"masks/fc0.weight": torch.zeros(3, 2, 2, dtype=torch.uint8)}, "holds no init/<layer> weights"),
@@ -357,3 +363,20 @@ def test_a_damaged_finished_size_of_the_size_sweep_stops_with_one_line(tmp_path)
         run_size_sweep(config, tiny_data(), CPU, tmp_path, progress=False)
     assert str(error.value).startswith(f"{done}: not valid JSON (") and str(error.value).endswith(
         "; it holds size 6-2's finished result: restore a good copy, or delete it to train that size again")
+
+
+@pytest.mark.parametrize("how,message", [
+    ("missing", "missing"),
+    ("empty", "empty (0 bytes: an interrupted write or copy?)"),
+    ("truncated", "not a complete torch file (truncated or damaged: File is not a zip file)"),
+    ("garbage", "not a complete torch file (truncated or damaged: File is not a zip file)"),
+    ("flipped", "not a complete torch file (truncated or damaged: record "),
+])
+def test_a_damaged_dataset_is_found_without_loading_it(tmp_path, how, message):
+    """``verify_prepared``: what a stage reading several datasets in turn checks before its first training."""
+    from lth.data import verify_prepared
+    path = damage(tmp_path / "data" / "mnist.pt", how, prepared())
+    with pytest.raises(DataError) as error:
+        verify_prepared(path)
+    assert str(error.value).startswith(f"{path}: {message}") and str(error.value).endswith(f"; {DATA_FIX}")
+    verify_prepared(damage(path, "content", prepared()))    # a good file passes
