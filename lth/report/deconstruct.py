@@ -119,35 +119,28 @@ def _level_table(rounds: list[dict[str, Any]], roles: list[str]) -> str:
     return markdown_table(["variant"] + [f"Pm {100 * r['ticket']['pm'][0]:.1f}%" for r in rounds], rows)
 
 
-def deconstruct_section(results: Path, figures: Path) -> Section | None:
-    """The Zhou et al. section: LeNet's run with the supermasks and the ledger, then each conv net's run
-    (None when the deconstruct stage has not run for LeNet)."""
-    path = results / "deconstruct" / "lenet.json"
-    if not path.exists():
-        return None
-    r = read_json(path)
-    c = r["config"]
-    rounds = level_rounds(r)
-    criteria, mask1, mask0 = family_figures(r, "lenet", figures)
-    supermask_figure(figures / "deconstruct_supermask.png", r)
-    verdicts = deconstruct_verdicts(r)
-    dense = r["dense"]
-    learned = r.get("learned_supermask") or {}
-    learned_line = ""
-    if learned:
-        learned_line = (f"The **learned supermask** (scores trained by Adam at {c['learned_lr']:g} for at most "
-                        f"{c['learned_iterations']} iterations on the fixed initial weights, a hard threshold "
-                        "forward and the sigmoid's gradient backward, biases fixed at 0) reaches "
-                        f"{100 * np.mean(learned['early_stop_accuracy']):.2f}% "
-                        f"(trials {', '.join(f'{100 * a:.2f}' for a in learned['early_stop_accuracy'])}) keeping "
-                        f"{100 * np.mean(learned['pm']):.1f}% of the weights (the seeds quote no number for it: "
-                        "not in the ledger).")
-    not_run = not_run_note(results, "deconstruct", c["nets"])
+def _learned_line(r: dict[str, Any]) -> str:
+    """The learned supermask's accuracy and density ('' when it was not trained)."""
+    c, learned = r["config"], r.get("learned_supermask") or {}
+    if not learned:
+        return ""
+    return (f"The **learned supermask** (scores trained by Adam at {c['learned_lr']:g} for at most "
+            f"{c['learned_iterations']} iterations on the fixed initial weights, a hard threshold "
+            "forward and the sigmoid's gradient backward, biases fixed at 0) reaches "
+            f"{100 * np.mean(learned['early_stop_accuracy']):.2f}% "
+            f"(trials {', '.join(f'{100 * a:.2f}' for a in learned['early_stop_accuracy'])}) keeping "
+            f"{100 * np.mean(learned['pm']):.1f}% of the weights (the seeds quote no number for it: "
+            "not in the ledger).")
+
+
+def _lenet_setup(r: dict[str, Any]) -> str:
+    """The section's title, run facts, LeNet's setup and the table of mask criteria."""
+    c, dense = r["config"], r["dense"]
     stop = f", stopped {c['patience']} after the best" if c.get("patience") else ""
     facts = (f"; {c['trials']} trials; dense net and every variant at most {c['iterations']} iterations at batch "
              f"{c['batch_size']}, evaluated every {c['eval_every']}{stop}")
     criteria_rows = [[k, CRITERIA_DEFINED.get(k, "").replace("|", "\\|")] for k in c["criteria"]]
-    text = f"""## Deconstructing lottery tickets (Zhou et al. 2019): mask criteria, signs, zeros and supermasks
+    return f"""## Deconstructing lottery tickets (Zhou et al. 2019): mask criteria, signs, zeros and supermasks
 
 {run_facts(r, facts)}
 
@@ -161,7 +154,12 @@ the highest score):
 
 {markdown_table(["criterion", "score"], criteria_rows)}
 
-![mask criteria](figures/deconstruct_criteria.png)
+"""
+
+
+def _lenet_families(rounds: list[dict[str, Any]], roles: list[str]) -> str:
+    """LeNet's three families' figures with their captions, and the accuracy table of every variant."""
+    return f"""![mask criteria](figures/deconstruct_criteria.png)
 
 *Mask criteria, each rewound to its initial values with the pruned weights at 0; replicates Zhou et al.'s
 mask-criteria figure (test accuracy at early stop vs Pm per criterion).*
@@ -181,21 +179,41 @@ Zhou et al.'s mask-0 figure on LeNet (the conv nets' below, where run).*
 
 **Test accuracy at early stop (%), mean over trials:**
 
-{_level_table(rounds, criteria + mask1[1:] + mask0[1:])}
+{_level_table(rounds, roles)}
 
-![supermasks](figures/deconstruct_supermask.png)
+"""
+
+
+def _lenet_supermasks(r: dict[str, Any]) -> str:
+    """The supermask figure's caption and the learned supermask's line."""
+    return f"""![supermasks](figures/deconstruct_supermask.png)
 
 *Supermasks, untrained: the initial weights under the large_final mask, under large_final_same_sign (the
 largest final weights among those whose sign training kept), the same mask with signed constants (+-alpha
 with the initial sign), and a random mask; biases at their initial 0. Replicates Zhou et al.'s supermask
-figure; the post quotes up to 86% on MNIST.* {learned_line}
+figure; the post quotes up to 86% on MNIST.* {_learned_line(r)}
 
-{not_run}Not run: Zhou et al.'s iterative-pruning runs and the Bernoulli-sampled learned supermask.
+"""
+
+
+def deconstruct_section(results: Path, figures: Path) -> Section | None:
+    """The Zhou et al. section: LeNet's run with the supermasks and the ledger, then each conv net's run
+    (None when the deconstruct stage has not run for LeNet)."""
+    path = results / "deconstruct" / "lenet.json"
+    if not path.exists():
+        return None
+    r = read_json(path)
+    criteria, mask1, mask0 = family_figures(r, "lenet", figures)
+    supermask_figure(figures / "deconstruct_supermask.png", r)
+    verdicts = deconstruct_verdicts(r)
+    not_run = not_run_note(results, "deconstruct", r["config"]["nets"])
+    text = (_lenet_setup(r) + _lenet_families(level_rounds(r), criteria + mask1[1:] + mask0[1:])
+            + _lenet_supermasks(r) + f"""{not_run}Not run: Zhou et al.'s iterative-pruning runs and the Bernoulli-sampled learned supermask.
 
 **Zhou et al.'s statements (as the follow-ups post words them), on this run:**
 
 {ledger_table(verdicts)}
-"""
+""")
     for net in CONV_NETS:
         if (results / "deconstruct" / f"{net}.json").exists():
             part, net_verdicts = conv_part(read_json(results / "deconstruct" / f"{net}.json"), net, figures)

@@ -65,33 +65,38 @@ def _trajectory_panel(ax: Any, run: dict[str, Any], title: str, threshold: float
     ax.legend(fontsize=6)
 
 
-def mask_distance_section(results: Path, figures: Path) -> Section | None:
-    """The unstructured-mask-distance section (None when the mask_distance stage has not run)."""
-    path = results / "mask_distance" / "distances.json"
-    if not path.exists():
-        return None
-    r = read_json(path)
-    c = r["config"]
-    threshold = c["threshold"]
-    imp = r["imp_mnist_v1"]
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
+def _imp_panel(ax: Any, imp: dict[str, Any], threshold: float) -> None:
+    """Right panel: the distance between consecutive IMP tickets of the mnist_v1 run vs the earlier Pm."""
+    pm_before = [100 * np.mean(p) for p in imp["pm"][:-1]]
+    ax.plot(pm_before, [np.mean(d) for d in imp["distance"]], marker="o", markersize=3, label="of all weights")
+    ax.plot(pm_before, [np.mean(d) for d in imp["relative"]], marker="o", markersize=3, linestyle="--",
+            label="of the earlier ticket's survivors")
+    ax.axhline(threshold, color="k", linewidth=0.7, linestyle=":", label=f"the rule's {100 * threshold:g}%")
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("Pm of the earlier ticket (%)")
+    ax.set_ylabel("distance to the next round's ticket")
+    ax.set_title("IMP (mnist_v1 run): consecutive tickets", fontsize=9)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+
+
+def distance_figure(path: Path, r: dict[str, Any], threshold: float) -> None:
+    """LeNet's and Conv-2's mask at iteration t vs at the end, and consecutive IMP tickets, in one figure."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     _trajectory_panel(axes[0], r["lenet"], "LeNet-300-100 (MNIST): mask at iteration t vs at the end", threshold)
     _trajectory_panel(axes[1], r["conv2"], "Conv-2 (CIFAR-10): mask at iteration t vs at the end", threshold)
-    pm_before = [100 * np.mean(p) for p in imp["pm"][:-1]]
-    axes[2].plot(pm_before, [np.mean(d) for d in imp["distance"]], marker="o", markersize=3,
-                 label="of all weights")
-    axes[2].plot(pm_before, [np.mean(d) for d in imp["relative"]], marker="o", markersize=3, linestyle="--",
-                 label="of the earlier ticket's survivors")
-    axes[2].axhline(threshold, color="k", linewidth=0.7, linestyle=":", label=f"the rule's {100 * threshold:g}%")
-    axes[2].set_xscale("log")
-    axes[2].invert_xaxis()
-    axes[2].set_xlabel("Pm of the earlier ticket (%)")
-    axes[2].set_ylabel("distance to the next round's ticket")
-    axes[2].set_title("IMP (mnist_v1 run): consecutive tickets", fontsize=9)
-    axes[2].grid(alpha=0.3, which="both")
-    axes[2].legend(fontsize=7)
+    _imp_panel(axes[2], r["imp_mnist_v1"], threshold)
     fig.suptitle("When unstructured masks settle (the follow-ups post's Hamming-distance rule)", fontsize=10)
-    save_figure(fig, figures / "mask_distance.png")
+    save_figure(fig, path)
+
+
+def settle_table(r: dict[str, Any], threshold: float) -> str:
+    """Per net and level: the distance at the first record and the iteration from which it stays below the
+    threshold, over all weights and over the survivors."""
     rows = []
     for net, title in (("lenet", "LeNet-300-100"), ("conv2", "Conv-2")):
         run = r[net]
@@ -101,33 +106,33 @@ def mask_distance_section(results: Path, figures: Path) -> Section | None:
             rel = first_below(run["iterations"], [relative(v, level["pm"]) for v in d], threshold)
             share = lambda it: "never" if it is None else f"{it} ({100 * it / run['iterations'][-1]:.0f}%)"  # noqa: E731
             rows.append([title, f"{100 * level['pm']:.1f}%", f"{d[0]:.3f}", share(absolute), share(rel)])
-    table = markdown_table(["net", "level (Pm)", "distance at the first record", f"below {100 * threshold:g}% of "
-                            "all weights from iteration", f"below {100 * threshold:g}% of the survivors from "
-                            "iteration"], rows)
-    sparse = sorted({f"Pm {100 * lv['pm']:.1f}%" for net in ("lenet", "conv2") for lv in r[net]["levels"]
-                     if 2 * lv["pm"] < threshold})
-    vacuous = "here " + ", ".join(sparse) if sparse else "none of this run's levels"
-    stop = imp_stop(imp["distance"], threshold)
-    rel_stop = imp_stop(imp["relative"], threshold)
-    rel_text = "never stops" if rel_stop is None else f"stops at round {rel_stop}"
-    stop_text = "never stops" if stop is None else f"stops at round {stop}"
-    # IMP masks are nested: consecutive tickets differ by exactly the weights pruned in between, so every
-    # lottery's distances follow from its Pm ladder (checked on the saved mnist_v1 masks)
-    nested_gap = max(abs(np.mean(d) - (np.mean(imp["pm"][r]) - np.mean(imp["pm"][r + 1])))
-                     for r, d in enumerate(imp["distance"]))
+    return markdown_table(["net", "level (Pm)", "distance at the first record", f"below {100 * threshold:g}% of "
+                           "all weights from iteration", f"below {100 * threshold:g}% of the survivors from "
+                           "iteration"], rows)
+
+
+def rules_table(results: Path, threshold: float) -> str:
+    """Where the rule stops each IMP run of the pipeline that has results, and what the stopped ticket gives up."""
     rule_rows = []
     for name, rel_path in (("LeNet-300-100, v1 setup (`mnist_v1`)", "mnist_v1/lenet.json"),
                            ("LeNet-300-100, final paper (`mnist`)", "mnist/lenet.json"),
                            ("Conv-2 (`cifar_conv@conv2-plain`)", "cifar/conv2_plain.json")):
         if (results / rel_path).exists():
             rule_rows.append(stopping_row(name, read_json(results / rel_path)["rounds"], threshold))
-    rules = markdown_table(["IMP run", "rule stops at round (Pm)", "ticket there: acc. %",
-                            "sparsest ticket at or above dense: round (Pm), acc. %", "rounds the rule saves"],
-                           rule_rows)
+    return markdown_table(["IMP run", "rule stops at round (Pm)", "ticket there: acc. %",
+                           "sparsest ticket at or above dense: round (Pm), acc. %", "rounds the rule saves"],
+                          rule_rows)
+
+
+def _intro(r: dict[str, Any], threshold: float) -> str:
+    """The section's title, run facts, what is measured and the figure."""
+    c = r["config"]
     facts = (f"; {c['trials']} trials; LeNet {c['lenet_iterations']} iterations (recorded every "
              f"{c['lenet_record_every']}), Conv-2 at width {c['conv2_width']:g} {c['conv2_iterations']} iterations "
              f"(every {c['conv2_record_every']})")
-    text = f"""## When unstructured masks settle: the Hamming-distance stopping rule
+    counts = {len(r[net]["levels"]) for net in ("lenet", "conv2")}
+    levels = " or ".join(NUMBER_WORDS.get(n, str(n)) for n in sorted(counts))
+    return f"""## When unstructured masks settle: the Hamming-distance stopping rule
 
 {run_facts(r, facts)}
 
@@ -135,17 +140,30 @@ The follow-ups post ends with a rule borrowed from early-bird tickets: stop the 
 tickets differ by less than 10%. The distance here is the normalised Hamming distance, the fraction of all
 prunable weights on which two masks differ (dashed: as a fraction of the survivors instead). Left and middle:
 the one-shot magnitude mask drawn from the weights at iteration t of a dense training, against the one drawn
-at its end, at three levels. Right: the tickets of consecutive IMP rounds of the `mnist_v1` run (its kept
+at its end, at {levels} levels. Right: the tickets of consecutive IMP rounds of the `mnist_v1` run (its kept
 masks).
 
 ![mask distance](figures/mask_distance.png)
 
 *Distance of the mask at iteration t to the final mask (LeNet, Conv-2), and between consecutive IMP tickets;
-the dotted line is the rule's 10%.*
+the dotted line is the rule's {100 * threshold:g}%.*
+"""
 
-{table}
 
-Measured over all weights, two masks of Pm p can differ by at most 2p, so at a level with 2p below the rule's
+def _rule_paragraph(r: dict[str, Any], threshold: float) -> str:
+    """Why the rule over all weights says nothing at sparse levels, and where it stops the mnist_v1 IMP run."""
+    imp = r["imp_mnist_v1"]
+    sparse = sorted({f"Pm {100 * lv['pm']:.1f}%" for net in ("lenet", "conv2") for lv in r[net]["levels"]
+                     if 2 * lv["pm"] < threshold})
+    vacuous = "here " + ", ".join(sparse) if sparse else "none of this run's levels"
+    stop, rel_stop = imp_stop(imp["distance"], threshold), imp_stop(imp["relative"], threshold)
+    rel_text = "never stops" if rel_stop is None else f"stops at round {rel_stop}"
+    stop_text = "never stops" if stop is None else f"stops at round {stop}"
+    # IMP masks are nested: consecutive tickets differ by exactly the weights pruned in between, so every
+    # lottery's distances follow from its Pm ladder (checked on the saved mnist_v1 masks)
+    nested_gap = max(abs(np.mean(d) - (np.mean(imp["pm"][r]) - np.mean(imp["pm"][r + 1])))
+                     for r, d in enumerate(imp["distance"]))
+    return f"""Measured over all weights, two masks of Pm p can differ by at most 2p, so at a level with 2p below the rule's
 {100 * threshold:g}% ({vacuous}) the distance is below it from the first iteration, whatever is learned: the rule
 needs the survivors' fraction to say anything there. For IMP the
 masks are nested, so consecutive tickets differ by exactly the weights pruned in between: over all weights
@@ -154,10 +172,18 @@ every round). The rule over all weights therefore {stop_text} on the `mnist_v1` 
 tickets learn, and over the survivors it {rel_text} (the saved masks agree with the Pm ladder to
 {nested_gap:.1g}). The same holds for every IMP run of the pipeline; where the rule stops, and what the
 stopped ticket gives up against the run's sparsest ticket that still matches the dense net (the LTH's winning
-ticket):
+ticket):"""
 
-{rules}
 
-No statement of a paper is tested here (the rule is a heuristic); see the early-bird section for You et al.'s.
-"""
+def mask_distance_section(results: Path, figures: Path) -> Section | None:
+    """The unstructured-mask-distance section (None when the mask_distance stage has not run)."""
+    path = results / "mask_distance" / "distances.json"
+    if not path.exists():
+        return None
+    r = read_json(path)
+    threshold = r["config"]["threshold"]
+    distance_figure(figures / "mask_distance.png", r, threshold)
+    text = (f"{_intro(r, threshold)}\n{settle_table(r, threshold)}\n\n{_rule_paragraph(r, threshold)}\n\n"
+            f"{rules_table(results, threshold)}\n\nNo statement of a paper is tested here (the rule is a heuristic); "
+            "see the early-bird section for You et al.'s.\n")
     return Section(text, [], r["profile"])
