@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import lth.shared.lottery as lottery
+import lth.shared.population as population
 from lth.config import ConfigError
 from lth.experiments.anatomy import AnatomyConfig, anatomy, connectivity, survivor_statistics
 from lth.shared.lenet_v1 import MnistV1Config, MnistV1Lottery
@@ -60,13 +60,13 @@ def _v1_tiny():
 def test_v1_run_keeps_every_rounds_ticket_masks_and_trains_one_shot_controls(monkeypatch, tmp_path):
     config = _v1_tiny()
     trained_masks = []
-    real = lottery.train_in_processes
+    real = population.train_in_processes
 
     def spy(job, *args, **kwargs):
         trained_masks.append({n: m.clone() for n, m in job.masks.items()})
         return real(job, *args, **kwargs)
 
-    monkeypatch.setattr(lottery, "train_in_processes", spy)
+    monkeypatch.setattr(population, "train_in_processes", spy)
     run = MnistV1Lottery(config, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False)
     results = run.run()
     T, R, W = config.trials, config.reinit_per_ticket, config.rewire_per_ticket

@@ -170,11 +170,11 @@ def test_killed_mid_training_resumes_to_identical_results(config, tmp_path, monk
     """A crash right after a within-round snapshot (here: in the middle of the second member's training)
     and a re-run give exactly the results of an uninterrupted run: weights, optimizer, batch order,
     dropout and augmentation generators all resume."""
-    import lth.shared.lottery as lottery
+    import lth.shared.driver as driver
     data = _tiny_data()
     whole = CifarLottery(config, data, torch.device("cpu"), tmp_path / "whole.pt", progress=False,
                          snapshot_every_s=0).run()
-    real_save, saves = lottery.save_torch_atomic, []
+    real_save, saves = driver.save_torch_atomic, []
 
     def crash_after_seventh_partial(path, state):
         real_save(path, state)
@@ -183,7 +183,7 @@ def test_killed_mid_training_resumes_to_identical_results(config, tmp_path, monk
             if len(saves) == 7:
                 raise KeyboardInterrupt("simulated kill")
 
-    monkeypatch.setattr(lottery, "save_torch_atomic", crash_after_seventh_partial)
+    monkeypatch.setattr(driver, "save_torch_atomic", crash_after_seventh_partial)
     checkpoint = tmp_path / "killed.pt"
     with pytest.raises(KeyboardInterrupt):
         CifarLottery(config, data, torch.device("cpu"), checkpoint, progress=False, snapshot_every_s=0).run()
@@ -192,7 +192,7 @@ def test_killed_mid_training_resumes_to_identical_results(config, tmp_path, monk
     run = partial["run"]                                 # mid-way through the second member's training
     assert run["ranges"] == [[0, 1], [1, 2]] and "result" in run["groups"][0]
     assert run["groups"][1]["snapshot"]["iteration"] == 5
-    monkeypatch.setattr(lottery, "save_torch_atomic", real_save)
+    monkeypatch.setattr(driver, "save_torch_atomic", real_save)
     import lth.core.engine as engine
     real_train, resumed_from = engine.train_population, []
 
@@ -248,21 +248,21 @@ def test_pruned_conv_and_fc_weights_stay_exactly_zero(arch, settings):
 def test_train_and_curve_examples_take_the_first_images_and_bad_counts_name_the_key(monkeypatch, tmp_path):
     """``train_examples`` trains on the first N training images only; ``curve_examples`` records the test curves
     on the first N test images while the accuracy at early stop uses the whole test set."""
-    import lth.shared.lottery as lottery
+    import lth.shared.population as population
     data = _tiny_data()
     seen = []
-    real = lottery.train_in_processes
+    real = population.train_in_processes
 
     def spy(job, *args, **kwargs):
         seen.append(job)
         return real(job, *args, **kwargs)
 
-    monkeypatch.setattr(lottery, "train_in_processes", spy)
+    monkeypatch.setattr(population, "train_in_processes", spy)
     config = CifarConfig(arch="conv2", width=0.125, trials=1, batch_size=8, iterations=4, eval_every=2, rounds=0,
                          train_examples=24, curve_examples=12, curve_rounds=[0])
     evaluated = []
-    real_evaluate = lottery.evaluate
-    monkeypatch.setattr(lottery, "evaluate", lambda model, params, split: evaluated.append(len(split))
+    real_evaluate = population.evaluate
+    monkeypatch.setattr(population, "evaluate", lambda model, params, split: evaluated.append(len(split))
                         or real_evaluate(model, params, split))
     CifarLottery(config, data, torch.device("cpu"), tmp_path / "c.pt", progress=False).run()
     job = seen[0]

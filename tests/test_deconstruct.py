@@ -184,11 +184,12 @@ def test_every_variant_trains_as_a_population_member_exactly_as_alone(tmp_path):
 def test_resumed_run_gives_the_uninterrupted_results(tmp_path):
     whole = _run(TINY, tmp_path, "whole")
     lottery = DeconstructLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "part.pt", progress=False)
-    state = {"fingerprint": lottery.fingerprint, "dense": None, "plain": None, "frozen": None, "supermasks": None,
+    state = {"fingerprint": lottery.driver.fingerprint, "dense": None, "plain": None, "frozen": None, "supermasks": None,
              "learned": None}
     full = _run(TINY, tmp_path, "part")                        # writes part.pt with every step done
     saved = torch.load(tmp_path / "part.pt", weights_only=True)
-    partial = {**state, "dense": saved["dense"], "trained": saved["trained"], "plain": saved["plain"]}
+    partial = {**state, "dense": saved["dense"], "trained": saved["trained"], "plain": saved["plain"],
+               "done": ["dense", "plain"]}
     torch.save(partial, tmp_path / "part.pt")
     assert _run(TINY, tmp_path, "part") == whole == full
 

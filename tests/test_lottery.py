@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import lth.shared.lottery as lottery
+import lth.shared.driver as driver
+import lth.shared.population as population
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.core.models import PopulationMLP
 from lth.shared.lottery import one_shot_masks, random_masks_like, rewire, rounds_needed
@@ -62,7 +63,7 @@ def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
     """Round 1's tickets start from the original init under the pruned mask; reinit controls share the
     mask with fresh weights; Han starts from the trained weights."""
     calls = []
-    real = lottery.train_in_processes
+    real = population.train_in_processes
 
     def spy(job, *args, **kwargs):
         calls.append(({n: p.clone() for n, p in job.params.items()}, {n: m.clone() for n, m in job.masks.items()}))
@@ -70,7 +71,7 @@ def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
         calls[-1] = calls[-1] + (result,)
         return result
 
-    monkeypatch.setattr(lottery, "train_in_processes", spy)
+    monkeypatch.setattr(population, "train_in_processes", spy)
     run = MnistLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False)
     results = run.run()
     T, R = TINY.trials, TINY.reinit_per_ticket
@@ -125,25 +126,25 @@ def test_kill_and_resume_gives_identical_results_and_runs_are_deterministic(tmp_
 def test_checkpoint_of_another_config_is_ignored(tmp_path, capsys):
     checkpoint = tmp_path / "ck.pt"
     MnistLottery(TINY, tiny_data(), torch.device("cpu"), checkpoint, progress=False).run()
-    assert MnistLottery(TINY, tiny_data(), torch.device("cpu"), checkpoint, progress=False)._load() is not None
+    assert MnistLottery(TINY, tiny_data(), torch.device("cpu"), checkpoint, progress=False).driver.load() is not None
     other = MnistLottery(TINY.__class__(**{**TINY.__dict__, "lr": 0.002}), tiny_data(), torch.device("cpu"),
                          checkpoint, progress=False)
     capsys.readouterr()
-    assert other._load() is None
+    assert other.driver.load() is None
     assert "written by another config, dataset or code version; starting over" in capsys.readouterr().err
 
 
 def test_mixed_precision_param_reaches_the_engine_and_results_stay_valid(monkeypatch, tmp_path):
     """mnist.mixed_precision trains under bfloat16 autocast; weights stay float32, pruned ones exactly 0."""
     seen = []
-    real = lottery.train_in_processes
+    real = population.train_in_processes
 
     def spy(job, *args, **kwargs):
         result = real(job, *args, **kwargs)
         seen.append((job.settings.mixed_precision, job.masks, result))
         return result
 
-    monkeypatch.setattr(lottery, "train_in_processes", spy)
+    monkeypatch.setattr(population, "train_in_processes", spy)
     config = TINY.__class__(**{**TINY.__dict__, "mixed_precision": True})
     results = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False).run()
     assert seen and all(flag for flag, _, _ in seen)
@@ -167,13 +168,13 @@ def uninterrupted(tmp_path_factory):
 
 
 def _count_trainings(monkeypatch) -> list[int]:
-    trainings, real = [], lottery.train_in_processes
+    trainings, real = [], population.train_in_processes
 
     def counting(job, *args, **kwargs):
         trainings.append(job.members)
         return real(job, *args, **kwargs)
 
-    monkeypatch.setattr(lottery, "train_in_processes", counting)
+    monkeypatch.setattr(population, "train_in_processes", counting)
     return trainings
 
 
@@ -186,7 +187,7 @@ def test_a_checkpoint_of_another_dataset_or_code_is_not_resumed(written_by, unin
     checkpoint, cpu = tmp_path / "ck.pt", torch.device("cpu")
     with monkeypatch.context() as patch:
         if written_by == "another code version":
-            patch.setattr(lottery, "code_sha256", lambda: "0" * 64)
+            patch.setattr(driver, "code_sha256", lambda: "0" * 64)
             data = tiny_data(source_sha256=HASH)
         else:
             data = tiny_data(source_sha256="6" * 64)      # same examples, another file
@@ -213,7 +214,7 @@ def test_a_failing_checkpoint_write_is_reported_and_the_run_completes(uninterrup
         attempts.append(path)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(lottery, "save_torch_atomic", disk_full)
+    monkeypatch.setattr(driver, "save_torch_atomic", disk_full)
     checkpoint = tmp_path / "ck.pt"
     capsys.readouterr()
     results = MnistLottery(TINY, tiny_data(source_sha256=HASH), torch.device("cpu"), checkpoint,

@@ -3,7 +3,7 @@ share their draws; sizes resume."""
 import pytest
 import torch
 
-import lth.shared.lottery as lottery
+import lth.shared.population as population
 from lth.config import ConfigError
 from lth.experiments.sweeps import (InitScaleConfig, NetworkSizeConfig, PruningRateConfig, Setting, SweepLottery,
                                     init_scale_settings, pruning_rate_settings, run_size_sweep)
@@ -57,7 +57,7 @@ def test_size_sweep_trains_every_size_and_keeps_finished_ones(monkeypatch, tmp_p
     for size in first["sizes"]:
         assert [lv["round"] for lv in size["one_shot"]] == [1, 2] and set(size["one_shot"][0]) == {"round", "ticket"}
         assert set(size["rounds"][1]) >= {"ticket"} and "reinit" not in size["rounds"][1]
-    monkeypatch.setattr(lottery, "train_in_processes", lambda *a, **k: pytest.fail("a finished size was retrained"))
+    monkeypatch.setattr(population, "train_in_processes", lambda *a, **k: pytest.fail("a finished size was retrained"))
     assert run_size_sweep(config, tiny_data(), torch.device("cpu"), tmp_path, progress=False) == first
     with pytest.raises(ConfigError, match=r"sweep_network_size\.one_shot_rounds contains 9"):
         run_size_sweep(NetworkSizeConfig(**SMALL, first_widths=[12], one_shot_rounds=[9]), tiny_data(),

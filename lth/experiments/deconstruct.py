@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from lth.config import ConfigError, setting
 from lth.core.actions import MASK0_ACTIONS, MASK1_ACTIONS, constant_init_sign, frozen_values, start_values
@@ -27,8 +26,10 @@ from lth.core.frozen import Supermask, WithFrozenWeights, supermask_of
 from lth.core.masks import Masks, dense_masks, remaining_fraction
 from lth.data import DeviceData
 from lth.shared.lenet import LenetSchedule
-from lth.shared.lottery import Lottery, concat_members, one_shot_masks
+from lth.shared.driver import StudyDriver, store, study_fingerprint
+from lth.shared.lottery import concat_members, one_shot_masks
 from lth.shared.members import derive_seed
+from lth.shared.population import PopulationTrainer, fresh_init, ticket_init
 from lth.shared.settings import MIXED_PRECISION_HELP, train_settings
 from lth.shared.stage import run_study
 from lth.shared.study_nets import DATASETS, STUDY_NETS, ConvSchedule, study_net
@@ -104,15 +105,22 @@ def supermask_params(values: str, init: dict[str, torch.Tensor], masks: Masks, n
     return out
 
 
-class DeconstructLottery(Lottery):
-    """Dense training, then every variant at every level, the untrained supermasks and the learned one."""
+class DeconstructLottery:
+    """Dense training, then every variant at every level, the untrained supermasks and the learned one (a
+    resumable study of five steps: dense, plain, frozen, supermasks, learned)."""
 
     def __init__(self, config: DeconstructConfig, data: DeviceData, device: torch.device, checkpoint: Path,
                  progress: bool = True, net: str = "lenet"):
         spec = study_net(config, net, data, "deconstruct")
-        super().__init__(config, spec.model, spec.names, spec.rates, max(config.levels), spec.settings, spec.data,
-                         device, checkpoint, progress, label=f"deconstruct {net}", split_over_processes=net == "lenet",
-                         chunk=None if net == "lenet" else population_chunk(device))
+        self.config, self.model, self.names, self.rates = config, spec.model, spec.names, spec.rates
+        self.data, self.device, self.trials = spec.data, device, config.trials
+        _, self.init = ticket_init(spec.model, config, device)
+        self.driver = StudyDriver(checkpoint, study_fingerprint(config, spec.data), f"deconstruct {net}", device,
+                                  progress)
+        self.trainer = PopulationTrainer(spec.model, spec.settings, spec.data, spec.names, self.driver, config.seed,
+                                         device, chunk=None if net == "lenet" else population_chunk(device),
+                                         split_over_processes=net == "lenet")
+        self._members: dict[int, tuple] | None = None
 
     # ------------------------------------------------------------------------------------------ variants
     def variants(self) -> list[str]:
@@ -122,14 +130,14 @@ class DeconstructLottery(Lottery):
 
     def _masks(self, criterion: str, level: int) -> Masks:
         seeds = [derive_seed(self.config.seed, "random mask", level, t) for t in range(self.trials)]
-        scores = criterion_scores(criterion, self.init, self.state["trained"], self.names, seeds)
+        scores = criterion_scores(criterion, self.init, self.driver.state["trained"], self.names, seeds)
         return keep_by_score(scores, self.names, self.rates, level)
 
     def _level_members(self, level: int) -> tuple[list[dict], list[Masks], list[dict], list[Masks]]:
         """(start values, masks) of the plain population's and of the frozen population's members at ``level``."""
         T, config = self.trials, self.config
         base = self._masks("large_final", level)
-        fresh = self._fresh_init(1, f"deconstruct {level}")
+        fresh = fresh_init(self.model, config, 1, f"deconstruct {level}", self.device)
         action_seeds = [derive_seed(config.seed, "mask-1", level, t) for t in range(T)]
         params, masks = [], []
         for criterion in config.criteria:
@@ -142,7 +150,7 @@ class DeconstructLottery(Lottery):
         frozen_params, frozen_masks = [], []
         rewound = start_values("rewind", self.init, base, fresh, action_seeds, self.names)
         for action in config.mask0_actions:
-            frozen = frozen_values(action, self.init, self.state["trained"], base, self.names)
+            frozen = frozen_values(action, self.init, self.driver.state["trained"], base, self.names)
             frozen_params.append(self.frozen_model.with_frozen(rewound, frozen))
             frozen_masks.append(base)
         return params, masks, frozen_params, frozen_masks
@@ -161,7 +169,7 @@ class DeconstructLottery(Lottery):
         roles = [f"{level}|{kind}" for level in levels for kind in kinds for _ in range(T)]
         seeds = [derive_seed(self.config.seed, "data", "retrain", level, t)
                  for level in levels for _ in kinds for t in range(T)]
-        _, summary = self._train(params, masks, roles, 0, label, None, seeds, model=model)
+        _, summary = self.trainer.train(params, masks, roles, 0, label, None, seeds, model=model)
         return summary
 
     # --------------------------------------------------------------------------------------- supermasks
@@ -189,48 +197,49 @@ class DeconstructLottery(Lottery):
                                   for g in generators]).to(self.init[n]) for n in self.names}
         settings = train_settings(config, lr=config.learned_lr, iterations=config.learned_iterations)
         seeds = [derive_seed(config.seed, "data", "learned supermask", t) for t in range(T)]
-        result, summary = self._train(model.params(self.init, scores), {}, ["learned"] * T, 0, "learned supermask",
-                                      None, seeds, model=model, settings=settings)
+        result, summary = self.trainer.train(model.params(self.init, scores), {}, ["learned"] * T, 0,
+                                             "learned supermask", None, seeds, model=model, settings=settings)
         kept = {n: supermask_of(result.best_params[n]) for n in self.names}
         record = summary["learned"]
         record["pm"] = [round(float(v), 6) for v in remaining_fraction(kept, self.names)]
         return record
 
     # ------------------------------------------------------------------------------------------- driver
+    def _dense_step(self, state: dict[str, Any]) -> None:
+        """Every trial's dense training: its summary, and its trained weights (what the criteria prune by)."""
+        seeds = [derive_seed(self.config.seed, "data", "dense", t) for t in range(self.trials)]
+        result, summary = self.trainer.train(self.init, dense_masks(self.init, self.names), ["dense"] * self.trials,
+                                             0, "dense", None, seeds)
+        state["trained"], state["dense"] = result.params, summary["dense"]
+
+    def level_members(self) -> dict[int, tuple]:
+        """Every level's members (``_level_members``), made once from the dense training."""
+        if self._members is None:
+            self._members = {level: self._level_members(level) for level in self.config.levels}
+        return self._members
+
+    def _plain(self) -> dict[str, Any]:
+        members = self.level_members()
+        return self._train_levels(self.variants(), [members[lv][:2] for lv in self.config.levels], "variants",
+                                  self.model)
+
+    def _frozen(self) -> dict[str, Any]:
+        kinds = [f"mask0/{a}" for a in self.config.mask0_actions]
+        if not kinds:
+            return {}
+        members = self.level_members()
+        return self._train_levels(kinds, [members[lv][2:] for lv in self.config.levels], "mask-0", self.frozen_model)
+
     def run(self) -> dict[str, Any]:
         """Dense, the plain and the frozen population, the supermasks (resuming from the checkpoint)."""
-        state = self._load() or {"fingerprint": self.fingerprint, "dense": None, "plain": None, "frozen": None,
-                                 "supermasks": None, "learned": None}
-        self.state = state
-        steps = ["dense", "plain", "frozen", "supermasks", "learned"]
-        bar = tqdm(total=len(steps), desc=f"{self.label} steps", disable=not self.progress,
-                   initial=sum(state[s] is not None for s in steps))
-        T, config = self.trials, self.config
-        if state["dense"] is None:
-            seeds = [derive_seed(config.seed, "data", "dense", t) for t in range(T)]
-            result, summary = self._train(self.init, dense_masks(self.init, self.names), ["dense"] * T, 0, "dense",
-                                          None, seeds)
-            state["trained"], state["dense"] = result.params, summary["dense"]
-            self._save(state), bar.update(1)
-        members = {level: self._level_members(level) for level in config.levels}
-        if state["plain"] is None:
-            state["plain"] = self._train_levels(self.variants(), [members[lv][:2] for lv in config.levels],
-                                                "variants", self.model)
-            self._save(state), bar.update(1)
-        if state["frozen"] is None:
-            kinds = [f"mask0/{a}" for a in config.mask0_actions]
-            state["frozen"] = (self._train_levels(kinds, [members[lv][2:] for lv in config.levels], "mask-0",
-                                                  self.frozen_model) if kinds else {})
-            self._save(state), bar.update(1)
-        if state["supermasks"] is None:
-            state["supermasks"] = self._supermasks()
-            self._save(state), bar.update(1)
-        if state["learned"] is None:
-            state["learned"] = self._learned_supermask() if config.learned_iterations else {}
-            self._save(state), bar.update(1)
-        bar.close()
+        self.driver.start(lambda: {"dense": None, "plain": None, "frozen": None, "supermasks": None,
+                                   "learned": None})
+        state = self.driver.run([
+            ("dense", self._dense_step), store("plain", self._plain), store("frozen", self._frozen),
+            store("supermasks", self._supermasks),
+            store("learned", lambda: self._learned_supermask() if self.config.learned_iterations else {})])
         levels = []
-        for level in config.levels:
+        for level in self.config.levels:
             roles = {**state["plain"], **state["frozen"]}
             variants = {role.split("|", 1)[1]: record for role, record in roles.items()
                         if role.split("|", 1)[0] == str(level)}

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
@@ -31,8 +30,10 @@ from lth.core.slimming import (
     weight_masks_from_channels,
 )
 from lth.data import DeviceData
-from lth.shared.lottery import Lottery, concat_members
+from lth.shared.driver import StudyDriver, store, study_fingerprint
+from lth.shared.lottery import concat_members
 from lth.shared.members import derive_seed
+from lth.shared.population import ticket_init
 from lth.shared.settings import MIXED_PRECISION_HELP, check_batches_fit
 from lth.shared.stage import run_lottery_stage
 from lth.shared.subsets import first_examples, population_chunk
@@ -119,19 +120,23 @@ class EarlyBirdRecorder:
         return {n: state[n] for n in self.scales}
 
 
-class EarlyBirdStudy(Lottery):
-    """The search of every trial, the early-bird epochs of every ratio, and the retrained tickets."""
+class EarlyBirdStudy:
+    """The search of every trial, the early-bird epochs of every ratio, and the retrained tickets (a resumable
+    study of two steps: search, retrain)."""
 
     def __init__(self, config: EarlyBirdConfig, data: DeviceData, device: torch.device, checkpoint: Path,
                  progress: bool = True):
         data = DeviceData(first_examples(data.train, config.train_examples, "early_bird.train_examples",
                                          "training"), data.validation, data.test, data.source_sha256)
         check_batches_fit("early_bird", config.batch_size, len(data.train))
-        model = make_convnet(config.arch, config.width)
+        self.config, self.data, self.device, self.progress = config, data, device, progress
+        self.model = make_convnet(config.arch, config.width)
         self.per_epoch = len(data.train) // config.batch_size
-        super().__init__(config, model, [], {}, 0, schedule(config, config.epochs, self.per_epoch), data, device,
-                         checkpoint, progress, label="early bird")
-        self.scales = bn_scales(model)
+        self.settings = schedule(config, config.epochs, self.per_epoch)
+        self.trials = config.trials
+        _, self.init = ticket_init(self.model, config, device)
+        self.driver = StudyDriver(checkpoint, study_fingerprint(config, data), "early bird", device, progress)
+        self.scales = bn_scales(self.model)
 
     def _search(self) -> dict[str, Any]:
         """Train every trial's dense net with the L1 penalty: its scales at every epoch, its weights at each
@@ -184,17 +189,8 @@ class EarlyBirdStudy(Lottery):
 
     def run(self) -> dict[str, Any]:
         """Search and retraining (resuming from the checkpoint after each), then the results."""
-        state = self._load() or {"fingerprint": self.fingerprint, "search": None, "retrain": None}
-        self.state = state
-        bar = tqdm(total=2, desc=f"{self.label} steps", disable=not self.progress,
-                   initial=sum(state[s] is not None for s in ("search", "retrain")))
-        if state["search"] is None:
-            state["search"] = self._search()
-            self._save(state), bar.update(1)
-        if state["retrain"] is None:
-            state["retrain"] = self._retrain(state["search"])
-            self._save(state), bar.update(1)
-        bar.close()
+        state = self.driver.start(lambda: {"search": None, "retrain": None})
+        self.driver.run([store("search", self._search), store("retrain", lambda: self._retrain(state["search"]))])
         return self._results(state["search"], state["retrain"])
 
     def _results(self, search: dict[str, Any], retrain: dict[str, Any]) -> dict[str, Any]:

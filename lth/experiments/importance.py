@@ -10,20 +10,22 @@ in one population; each member is pruned by its own metric and rewound to its tr
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from lth.config import ConfigError, setting
 from lth.core.criteria import IMPORTANCE_VALUES, importance_scores, mask_iou
 from lth.core.masks import dense_masks, prune_global
 from lth.data import DeviceData
 from lth.shared.lenet import LenetSchedule
-from lth.shared.lottery import Lottery, rounds_needed
+from lth.shared.driver import StudyDriver, study_fingerprint
+from lth.shared.lottery import rounds_needed
 from lth.shared.members import derive_seed
+from lth.shared.population import PopulationTrainer, ticket_init
 from lth.shared.settings import MIXED_PRECISION_HELP
 from lth.shared.stage import run_study
 from lth.shared.study_nets import DATASETS, STUDY_NETS, ConvSchedule, study_net
@@ -75,18 +77,22 @@ class Member:
         return f"{self.role} t{self.trial}"
 
 
-class ImportanceLottery(Lottery):
-    """Every metric's IMP with global pruning and rewinding, all trials in one population per round."""
+class ImportanceLottery:
+    """Every metric's IMP with global pruning and rewinding, all trials in one population per round (a
+    resumable study: one step per round)."""
 
     def __init__(self, config: ImportanceConfig, data: DeviceData, device: torch.device, checkpoint: Path,
                  progress: bool = True, net: str = "lenet"):
         spec = study_net(config, net, data, "importance")
-        names = spec.names
-        rounds = rounds_needed(spec.sizes, {n: config.global_rate for n in names}, config.min_remaining)
-        super().__init__(config, spec.model, names, {n: config.global_rate for n in names}, rounds, spec.settings,
-                         spec.data, device, checkpoint, progress, label=f"importance {net}",
-                         global_rate=config.global_rate, split_over_processes=net == "lenet",
-                         chunk=None if net == "lenet" else population_chunk(device))
+        self.config, self.model, self.names, self.device = config, spec.model, spec.names, device
+        self.trials = config.trials
+        self.rounds = rounds_needed(spec.sizes, {n: config.global_rate for n in spec.names}, config.min_remaining)
+        _, self.init = ticket_init(spec.model, config, device)
+        self.driver = StudyDriver(checkpoint, study_fingerprint(config, spec.data), f"importance {net}", device,
+                                  progress)
+        self.trainer = PopulationTrainer(spec.model, spec.settings, spec.data, spec.names, self.driver, config.seed,
+                                         device, chunk=None if net == "lenet" else population_chunk(device),
+                                         split_over_processes=net == "lenet")
         self.members = [Member(m, t) for t in range(self.trials) for m in config.metrics]
         self.members += [Member(config.repeat_metric, t, repeat=True) for t in range(self.trials)]
         index = torch.tensor([m.trial for m in self.members], device=device)
@@ -117,33 +123,30 @@ class ImportanceLottery(Lottery):
         """Round 0: every member of a trial is the same dense network, trained once per trial (role ``dense``,
         one member per trial) and shared by all of them."""
         first = [next(k for k, m in enumerate(self.members) if m.trial == t) for t in range(self.trials)]
-        result, summary = self._train(self.init, dense_masks(self.init, self.names), ["dense"] * self.trials, 0,
-                                      "importance", None, [seeds[k] for k in first])
+        result, summary = self.trainer.train(self.init, dense_masks(self.init, self.names), ["dense"] * self.trials,
+                                             0, "importance", None, [seeds[k] for k in first])
         index = torch.tensor([m.trial for m in self.members], device=self.device)
         return {n: p[index] for n, p in result.params.items()}, summary
 
+    def _round_step(self, r: int, state: dict[str, Any]) -> None:
+        """Round r: prune by each metric (round 0: the dense nets), rewind, train; its record with the overlaps."""
+        masks = state["masks"] if r == 0 else self._prune(state["trained"], state["masks"])
+        # a trial's members all see the same batches: the repeatable training procedure
+        seeds = [derive_seed(self.config.seed, "data", r, m.trial) for m in self.members]
+        if r == 0:
+            trained, summary = self._dense(seeds)
+        else:
+            result, summary = self.trainer.train(self.member_init, masks, [m.role for m in self.members], r,
+                                                 "importance", None, seeds)
+            trained = result.params
+        state["masks"], state["trained"] = masks, trained
+        state["rounds"].append({"round": r, **summary, "overlap": self.overlaps(masks)})
+
     def run(self) -> dict[str, Any]:
         """Every round (resuming from the checkpoint): prune by each metric, rewind, train; overlaps per round."""
-        state = self._load() or {"fingerprint": self.fingerprint, "rounds": [],
-                                 "masks": dense_masks(self.member_init, self.names), "trained": None}
-        self.state = state
-        bar = tqdm(total=self.rounds + 1, desc=f"{self.label} rounds", disable=not self.progress,
-                   initial=len(state["rounds"]))
-        roles = [m.role for m in self.members]
-        for r in range(len(state["rounds"]), self.rounds + 1):
-            masks = state["masks"] if r == 0 else self._prune(state["trained"], state["masks"])
-            # a trial's members all see the same batches: the repeatable training procedure
-            seeds = [derive_seed(self.config.seed, "data", r, m.trial) for m in self.members]
-            if r == 0:
-                trained, summary = self._dense(seeds)
-            else:
-                result, summary = self._train(self.member_init, masks, roles, r, "importance", None, seeds)
-                trained = result.params
-            state["masks"], state["trained"] = masks, trained
-            state["rounds"].append({"round": r, **summary, "overlap": self.overlaps(masks)})
-            self._save(state)
-            bar.update(1)
-        bar.close()
+        self.driver.start(lambda: {"rounds": [], "masks": dense_masks(self.member_init, self.names), "trained": None})
+        state = self.driver.run([(f"round {r}", functools.partial(self._round_step, r))
+                                 for r in range(self.rounds + 1)], unit="rounds")
         return {"members": [m.label for m in self.members], "rounds": state["rounds"],
                 "weights": {n: int(self.init[n][0].numel()) for n in self.names}}
 

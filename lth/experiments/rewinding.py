@@ -13,21 +13,23 @@ random reinitialisation with each round's mask trains the whole schedule.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
 from lth.core.engine import TrainJob, TrainSettings, evaluate
 from lth.core.masks import dense_masks, prune_global, remaining_fraction
 from lth.data import DeviceData
-from lth.shared.lottery import Lottery, concat_members
+from lth.shared.driver import StudyDriver, study_fingerprint
+from lth.shared.lottery import concat_members
 from lth.shared.members import derive_seed
+from lth.shared.population import ticket_init
 from lth.shared.settings import MIXED_PRECISION_HELP, check_batches_fit
 from lth.shared.stage import run_lottery_stage
 from lth.shared.subsets import first_examples, population_chunk
@@ -91,19 +93,21 @@ def schedule_from(config: RewindingConfig, start: int, record_every: int = 0) ->
                          eval_every=record_every, augment=config.augment, mixed_precision=config.mixed_precision)
 
 
-class RewindingStudy(Lottery):
-    """Dense runs recorded at every k; per round and k the two dense (round 1) and ticket copies, one reinit."""
+class RewindingStudy:
+    """Dense runs recorded at every k; per round and k the two dense (round 1) and ticket copies, one reinit
+    (a resumable study: the dense step, then one step per round)."""
 
     def __init__(self, config: RewindingConfig, data: DeviceData, device: torch.device, checkpoint: Path,
                  progress: bool = True, label: str = "rewinding"):
         data = DeviceData(first_examples(data.train, config.train_examples, f"{label}.train_examples", "training"),
                           data.validation, data.test, data.source_sha256)
         check_batches_fit(label, config.batch_size, len(data.train))
-        model = make_convnet(config.arch, config.width)
-        names = [n for n, kind in model.layer_kinds.items() if kind == "conv"]
-        super().__init__(config, model, names, {n: config.conv_rate for n in names}, config.rounds,
-                         schedule_from(config, 0), data, device, checkpoint, progress, label=label,
-                         global_rate=config.conv_rate)
+        self.config, self.data, self.device, self.progress, self.label = config, data, device, progress, label
+        self.model = make_convnet(config.arch, config.width)
+        self.names = [n for n, kind in self.model.layer_kinds.items() if kind == "conv"]
+        self.rounds, self.trials = config.rounds, config.trials
+        _, self.init = ticket_init(self.model, config, device)
+        self.driver = StudyDriver(checkpoint, study_fingerprint(config, data), label, device, progress)
         self.path_test = first_examples(data.test, config.interpolation_examples,
                                         f"{label}.interpolation_examples", "test")
 
@@ -175,30 +179,30 @@ class RewindingStudy(Lottery):
         record["reinit"] = {"accuracy": self._accuracy(reinit)}
         return record
 
+    def _dense_step(self, state: dict[str, Any]) -> None:
+        """The dense runs; the next round prunes their final weights."""
+        state["dense"] = self._dense()
+        state["masks"] = dense_masks(self.init, self.names)
+        state["prune_from"] = state["dense"]["final"]
+
+    def _round_step(self, r: int, state: dict[str, Any]) -> None:
+        """Round r: prune, train every k's copies and the reinit; keep what the next round prunes."""
+        masks = prune_global({n: state["prune_from"][n].abs() for n in self.names}, state["masks"], self.names,
+                             self.config.conv_rate)
+        record = self._round(r, state["dense"], masks)
+        # the next round prunes the ticket rewound to the first k, copy 0 (the LTH's lineage at k = 0)
+        state["prune_from"] = record["k"][str(self.config.rewind_iterations[0])].pop("trained")
+        for entry in record["k"].values():
+            entry.pop("trained", None)
+        state["masks"] = masks
+        state["rounds"].append(record)
+
     def run(self) -> dict[str, Any]:
         """The dense runs, then every round (resuming from the checkpoint after each)."""
-        state = self._load() or {"fingerprint": self.fingerprint, "dense": None, "rounds": [], "masks": None}
-        self.state = state
-        bar = tqdm(total=self.rounds + 1, desc=f"{self.label} steps", disable=not self.progress,
-                   initial=(state["dense"] is not None) + len(state["rounds"]))
-        if state["dense"] is None:
-            state["dense"] = self._dense()
-            state["masks"] = dense_masks(self.init, self.names)
-            state["prune_from"] = state["dense"]["final"]
-            self._save(state), bar.update(1)
+        state = self.driver.start(lambda: {"dense": None, "rounds": [], "masks": None})
+        rounds = [(f"round {r}", functools.partial(self._round_step, r)) for r in range(1, self.rounds + 1)]
+        self.driver.run([("dense", self._dense_step)] + rounds)
         dense = state["dense"]
-        for r in range(len(state["rounds"]) + 1, self.rounds + 1):
-            masks = prune_global({n: state["prune_from"][n].abs() for n in self.names}, state["masks"], self.names,
-                                 self.config.conv_rate)
-            record = self._round(r, dense, masks)
-            # the next round prunes the ticket rewound to the first k, copy 0 (the LTH's lineage at k = 0)
-            state["prune_from"] = record["k"][str(self.config.rewind_iterations[0])].pop("trained")
-            for entry in record["k"].values():
-                entry.pop("trained", None)
-            state["masks"] = masks
-            state["rounds"].append(record)
-            self._save(state), bar.update(1)
-        bar.close()
         return {"dense_accuracy": self._accuracy(dense["final"]), "rounds": state["rounds"],
                 "path_examples": len(self.path_test), "record_every": self.config.record_every}
 

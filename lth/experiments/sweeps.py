@@ -10,13 +10,13 @@ done); the size sweep trains one population per size.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from tqdm.auto import tqdm
 
 from lth.config import ConfigError, setting
 from lth.core.masks import dense_masks, prune_by_rate
@@ -24,8 +24,10 @@ from lth.data import DeviceData
 from lth.io import read_json_file, write_json_atomic
 from lth.shared.lenet import MNIST_INPUTS, LenetSchedule, MnistConfig, imp_rounds, lenet
 from lth.shared.lenet_v1 import MnistV1Config, MnistV1Lottery
-from lth.shared.lottery import Lottery, concat_members, rounds_needed
+from lth.shared.driver import StudyDriver, study_fingerprint
+from lth.shared.lottery import concat_members, rounds_needed
 from lth.shared.members import derive_seed
+from lth.shared.population import PopulationTrainer, ticket_seeds
 from lth.shared.settings import MIXED_PRECISION_HELP, check_batches_fit, train_settings
 from lth.shared.stage import Compute, write_timing
 from lth.stage_run import StageRun, config_record
@@ -99,8 +101,9 @@ def pruning_rate_settings(config: PruningRateConfig, names: list[str]) -> list[S
             for rate in config.hidden_rates]
 
 
-class SweepLottery(Lottery):
-    """IMP with rewinding of several settings (init scale, pruning rate) of one LeNet in one population.
+class SweepLottery:
+    """IMP with rewinding of several settings (init scale, pruning rate) of one LeNet in one population (a
+    resumable study: one step per round).
 
     Trial t of every setting starts from the same standard-normal draws (its seed), scaled by the setting's
     std, so settings differ only in what they sweep. Each round prunes every member at its own setting's
@@ -116,50 +119,49 @@ class SweepLottery(Lottery):
         names = model.layer_names
         settings = make_settings(config, names)
         sizes = {n: fan_in * fan_out for n, fan_in, fan_out in zip(names, model.sizes[:-1], model.sizes[1:])}
+        self.config, self.model, self.names, self.device, self.trials = config, model, names, device, config.trials
         self.sweep = settings
         self.last_round = {s.label: rounds_needed(sizes, s.rates, config.min_remaining) for s in settings}
-        super().__init__(config, model, names, settings[0].rates, max(self.last_round.values()),
-                         train_settings(config), data, device, checkpoint, progress, label=label,
-                         split_over_processes=True)
-        self.init = concat_members([model.init_params(self.ticket_seeds, config.init, s.init_std, device=device)
+        self.rounds = max(self.last_round.values())
+        self.init = concat_members([model.init_params(ticket_seeds(config), config.init, s.init_std, device=device)
                                     for s in settings])
+        self.driver = StudyDriver(checkpoint, study_fingerprint(config, data), label, device, progress)
+        self.trainer = PopulationTrainer(model, train_settings(config), data, names, self.driver, config.seed,
+                                         device, split_over_processes=True)
 
     def _members(self, index: int) -> slice:
         return slice(index * self.trials, (index + 1) * self.trials)
 
+    def _round_step(self, r: int, state: dict[str, Any]) -> None:
+        """Round r: prune every setting still in the population at its own rates (round 0: dense), rewind, train."""
+        active = [i for i, s in enumerate(self.sweep) if self.last_round[s.label] >= r]
+        masks = state["masks"]
+        if r > 0:
+            masks = dict(masks)
+            for i in active:
+                part = self._members(i)
+                pruned = prune_by_rate({n: state["trained"][n][part].abs() for n in self.names},
+                                       {n: m[part] for n, m in masks.items()}, self.sweep[i].rates)
+                masks = {n: torch.cat([m[:part.start], pruned[n], m[part.stop:]]) for n, m in masks.items()}
+        index = torch.cat([torch.arange(self._members(i).start, self._members(i).stop) for i in active])
+        index = index.to(self.device)
+        roles = [self.sweep[i].label for i in active for _ in range(self.trials)]
+        # a member's batch order depends on its setting and trial only, not on who trains beside it
+        seeds = [derive_seed(self.config.seed, "data", self.sweep[i].label, r, t)
+                 for i in active for t in range(self.trials)]
+        result, summary = self.trainer.train({n: p[index] for n, p in self.init.items()},
+                                             {n: m[index] for n, m in masks.items()}, roles, r, "sweep", None, seeds)
+        trained = {n: p.clone() for n, p in (state["trained"] or self.init).items()}
+        for n in trained:
+            trained[n][index] = result.params[n]
+        state["masks"], state["trained"] = masks, trained
+        state["rounds"].append({"round": r, **summary})
+
     def run(self) -> dict[str, Any]:
         """Every round of every setting (resuming from the checkpoint), then the results per setting."""
-        state = self._load() or {"fingerprint": self.fingerprint, "rounds": [],
-                                 "masks": dense_masks(self.init, self.names), "trained": None}
-        self.state = state
-        bar = tqdm(total=self.rounds + 1, desc=f"{self.label} rounds", disable=not self.progress,
-                   initial=len(state["rounds"]))
-        for r in range(len(state["rounds"]), self.rounds + 1):
-            active = [i for i, s in enumerate(self.sweep) if self.last_round[s.label] >= r]
-            masks = state["masks"]
-            if r > 0:
-                masks = dict(masks)
-                for i in active:
-                    part = self._members(i)
-                    pruned = prune_by_rate({n: state["trained"][n][part].abs() for n in self.names},
-                                           {n: m[part] for n, m in masks.items()}, self.sweep[i].rates)
-                    masks = {n: torch.cat([m[:part.start], pruned[n], m[part.stop:]]) for n, m in masks.items()}
-            index = torch.cat([torch.arange(self._members(i).start, self._members(i).stop) for i in active])
-            index = index.to(self.device)
-            roles = [self.sweep[i].label for i in active for _ in range(self.trials)]
-            # a member's batch order depends on its setting and trial only, not on who trains beside it
-            seeds = [derive_seed(self.config.seed, "data", self.sweep[i].label, r, t)
-                     for i in active for t in range(self.trials)]
-            result, summary = self._train({n: p[index] for n, p in self.init.items()},
-                                          {n: m[index] for n, m in masks.items()}, roles, r, "sweep", None, seeds)
-            trained = {n: p.clone() for n, p in (state["trained"] or self.init).items()}
-            for n in trained:
-                trained[n][index] = result.params[n]
-            state["masks"], state["trained"] = masks, trained
-            state["rounds"].append({"round": r, **summary})
-            self._save(state)
-            bar.update(1)
-        bar.close()
+        self.driver.start(lambda: {"rounds": [], "masks": dense_masks(self.init, self.names), "trained": None})
+        state = self.driver.run([(f"round {r}", functools.partial(self._round_step, r))
+                                 for r in range(self.rounds + 1)], unit="rounds")
         return {"settings": [{"label": s.label, "value": s.value, "init_std": s.init_std, "rates": s.rates,
                               "rounds": [{"round": rec["round"], "ticket": rec[s.label]}
                                          for rec in state["rounds"] if s.label in rec]}

@@ -61,7 +61,8 @@ class MnistV1Lottery(MnistLottery):
             params, rewired = rewire(repeat_each(tile(self.init, len(levels)), W), repeat_each(masks, W), seeds)
             parts.append(params), mask_parts.append(rewired)
             roles += ["rewire"] * (T * len(levels) * W)
-        _, summary = self._train(concat_members(parts), concat_members(mask_parts), roles, 0, "one-shot", None)
+        _, summary = self.trainer.train(concat_members(parts), concat_members(mask_parts), roles, 0, "one-shot",
+                                        None)
         out = []
         for i, r in enumerate(levels):
             level: dict[str, Any] = {"round": r}

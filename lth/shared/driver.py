@@ -1,0 +1,97 @@
+"""The resumable study driver: a study is a list of named steps run in order; the state is saved after every
+step (and, through ``partial``, within a long training), so a killed run resumes from the last finished step
+and gives results identical to an uninterrupted run.
+
+A checkpoint is resumed only by the run that wrote it: same resolved config, same dataset (its sizes and file
+hash), same code (its fingerprint, ``study_fingerprint``); any other is set aside with a message and the run
+starts over. Which steps are finished is the checkpoint's ``done`` list; what a step computes is whatever it
+stores in the state.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from lth.data import DeviceData
+from lth.io import read_checkpoint, save_torch_atomic
+from lth.provenance import code_sha256
+
+# Bump when the checkpoint's layout changes (the code hash changes anyway with any edit of the code).
+CHECKPOINT_SCHEMA = 3
+
+Step = tuple[str, Callable[[dict[str, Any]], None]]
+
+
+def store(name: str, compute: Callable[[], Any]) -> Step:
+    """The step ``name`` that keeps what ``compute()`` returns as ``state[name]``."""
+    return name, lambda state: state.__setitem__(name, compute())
+
+
+def study_fingerprint(config: Any, data: DeviceData) -> str:
+    """What a checkpoint is tied to: the resolved config (a dataclass), the data's split sizes and source file
+    hash, the code (``code_sha256``) and the checkpoint schema."""
+    return hashlib.sha256(json.dumps(
+        {"config": dataclasses.asdict(config), "data": [len(data.train), len(data.validation), len(data.test)],
+         "data_sha256": data.source_sha256, "code": code_sha256(), "schema": CHECKPOINT_SCHEMA},
+        sort_keys=True).encode()).hexdigest()
+
+
+class StudyDriver:
+    """One study's checkpoint (``path``, ``fingerprint``), its name in messages (``label``) and its progress
+    bar (``progress``). ``state`` is the study's state: what ``start`` loaded or began with, what the steps
+    and the within-training snapshots (``state["partial"]``) write."""
+
+    def __init__(self, path: Path, fingerprint: str, label: str, device: torch.device, progress: bool = True):
+        self.path, self.fingerprint, self.label = path, fingerprint, label
+        self.device, self.progress = device, progress
+        self.state: dict[str, Any] = {}
+
+    def save(self) -> None:
+        """Write the checkpoint; if that fails (disk full, ...), say so and go on: only resumability is lost."""
+        try:
+            save_torch_atomic(self.path, self.state)
+        except OSError as error:
+            print(f"{self.label}: could not save progress to {self.path} ({error}); training continues, "
+                  "but a killed run would start over", file=sys.stderr)
+
+    def load(self) -> dict[str, Any] | None:
+        """The checkpoint's state if this very run wrote it (on any device; mapped to this one), else None
+        (saying so). A damaged checkpoint stops the stage with one line (``read_checkpoint``) rather than
+        silently throwing its progress away."""
+        if not self.path.exists():
+            return None
+        saved = read_checkpoint(self.path, self.label, self.device)
+        if saved.get("fingerprint") != self.fingerprint:
+            print(f"{self.label}: {self.path} was written by another config, dataset or code version; "
+                  "starting over", file=sys.stderr)
+            return None
+        return saved
+
+    def start(self, initial: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The saved state if it matches this run, else a new one (``initial()``, with the fingerprint and
+        no step done); it becomes ``state``."""
+        self.state = self.load() or {"fingerprint": self.fingerprint, "done": [], **initial()}
+        return self.state
+
+    def run(self, steps: list[Step], unit: str = "steps") -> dict[str, Any]:
+        """Run every step (``(name, function of the state)``) that the state does not list as done, in order,
+        saving after each and advancing one progress bar; returns the state."""
+        done = self.state["done"]
+        bar = tqdm(total=len(steps), desc=f"{self.label} {unit}", disable=not self.progress,
+                   initial=sum(name in done for name, _ in steps))
+        for name, step in steps:
+            if name in done:
+                continue
+            step(self.state)
+            done.append(name)
+            self.save()
+            bar.update(1)
+        bar.close()
+        return self.state
