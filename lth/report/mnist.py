@@ -76,26 +76,25 @@ def mnist_verdicts(result: dict[str, Any]) -> list[Verdict]:
                               f"trains at most {config['iterations']}" +
                               (f" and stops a training {config['patience']} iterations after its minimum"
                                if config.get("patience") else "")))
-    if result["one_shot"]:
-        ladder = [100.0] + [100 * lv["pm"][0] for lv in result["one_shot"]]
-        out.append(on_ladder(claims["mnist_one_shot_faster_pm"],
-                             _one_shot_range(result, "early_stop_iteration", lambda a, b: a < b), ladder,
-                             "one-shot tickets stop being faster at another level"))
-        out.append(on_ladder(claims["mnist_one_shot_more_accurate_pm"],
-                             _one_shot_range(result, "early_stop_accuracy", lambda a, b: a > b), ladder,
-                             "one-shot tickets stop being more accurate at another level"))
-    return out
+    return out + (_one_shot_verdicts(result, claims) if result["one_shot"] else [])
+
+
+def _one_shot_verdicts(result: dict[str, Any], claims: dict[str, Any]) -> list[Verdict]:
+    """The one-shot ranges (§2): down to where one-shot tickets stay faster and more accurate than the dense net."""
+    ladder = [100.0] + [100 * lv["pm"][0] for lv in result["one_shot"]]
+    return [on_ladder(claims["mnist_one_shot_faster_pm"],
+                      _one_shot_range(result, "early_stop_iteration", lambda a, b: a < b), ladder,
+                      "one-shot tickets stop being faster at another level"),
+            on_ladder(claims["mnist_one_shot_more_accurate_pm"],
+                      _one_shot_range(result, "early_stop_accuracy", lambda a, b: a > b), ladder,
+                      "one-shot tickets stop being more accurate at another level")]
 
 
 
 
-def mnist_section(results: Path, figures: Path) -> Section | None:
-    """LeNet-300-100: curves, Pm sweeps with controls, iterative vs one-shot, rewind vs Han, claims table."""
-    path = results / "mnist" / "lenet.json"
-    if not path.exists():
-        return None
-    result = read_json(path)
-    config, rounds = result["config"], result["rounds"]
+def mnist_figures(result: dict[str, Any], figures: Path) -> None:
+    """The page's four figures: curves (Fig. 3), tickets vs controls (Figs. 1, 4), iterative vs one-shot, Han."""
+    rounds = result["rounds"]
     panels = [CurvesPanel(rounds, ylim=(90, 100)), CurvesPanel(rounds, title="zoom", ylim=(96, 99.2), legend=False)]
     curves_figure(figures / "mnist_curves.png", panels, (12, 4.3),
                   "LeNet-300-100 winning tickets: test accuracy during training (replicates paper Fig. 3)")
@@ -112,22 +111,33 @@ def mnist_section(results: Path, figures: Path) -> Section | None:
         han.append(role_series("han", [{"han": r.get("han", r["ticket"])} for r in rounds]))
     pm_figure(figures / "mnist_han.png", han, PM_AXIS, "Rewinding vs Han et al.'s continued training (v1 §6)")
 
-    verdicts = mnist_verdicts(result)
-    table = ledger_table(verdicts)
 
-    levels = levels_table(rounds)
-    diverged = diverged_count(rounds)
-    reduced = result["profile"] != "paper"
-    scale_note = (f"\n\n> **Reduced scale** (profile `{result['profile']}`): at most {config['iterations']} "
-                  f"iterations per training instead of the paper's 50,000, {config['trials']} trials instead of 5, "
-                  f"{config['reinit_per_ticket']} reinit control(s) per ticket instead of 3. "
-                  "`profile: paper` runs the papers' settings." if reduced else "")
-    stopping = early_stopping_note(config, rounds)
+
+def _scale_note(result: dict[str, Any]) -> str:
+    """What the profile reduces against the paper's settings ('' at profile paper)."""
+    config = result["config"]
+    if result["profile"] == "paper":
+        return ""
+    return (f"\n\n> **Reduced scale** (profile `{result['profile']}`): at most {config['iterations']} "
+            f"iterations per training instead of the paper's 50,000, {config['trials']} trials instead of 5, "
+            f"{config['reinit_per_ticket']} reinit control(s) per ticket instead of 3. "
+            "`profile: paper` runs the papers' settings.")
+
+
+def _extra_levels(config: dict[str, Any]) -> str:
+    """Where rewiring and random masks are trained."""
     every = config.get("extra_controls_every", 1)
-    extra_levels = ("at every level" if every == 1 else
-                    f"only at rounds 1, {1 + every}, {1 + 2 * every}, ... (`extra_controls_every: {every}`, to save "
-                    "training time)")
-    text = f"""## MNIST LeNet-300-100: winning tickets and their controls (final paper Figs. 1, 3, 4; v1 §3, 4, 6)
+    return ("at every level" if every == 1 else
+            f"only at rounds 1, {1 + every}, {1 + 2 * every}, ... (`extra_controls_every: {every}`, to save "
+            "training time)")
+
+
+def _intro(result: dict[str, Any]) -> str:
+    """The section's title, run facts, notes on scale and stopping, the setup and the controls."""
+    config, rounds = result["config"], result["rounds"]
+    scale_note, stopping = _scale_note(result), early_stopping_note(config, rounds)
+    diverged, extra_levels = diverged_count(rounds), _extra_levels(config)
+    return f"""## MNIST LeNet-300-100: winning tickets and their controls (final paper Figs. 1, 3, 4; v1 §3, 4, 6)
 
 {run_facts(result, f"; {config['trials']} trials; {config['iterations']} iterations at batch {config['batch_size']}")}{scale_note}{stopping}
 
@@ -145,7 +155,19 @@ together), **random sparse mask** (same per-layer count, positions random, origi
 (prune the trained weights and keep training them; no rewind). Random reinit and Han et al. train at every
 level; rewiring and random masks {extra_levels}.
 
-![test accuracy curves](figures/mnist_curves.png)
+"""
+
+
+def mnist_section(results: Path, figures: Path) -> Section | None:
+    """LeNet-300-100: curves, Pm sweeps with controls, iterative vs one-shot, rewind vs Han, claims table."""
+    path = results / "mnist" / "lenet.json"
+    if not path.exists():
+        return None
+    result = read_json(path)
+    mnist_figures(result, figures)
+    verdicts = mnist_verdicts(result)
+    table, levels = ledger_table(verdicts), levels_table(result["rounds"])
+    text = _intro(result) + f"""![test accuracy curves](figures/mnist_curves.png)
 
 *Test accuracy over training for winning tickets at several Pm (mean, min–max band); replicates paper Fig. 3.*
 

@@ -73,32 +73,8 @@ def mnist_v1_verdicts(result: dict[str, Any]) -> list[Verdict]:
                      "one-shot tickets are fastest at another level"),
            on_ladder(claims["v1_one_shot_most_accurate_pm"], _extreme_level(levels, "early_stop_accuracy", True),
                      ladder, "one-shot tickets are most accurate at another level")]
-    middle = [lv for lv in levels[1:] if 25 <= level_pm(lv) <= 75]
-    if middle:
-        speedups = [(1 - _mean(lv, "ticket", "early_stop_iteration") / _mean(levels[0], "ticket",
-                                                                            "early_stop_iteration"), lv)
-                    for lv in middle]
-        slowest, at = min(speedups, key=lambda pair_: pair_[0])
-        ratio = 1 - slowest
-        tol, how = tickets.ratio(ratio, at["ticket"], dense)
-        out.append(at_least(claims["v1_one_shot_faster_75_25"], 100 * slowest, 100 * tol,
-                            how + f"; slowest level Pm {level_pm(at):.1f}%",
-                            "some one-shot level between 75% and 25% is not 25% faster than the dense net"))
-        gaps = [(abs(100 * (_mean(lv, "ticket", "early_stop_accuracy") - role_mean(dense, "early_stop_accuracy"))), lv)
-                for lv in middle]
-        widest, at = max(gaps, key=lambda pair_: pair_[0])
-        tol, how = tickets.accuracy(at["ticket"], dense)
-        out.append(at_most(claims["v1_one_shot_accuracy_75_25"], widest, tol, how + f"; at Pm {level_pm(at):.1f}%",
-                           f"a one-shot level's accuracy differs from the dense net's by more ({baseline})"))
-    for key, target in (("v1_ticket_vs_reinit_speed_35", 35.0), ("v1_ticket_vs_reinit_speed_25", 25.0)):
-        at = nearest_level(levels[1:], target)
-        if "reinit" not in at:
-            out.append(untestable(claims[key], "no reinit controls at the one-shot levels in this run"))
-            continue
-        speed = _mean(at, "reinit", "early_stop_iteration") / _mean(at, "ticket", "early_stop_iteration")
-        tol, how = pair.ratio(speed, at["reinit"], at["ticket"])
-        out.append(equals(claims[key], speed, tol, how + f"; at Pm {level_pm(at):.1f}%",
-                          "reinit controls are slower or faster than in the paper, beyond the trial spread"))
+    out += _middle_verdicts(claims, levels, dense, tickets, baseline)
+    out += _reinit_speed_verdicts(claims, levels, pair)
     if any("reinit" in lv for lv in levels[1:]):
         ratio, tol, how = _variability_ratio(levels[1:])
         out.append(exceeds(claims["v1_controls_more_variable"], ratio, tol, how,
@@ -115,17 +91,62 @@ def mnist_v1_verdicts(result: dict[str, Any]) -> list[Verdict]:
     for key, role in (("v1_reinit_accuracy_drops_pm", "reinit"), ("v1_ticket_accuracy_drops_pm", "ticket"),
                       ("v1_rewire_accuracy_drops_pm", "rewire")):
         out.append(falls_verdict(claims[key], rounds, role, dense, TrialSpread(rounds, (role,)), baseline))
+    out.append(_han_verdict(claims["v1_rewind_beats_han"], rounds))
+    return out
+
+
+
+def _middle_verdicts(claims: dict[str, Any], levels: list[dict[str, Any]], dense: dict[str, Any],
+                     tickets: TrialSpread, baseline: str) -> list[Verdict]:
+    """v1 §3 on the one-shot levels between 75% and 25%: at least 25% faster, accuracy within 0.15 pp."""
+    middle = [lv for lv in levels[1:] if 25 <= level_pm(lv) <= 75]
+    if not middle:
+        return []
+    out = []
+    speedups = [(1 - _mean(lv, "ticket", "early_stop_iteration") / _mean(levels[0], "ticket",
+                                                                        "early_stop_iteration"), lv)
+                for lv in middle]
+    slowest, at = min(speedups, key=lambda pair_: pair_[0])
+    ratio = 1 - slowest
+    tol, how = tickets.ratio(ratio, at["ticket"], dense)
+    out.append(at_least(claims["v1_one_shot_faster_75_25"], 100 * slowest, 100 * tol,
+                        how + f"; slowest level Pm {level_pm(at):.1f}%",
+                        "some one-shot level between 75% and 25% is not 25% faster than the dense net"))
+    gaps = [(abs(100 * (_mean(lv, "ticket", "early_stop_accuracy") - role_mean(dense, "early_stop_accuracy"))), lv)
+            for lv in middle]
+    widest, at = max(gaps, key=lambda pair_: pair_[0])
+    tol, how = tickets.accuracy(at["ticket"], dense)
+    out.append(at_most(claims["v1_one_shot_accuracy_75_25"], widest, tol, how + f"; at Pm {level_pm(at):.1f}%",
+                       f"a one-shot level's accuracy differs from the dense net's by more ({baseline})"))
+    return out
+
+
+def _reinit_speed_verdicts(claims: dict[str, Any], levels: list[dict[str, Any]], pair: TrialSpread) -> list[Verdict]:
+    """v1 §3: how much faster the 35% and 25% one-shot tickets converge than their reinit controls."""
+    out = []
+    for key, target in (("v1_ticket_vs_reinit_speed_35", 35.0), ("v1_ticket_vs_reinit_speed_25", 25.0)):
+        at = nearest_level(levels[1:], target)
+        if "reinit" not in at:
+            out.append(untestable(claims[key], "no reinit controls at the one-shot levels in this run"))
+            continue
+        speed = _mean(at, "reinit", "early_stop_iteration") / _mean(at, "ticket", "early_stop_iteration")
+        tol, how = pair.ratio(speed, at["reinit"], at["ticket"])
+        out.append(equals(claims[key], speed, tol, how + f"; at Pm {level_pm(at):.1f}%",
+                          "reinit controls are slower or faster than in the paper, beyond the trial spread"))
+    return out
+
+
+def _han_verdict(claim: Any, rounds: list[dict[str, Any]]) -> Verdict:
+    """v1 §6: resetting to the init beats Han et al.'s continued training at the sparsest level."""
     last = rounds[-1]
     if "han" not in last:
-        out.append(untestable(claims["v1_rewind_beats_han"], "Han et al.'s baseline is not trained at this "
-                                     "profile (`han_baseline: false`, to fit the stage's time budget); profile "
-                                     "`paper` trains it, and the final-paper run (`mnist`) shows it at this profile"))
-    else:
-        gap = 100 * (_mean(last, "ticket", "early_stop_accuracy") - _mean(last, "han", "early_stop_accuracy"))
-        tol, how = TrialSpread(rounds, ("ticket", "han")).accuracy(last["ticket"], last["han"])
-        out.append(exceeds(claims["v1_rewind_beats_han"], gap, tol, how + f"; at Pm {level_pm(last):.1f}%",
-                           "rewinding is not significantly more accurate than continued training at the sparsest level"))
-    return out
+        return untestable(claim, "Han et al.'s baseline is not trained at this "
+                          "profile (`han_baseline: false`, to fit the stage's time budget); profile "
+                          "`paper` trains it, and the final-paper run (`mnist`) shows it at this profile")
+    gap = 100 * (_mean(last, "ticket", "early_stop_accuracy") - _mean(last, "han", "early_stop_accuracy"))
+    tol, how = TrialSpread(rounds, ("ticket", "han")).accuracy(last["ticket"], last["han"])
+    return exceeds(claim, gap, tol, how + f"; at Pm {level_pm(last):.1f}%",
+                   "rewinding is not significantly more accurate than continued training at the sparsest level")
 
 
 def _level_note(config: dict[str, Any]) -> str:
