@@ -37,7 +37,6 @@ from lth.core.optimizer import PopulationOptimizer
 from lth.core.split import train_in_processes, worker_count
 from lth.device import configure_numerics, device_description, pick_device
 from lth.experiments.cifar import CIFAR_NETS, CifarConfig
-from lth.shared.settings import train_settings
 from lth.shared.subsets import population_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,7 +252,7 @@ def pipeline_conv_rate(device: torch.device, config: CifarConfig, iterations: in
     tracked split) is off; it decides how many steps a member trains, not what a step costs."""
     members = config.trials * (1 + config.reinit_per_ticket)
     chunk = population_chunk(device) or members
-    settings = train_settings(config, iterations=iterations, eval_every=0, patience=0)
+    settings = config.to_train_settings(iterations=iterations, eval_every=0, patience=0)
     job = _conv_job(device, make_convnet(config.arch, config.width, config.dropout), members, settings)
     rate = _timed_engine_rate(device, job, warmup=2, train=lambda j: train_in_chunks(j, chunk))
     return {"members": members, "chunk": chunk, "width": config.width, "batch_size": config.batch_size,

@@ -32,7 +32,6 @@ from lth.device import configure_numerics, pick_device
 from lth.shared.lenet import MnistConfig, layer_rates, lenet
 from lth.shared.lottery import one_shot_masks, random_masks_like
 from lth.shared.members import derive_seed
-from lth.shared.settings import train_settings
 
 ROLES = ("ticket", "reinit", "random_mask")
 
@@ -71,7 +70,7 @@ def train_levels(args: argparse.Namespace) -> list[dict]:
     data = load_prepared(Path(args.data), device, flatten=True)
     model = lenet(config)
     names, rates = model.layer_names, layer_rates(config, model.layer_names)
-    settings = dataclasses.replace(train_settings(config), patience=0)
+    settings = dataclasses.replace(config.to_train_settings(), patience=0)
     seeds = [derive_seed("patience bench", "init", t) for t in range(args.trials)]
     init = model.init_params(seeds, config.init, config.init_std, device=device)
     evaluations = {"validation": data.validation, "test": data.test}

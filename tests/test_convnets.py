@@ -13,7 +13,6 @@ from lth.core.engine import Split, TrainJob, TrainSettings, train_in_chunks, tra
 from lth.core.masks import dense_masks, remaining_fraction
 from lth.data import DeviceData
 from lth.experiments.cifar import CifarConfig, CifarLottery
-from lth.shared.settings import train_settings
 
 
 @pytest.mark.parametrize("arch, expected, paper", [
@@ -129,7 +128,7 @@ def test_resnet_global_pruning_skips_shortcuts_and_fc(tmp_path):
 def test_warmup_and_step_schedules():
     config = CifarConfig(arch="resnet20", optimizer="sgd", lr=0.03, warmup=20000, lr_milestones=[20000, 25000],
                          iterations=30000)
-    settings = train_settings(config)
+    settings = config.to_train_settings()
     assert settings.lr_factor(0) == pytest.approx(1 / 20000)
     assert settings.lr_factor(9999) == pytest.approx(0.5)
     assert settings.lr_factor(19999) == pytest.approx(1.0)
@@ -138,10 +137,10 @@ def test_warmup_and_step_schedules():
     # CifarConfig's momentum (0.9, for SGD) never reaches Adam; it does reach SGD
     from lth.core.optimizer import make_optimizer
     weight = [torch.zeros(16, requires_grad=True)]
-    adam = make_optimizer(weight, train_settings(CifarConfig(optimizer="adam")))
+    adam = make_optimizer(weight, CifarConfig(optimizer="adam").to_train_settings())
     assert type(adam) is torch.optim.Adam and "momentum" not in adam.param_groups[0]
     assert adam.param_groups[0]["betas"] == (0.9, 0.999) and adam.param_groups[0]["lr"] == 2e-4
-    sgd = make_optimizer(weight, train_settings(CifarConfig(optimizer="sgd", weight_decay=1e-4)))
+    sgd = make_optimizer(weight, CifarConfig(optimizer="sgd", weight_decay=1e-4).to_train_settings())
     assert type(sgd) is torch.optim.SGD and sgd.param_groups[0]["momentum"] == 0.9
     assert sgd.param_groups[0]["weight_decay"] == 1e-4
 

@@ -38,7 +38,7 @@ def _run(model, params, masks, train, settings, validation):
                    evaluations={"validation": validation, "test": validation},
                    eval_members={"test": torch.tensor([0])}, track_best="validation")
     run = PopulationRun(job)
-    run.optimizer.sync_free = True          # what it is on a GPU
+    run.optimizer.avoid_sync = True         # what it is on a GPU
     return run
 
 

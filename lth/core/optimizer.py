@@ -64,9 +64,9 @@ class PopulationOptimizer:
         self.optimizer = make_optimizer(handed, settings)
         self.frozen: torch.Tensor | None = None        # [K] bool: members whose gradients are set to zero
         self._before: dict[str, torch.Tensor] = {}      # frozen members' weights before the current step
-        # Whether a step may ask the device a question (is any member diverged?): free on a CPU, a stall of
-        # the whole queue elsewhere.
-        self.sync_free = bool(params) and next(iter(params.values())).device.type != "cpu"
+        # Whether a step must avoid asking the device "has any member diverged?": that question is free on a
+        # CPU but stalls the whole queue on a GPU, so there every step takes the freezing path unasked.
+        self.avoid_sync = bool(params) and next(iter(params.values())).device.type != "cpu"
         self.in_backward = None
         if params and next(iter(params.values())).device.type == "cpu" and cpu_fastpath.fused_adam_available():
             self.in_backward = cpu_fastpath.InBackwardAdam(self.optimizer, self.trainable, lambda: self.frozen)
@@ -83,7 +83,7 @@ class PopulationOptimizer:
 
     def freeze(self, diverged: torch.Tensor) -> None:
         """Freeze the members flagged in ``diverged`` [K] from this step on (call before the forward pass)."""
-        active = self.sync_free or bool(diverged.any())
+        active = self.avoid_sync or bool(diverged.any())
         self.frozen = diverged if active else None
         if active:
             with torch.no_grad():

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
 from lth.data import DeviceData
-from lth.shared.lottery import Lottery
-from lth.shared.settings import (
-    MIXED_PRECISION_HELP,
-    PATIENCE_HELP,
-    check_batches_fit,
-    check_rounds,
-    check_schedule,
-    train_settings,
+from lth.shared.groups import (
+    InitGroup,
+    NumericsGroup,
+    OptimizerGroup,
+    ScheduleGroup,
+    SgdGroup,
+    TrainingGroups,
+    TrialsGroup,
+    paper_default,
 )
+from lth.shared.lottery import Lottery
+from lth.shared.settings import check_batches_fit, check_rounds, check_schedule
 from lth.shared.stage import run_lottery_stage
 from lth.shared.subsets import first_examples, population_chunk
 from lth.stage_run import StageRun, config_record
@@ -26,35 +30,25 @@ from lth.stage_run import StageRun, config_record
 CIFAR_NETS = ("conv2", "conv4", "conv6", "vgg19", "resnet20")
 
 @dataclass(frozen=True)
-class CifarConfig:
+class CifarConfig(TrainingGroups, InitGroup, OptimizerGroup, SgdGroup, ScheduleGroup, TrialsGroup, NumericsGroup):
     """One CIFAR-10 network's lottery experiment (final paper Figs. 5-8): IMP with rewinding to init and the
     random-reinit control. A section's ``variants`` (dropout; learning rate; warmup) override these values."""
+    lr: float = paper_default(OptimizerGroup, "lr", 2e-4)
+    iterations: int = paper_default(ScheduleGroup, "iterations", 20000)
     arch: str = setting("conv2", "network", choices=("conv2", "conv4", "conv6", "vgg19", "resnet20"))
     width: float = setting(1.0, "multiplier of every hidden width (1 = the paper's net; < 1 for reduced-scale "
                            "runs)", min=0, min_exclusive=True)
     dropout: float = setting(0.0, "dropout rate on the hidden fc layers (Conv-2/4/6 only)", min=0, max=1,
                              max_exclusive=True)
-    init: str = setting("glorot_normal", "weight init (biases 0, batch-norm scale 1)",
-                        choices=("glorot_normal", "normal", "glorot_uniform"))
-    init_std: float = setting(0.1, "std of the 'normal' init", min=0, min_exclusive=True)
-    optimizer: str = setting("adam", "optimizer", choices=("adam", "sgd"))
-    lr: float = setting(2e-4, "learning rate (after warmup)", min=0, min_exclusive=True)
-    momentum: float = setting(0.9, "SGD momentum", min=0, max=1, max_exclusive=True)
-    weight_decay: float = setting(0.0, "L2 weight decay", min=0)
     lr_milestones: list[int] = setting([], "iterations at which the learning rate is multiplied by lr_gamma",
                                        min=1, allow_empty=True)
     lr_gamma: float = setting(0.1, "learning-rate decay factor at each milestone", min=0, min_exclusive=True)
     warmup: int = setting(0, "iterations of linear learning-rate warmup from 0 (0 = none)", min=0)
-    batch_size: int = setting(60, "minibatch size", min=1)
     train_examples: int = setting(0, "train on the first N images of the training split (0 = all of it); with "
                                   "fewer images a reduced-scale net reaches its validation minimum sooner", min=0)
     curve_examples: int = setting(0, "the recorded test-accuracy curves are computed on the first N test images "
                                   "(0 = all); accuracies at early stop always use the whole test set", min=0)
-    iterations: int = setting(20000, "training iterations per training run", min=1)
-    eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
-    patience: int = setting(0, PATIENCE_HELP, min=0)
     augment: bool = setting(False, "random flip + 4-pixel pad-and-crop, on the device")
-    mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
     pruning: str = setting("layerwise", "layerwise (conv/fc/output rates) or global (one rate over all conv "
                            "weights; shortcuts and fc unpruned)", choices=("layerwise", "global"))
     conv_rate: float = setting(0.1, "fraction of surviving conv weights pruned per round (layerwise, and the "
@@ -64,11 +58,14 @@ class CifarConfig:
     output_rate: float = setting(0.1, "fraction of surviving output-layer weights pruned per round (layerwise)",
                                  min=0, max=1, max_exclusive=True)
     rounds: int = setting(15, "IMP rounds after the dense run", min=0)
-    trials: int = setting(5, "independent tickets (different inits) per level", min=1)
     reinit_per_ticket: int = setting(1, "random-reinitialisation controls per ticket", min=0)
     curve_rounds: list[int] = setting([0], "rounds whose test-accuracy curves are recorded", min=0,
                                       allow_empty=True)
-    seed: int = setting(0, "base seed", min=0)
+
+    def train_fields(self) -> dict[str, Any]:
+        """Engine settings this schema sets besides its groups': the rate schedule and augmentation."""
+        return {"lr_milestones": tuple(self.lr_milestones), "lr_gamma": self.lr_gamma,
+                "warmup_iterations": self.warmup, "augment": self.augment}
 
     def check(self, prefix: str) -> None:
         """The schedule fits the training; curve rounds exist; dropout only where the net has it."""
@@ -109,7 +106,7 @@ class CifarLottery(Lottery):
         else:
             names = [n for n, kind in kinds.items() if kind in KIND_RATE]
             rates, global_rate = {n: getattr(config, KIND_RATE[kinds[n]]) for n in names}, None
-        super().__init__(config, model, names, rates, config.rounds, train_settings(config), data, device,
+        super().__init__(config, model, names, rates, config.rounds, config.to_train_settings(), data, device,
                          checkpoint, progress, label=label, global_rate=global_rate, chunk=population_chunk(device),
                          snapshot_every_s=snapshot_every_s, curve_test=curve_test)
 

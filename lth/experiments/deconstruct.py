@@ -25,12 +25,12 @@ from lth.core.engine import evaluate
 from lth.core.frozen import Supermask, WithFrozenWeights, supermask_of
 from lth.core.masks import Masks, dense_masks, remaining_fraction
 from lth.data import DeviceData
+from lth.shared.groups import TrialsGroup, paper_default
 from lth.shared.lenet import LenetSchedule
 from lth.shared.driver import StudyDriver, store, study_fingerprint
 from lth.shared.lottery import concat_members, one_shot_masks
 from lth.shared.members import derive_seed
 from lth.shared.population import PopulationTrainer, fresh_init, ticket_init
-from lth.shared.settings import MIXED_PRECISION_HELP, train_settings
 from lth.shared.stage import run_study
 from lth.shared.study_nets import DATASETS, STUDY_NETS, ConvSchedule, study_net
 from lth.shared.subsets import population_chunk
@@ -67,8 +67,7 @@ class DeconstructConfig(LenetSchedule, ConvSchedule):
                                           "supermasks are evaluated", min=1)
     learned_iterations: int = setting(5000, "iterations of learned-supermask training (0 = not run)", min=0)
     learned_lr: float = setting(0.1, "Adam's rate for the learned supermask's scores", min=0, min_exclusive=True)
-    mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
-    seed: int = setting(5, "base seed", min=0)
+    seed: int = paper_default(TrialsGroup, "seed", 5)
 
     def check(self, prefix: str) -> None:
         """The schedule fits the training; the LTH's own criterion is trained (every family's reference); every
@@ -195,7 +194,7 @@ class DeconstructLottery:
         generators = [torch.Generator().manual_seed(derive_seed(config.seed, "scores", t)) for t in range(T)]
         scores = {n: torch.stack([(torch.rand(self.init[n].shape[1:], generator=g) - 0.5) * 0.02
                                   for g in generators]).to(self.init[n]) for n in self.names}
-        settings = train_settings(config, lr=config.learned_lr, iterations=config.learned_iterations)
+        settings = config.to_train_settings(lr=config.learned_lr, iterations=config.learned_iterations)
         seeds = [derive_seed(config.seed, "data", "learned supermask", t) for t in range(T)]
         result, summary = self.trainer.train(model.params(self.init, scores), {}, ["learned"] * T, 0,
                                              "learned supermask", None, seeds, model=model, settings=settings)

@@ -30,11 +30,12 @@ from lth.core.slimming import (
     weight_masks_from_channels,
 )
 from lth.data import DeviceData
+from lth.shared.groups import InitGroup, NumericsGroup, SgdGroup, TrainingGroups, TrialsGroup, paper_default
 from lth.shared.driver import StudyDriver, store, study_fingerprint
 from lth.shared.lottery import concat_members
 from lth.shared.members import derive_seed
 from lth.shared.population import ticket_init
-from lth.shared.settings import MIXED_PRECISION_HELP, check_batches_fit
+from lth.shared.settings import check_batches_fit
 from lth.shared.stage import run_lottery_stage
 from lth.shared.subsets import first_examples, population_chunk
 from lth.shared.trajectory import train_recording
@@ -42,18 +43,14 @@ from lth.stage_run import StageRun, config_record
 
 
 @dataclass(frozen=True)
-class EarlyBirdConfig:
+class EarlyBirdConfig(TrainingGroups, InitGroup, SgdGroup, TrialsGroup, NumericsGroup):
     """VGG with batch norm on CIFAR-10, You et al.'s early-bird search and retraining (their settings)."""
     arch: str = setting("vgg16", "network: a VGG with batch norm (You et al.: VGG-16)", choices=("vgg16", "vgg19"))
     width: float = setting(1.0, "multiplier of every hidden width (1 = the full net)", min=0, min_exclusive=True)
-    init: str = setting("glorot_normal", "weight init (batch-norm scale 1, shifts 0)",
-                        choices=("glorot_normal", "normal", "glorot_uniform"))
-    init_std: float = setting(0.1, "std of the 'normal' init", min=0, min_exclusive=True)
     train_examples: int = setting(0, "train on the first N training images (0 = all)", min=0)
     batch_size: int = setting(64, "minibatch size", min=1)
     lr: float = setting(0.1, "SGD learning rate (momentum 0.9)", min=0, min_exclusive=True)
-    momentum: float = setting(0.9, "SGD momentum", min=0, max=1, max_exclusive=True)
-    weight_decay: float = setting(1e-4, "L2 weight decay", min=0)
+    weight_decay: float = paper_default(SgdGroup, "weight_decay", 1e-4)
     augment: bool = setting(True, "random flip + 4-pixel pad-and-crop")
     epochs: int = setting(160, "epochs of the search (the dense training)", min=1)
     lr_drop_epochs: list[int] = setting([80, 120], "epochs after which the rate is divided by 10 (search and "
@@ -68,9 +65,7 @@ class EarlyBirdConfig:
                                           "are retrained", min=0, max=1, min_exclusive=True, max_exclusive=True,
                                           allow_empty=True)
     retrain_epochs: int = setting(160, "epochs of retraining a pruned net", min=1)
-    trials: int = setting(5, "independent searches (different inits and batches)", min=1)
-    mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
-    seed: int = setting(7, "base seed", min=0)
+    seed: int = paper_default(TrialsGroup, "seed", 7)
 
     def check(self, prefix: str) -> None:
         """The rate drops fall inside the search; the retrained ratios are searched ratios."""
@@ -90,9 +85,8 @@ def schedule(config: EarlyBirdConfig, epochs: int, per_epoch: int) -> TrainSetti
     """SGD for ``epochs`` epochs, the rate divided by 10 at the config's drop epochs (scaled to ``epochs``),
     evaluated (and recorded) at the end of every epoch."""
     drops = tuple(sorted({max(1, round(e * epochs / config.epochs)) * per_epoch for e in config.lr_drop_epochs}))
-    return TrainSettings(iterations=epochs * per_epoch, batch_size=config.batch_size, optimizer="sgd", lr=config.lr,
-                         momentum=config.momentum, weight_decay=config.weight_decay, lr_milestones=drops,
-                         eval_every=per_epoch, augment=config.augment, mixed_precision=config.mixed_precision)
+    return config.to_train_settings(iterations=epochs * per_epoch, batch_size=config.batch_size, optimizer="sgd",
+                                    lr=config.lr, lr_milestones=drops, eval_every=per_epoch, augment=config.augment)
 
 
 class EarlyBirdRecorder:

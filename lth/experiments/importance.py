@@ -21,12 +21,12 @@ from lth.config import ConfigError, setting
 from lth.core.criteria import IMPORTANCE_VALUES, importance_scores, mask_iou
 from lth.core.masks import dense_masks, prune_global
 from lth.data import DeviceData
+from lth.shared.groups import TrialsGroup, paper_default
 from lth.shared.lenet import LenetSchedule
 from lth.shared.driver import StudyDriver, study_fingerprint
 from lth.shared.lottery import rounds_needed
 from lth.shared.members import derive_seed
 from lth.shared.population import PopulationTrainer, ticket_init
-from lth.shared.settings import MIXED_PRECISION_HELP
 from lth.shared.stage import run_study
 from lth.shared.study_nets import DATASETS, STUDY_NETS, ConvSchedule, study_net
 from lth.shared.subsets import population_chunk
@@ -45,8 +45,7 @@ class ImportanceConfig(LenetSchedule, ConvSchedule):
                                  min=0, max=1, min_exclusive=True, max_exclusive=True)
     repeat_metric: str = setting("magnitude", "the metric trained twice per trial (same seed, same batches)",
                                  choices=tuple(IMPORTANCE_VALUES))
-    mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
-    seed: int = setting(6, "base seed", min=0)
+    seed: int = paper_default(TrialsGroup, "seed", 6)
 
     def check(self, prefix: str) -> None:
         """The schedule fits the training; the metrics are distinct and include the repeated one."""

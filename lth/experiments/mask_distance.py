@@ -24,16 +24,15 @@ from lth.core.engine import TrainJob, TrainSettings
 from lth.core.models import PopulationMLP
 from lth.core.slimming import mask_distance
 from lth.data import DeviceData
-from lth.io import write_json_atomic
 from lth.shared.lenet import MNIST_CLASSES, MNIST_INPUTS
 from lth.shared.lottery import last_level, one_shot_masks
 from lth.shared.members import derive_seed
 from lth.shared.settings import check_batches_fit
-from lth.shared.stage import Compute, write_timing
+from lth.shared.stage import Compute, write_results, write_timing
 from lth.shared.subsets import first_examples, population_chunk
 from lth.shared.ticket_file import read_tickets, unpack_masks
 from lth.shared.trajectory import train_recording
-from lth.stage_run import StageRun, config_record
+from lth.stage_run import StageRun
 
 
 @dataclass(frozen=True)
@@ -157,8 +156,7 @@ def stage(run: StageRun) -> str:
     mnist, cifar10 = compute.load(run, "mnist"), compute.load(run, "cifar10")   # every input read before training
     lenet = lenet_run(config, mnist, compute.device, True)
     conv2 = conv2_run(config, cifar10, compute.device, True)
-    write_json_atomic(run.results / "mask_distance" / "distances.json", {
-        **config_record(loaded), "environment": compute.environment(), "lenet": lenet, "conv2": conv2,
-        "imp_mnist_v1": imp})
+    write_results(run.results / "mask_distance" / "distances.json", loaded, compute, lenet=lenet, conv2=conv2,
+                  imp_mnist_v1=imp)
     write_timing(run.results / "mask_distance" / "timing.json", start, compute.device)
     return f"{len(lenet['iterations'])} LeNet and {len(conv2['iterations'])} Conv-2 points, {config.trials} trials"

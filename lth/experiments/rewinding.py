@@ -26,11 +26,12 @@ from lth.core.convnets import make_convnet
 from lth.core.engine import TrainJob, TrainSettings, evaluate
 from lth.core.masks import dense_masks, prune_global, remaining_fraction
 from lth.data import DeviceData
+from lth.shared.groups import InitGroup, NumericsGroup, SgdGroup, TrainingGroups, TrialsGroup, paper_default
 from lth.shared.driver import StudyDriver, study_fingerprint
 from lth.shared.lottery import concat_members
 from lth.shared.members import derive_seed
 from lth.shared.population import ticket_init
-from lth.shared.settings import MIXED_PRECISION_HELP, check_batches_fit
+from lth.shared.settings import check_batches_fit
 from lth.shared.stage import run_lottery_stage
 from lth.shared.subsets import first_examples, population_chunk
 from lth.shared.trajectory import interpolate, train_recording
@@ -38,18 +39,14 @@ from lth.stage_run import StageRun, config_record
 
 
 @dataclass(frozen=True)
-class RewindingConfig:
+class RewindingConfig(TrainingGroups, InitGroup, SgdGroup, TrialsGroup, NumericsGroup):
     """One network's rewinding study at the usual (high) learning rate, its paper settings."""
     arch: str = setting("resnet20", "network", choices=("vgg19", "resnet20"))
     width: float = setting(1.0, "multiplier of every hidden width (1 = the paper's net)", min=0, min_exclusive=True)
-    init: str = setting("glorot_normal", "weight init (biases 0, batch-norm scale 1)",
-                        choices=("glorot_normal", "normal", "glorot_uniform"))
-    init_std: float = setting(0.1, "std of the 'normal' init", min=0, min_exclusive=True)
     train_examples: int = setting(0, "train on the first N training images (0 = all)", min=0)
     batch_size: int = setting(128, "minibatch size", min=1)
     lr: float = setting(0.1, "SGD learning rate", min=0, min_exclusive=True)
-    momentum: float = setting(0.9, "SGD momentum", min=0, max=1, max_exclusive=True)
-    weight_decay: float = setting(1e-4, "L2 weight decay", min=0)
+    weight_decay: float = paper_default(SgdGroup, "weight_decay", 1e-4)
     iterations: int = setting(30000, "training iterations of the whole schedule", min=1)
     lr_milestones: list[int] = setting([20000, 25000], "iterations at which the rate is divided by 10", min=1,
                                        allow_empty=True)
@@ -61,9 +58,8 @@ class RewindingConfig:
     rounds: int = setting(5, "IMP rounds", min=1)
     interpolation_points: int = setting(11, "points on the line between two copies (ends included)", min=3)
     interpolation_examples: int = setting(0, "test images the path's errors are measured on (0 = all)", min=0)
-    trials: int = setting(1, "dense trainings (different inits)", min=1)
-    mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
-    seed: int = setting(9, "base seed", min=0)
+    trials: int = paper_default(TrialsGroup, "trials", 1)
+    seed: int = paper_default(TrialsGroup, "seed", 9)
 
     def check(self, prefix: str) -> None:
         """Rewinding points inside the training and on its recording grid; milestones inside the training."""
@@ -87,10 +83,10 @@ class RewindingConfig:
 
 def schedule_from(config: RewindingConfig, start: int, record_every: int = 0) -> TrainSettings:
     """The rest of the schedule from iteration ``start``: the remaining iterations, milestones shifted."""
-    return TrainSettings(iterations=config.iterations - start, batch_size=config.batch_size, optimizer="sgd",
-                         lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
-                         lr_milestones=tuple(m - start for m in config.lr_milestones if m > start),
-                         eval_every=record_every, augment=config.augment, mixed_precision=config.mixed_precision)
+    return config.to_train_settings(iterations=config.iterations - start, batch_size=config.batch_size,
+                                    optimizer="sgd", lr=config.lr,
+                                    lr_milestones=tuple(m - start for m in config.lr_milestones if m > start),
+                                    eval_every=record_every, augment=config.augment)
 
 
 class RewindingStudy:

@@ -22,24 +22,22 @@ from lth.config import ConfigError, setting
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.data import DeviceData
 from lth.io import read_json_file, write_json_atomic
+from lth.shared.groups import InitGroup, paper_default
 from lth.shared.lenet import MNIST_INPUTS, LenetSchedule, MnistConfig, imp_rounds, lenet
 from lth.shared.lenet_v1 import MnistV1Config, MnistV1Lottery
 from lth.shared.driver import StudyDriver, study_fingerprint
 from lth.shared.lottery import concat_members, rounds_needed
 from lth.shared.members import derive_seed
 from lth.shared.population import PopulationTrainer, ticket_seeds
-from lth.shared.settings import MIXED_PRECISION_HELP, check_batches_fit, train_settings
-from lth.shared.stage import Compute, write_timing
-from lth.stage_run import StageRun, config_record
+from lth.shared.settings import check_batches_fit
+from lth.shared.stage import Compute, write_results, write_timing
+from lth.stage_run import StageRun
 
 
 @dataclass(frozen=True)
 class SweepConfig(LenetSchedule):
     """What every sweep shares: the first version's LeNet setup and the IMP schedule (tickets only)."""
-    init: str = setting("normal", "weight init (v1: N(0, init_std), biases 0)",
-                        choices=("glorot_normal", "normal", "glorot_uniform"))
-    mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
-    seed: int = setting(0, "base seed", min=0)
+    init: str = paper_default(InitGroup, "init", "normal")
 
 
 @dataclass(frozen=True)
@@ -126,7 +124,7 @@ class SweepLottery:
         self.init = concat_members([model.init_params(ticket_seeds(config), config.init, s.init_std, device=device)
                                     for s in settings])
         self.driver = StudyDriver(checkpoint, study_fingerprint(config, data), label, device, progress)
-        self.trainer = PopulationTrainer(model, train_settings(config), data, names, self.driver, config.seed,
+        self.trainer = PopulationTrainer(model, config.to_train_settings(), data, names, self.driver, config.seed,
                                          device, split_over_processes=True)
 
     def _members(self, index: int) -> slice:
@@ -235,7 +233,6 @@ def stage(run: StageRun) -> str:
         results = lottery.run()
         checkpoint.unlink(missing_ok=True)
         count = len(results["settings"])
-    write_json_atomic(run.results / "sweeps" / f"{kind}.json",
-                      {**config_record(loaded), "environment": compute.environment(), **results})
+    write_results(run.results / "sweeps" / f"{kind}.json", loaded, compute, **results)
     write_timing(run.results / "sweeps" / f"{kind}_timing.json", start, compute.device)
     return f"{count} settings, {config.trials} trials"

@@ -22,12 +22,11 @@ from lth.core.engine import TrainJob, train_population
 from lth.core.masks import keep_top_units, unit_masks_for_mlp, unit_scores
 from lth.core.models import PopulationMLP
 from lth.data import Split
-from lth.io import write_json_atomic
+from lth.shared.groups import INITS, OptimizerGroup, TrainingGroups, TrialsGroup, paper_default
 from lth.shared.members import tile
-from lth.shared.settings import train_settings
-from lth.shared.stage import Compute, write_timing
+from lth.shared.stage import Compute, write_results, write_timing
 from lth.shared.xor_net import BIAS_INITS, success_rates, xor_init, xor_split
-from lth.stage_run import StageRun, config_record
+from lth.stage_run import StageRun
 
 
 @dataclass(frozen=True)
@@ -43,23 +42,25 @@ class XorPruningConfig:
 
 
 @dataclass(frozen=True)
-class XorConfig:
+class XorConfig(TrainingGroups, OptimizerGroup, TrialsGroup):
+    """The XOR experiment's nets and training (v1 Section 2; what it leaves open: the calibration's choice)."""
     hidden_units: list[int] = setting([10, 8, 6, 4, 2], "widths of the randomly initialised 2-H-1 nets", min=1)
-    trials: int = setting(2000, "independent networks per configuration (standard error <= 1.12 pp)", min=1)
+    trials: int = paper_default(TrialsGroup, "trials", 2000)
     iterations: int = setting(1000, "full-batch training iterations on the four XOR points", min=1)
-    optimizer: str = setting("adam", "optimizer", choices=("sgd", "adam"))
-    lr: float = setting(0.01, "learning rate", min=0, min_exclusive=True)
+    lr: float = paper_default(OptimizerGroup, "lr", 0.01)
     momentum: float = setting(0.0, "SGD momentum", min=0, max=1, max_exclusive=True)
     activation: str = setting("relu", "hidden activation", choices=("relu", "tanh", "sigmoid"))
-    init: str = setting("normal", "weight init (biases start at 0)",
-                        choices=("normal", "glorot_normal", "glorot_uniform"))
+    init: str = setting("normal", "weight init (biases start at 0)", choices=INITS)
     init_std: float = setting(1.0, "standard deviation of the 'normal' init", min=0, min_exclusive=True)
     bias_init: str = setting("zero", "biases start at 0, or drawn like their layer's weights", choices=BIAS_INITS)
     zero_loss_threshold: float = setting(0.01, "a net 'reaches zero loss' when its mean binary "
                                          "cross-entropy on the four points is below this", min=0,
                                          min_exclusive=True)
-    seed: int = setting(0, "base seed; trial i of every configuration uses seed + i", min=0)
     pruning: XorPruningConfig = field(default_factory=XorPruningConfig, metadata={"help": "unit pruning"})
+
+    def train_fields(self) -> dict[str, Any]:
+        """Engine settings this schema sets besides its groups': full-batch length and momentum."""
+        return {"iterations": self.iterations, "momentum": self.momentum}
 
     def check(self, prefix: str) -> None:
         """Pruning targets below the starting width and reachable from it in steps of ``units_per_round``."""
@@ -81,7 +82,7 @@ class XorConfig:
 
 def _train(config: XorConfig, model: PopulationMLP, init: dict[str, torch.Tensor], masks: dict,
            seeds: list[int], data: Split, label: str) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-    result = train_population(TrainJob(model, init, masks, train_settings(config), data, seeds,
+    result = train_population(TrainJob(model, init, masks, config.to_train_settings(), data, seeds,
                                        evaluations={"train": data}, progress=label))
     return result.params, result.curves["train"]["loss"][:, -1], result.curves["train"]["accuracy"][:, -1]
 
@@ -162,9 +163,7 @@ def stage(run: StageRun) -> str:
     random_init = random_init_table(config, compute.device)
     middle = time.perf_counter()
     pruning = pruning_table(config, compute.device)
-    write_json_atomic(run.results / "xor" / "results.json", {
-        **config_record(loaded), "environment": compute.environment(), "random_init": random_init,
-        "pruning": pruning})
+    write_results(run.results / "xor" / "results.json", loaded, compute, random_init=random_init, pruning=pruning)
     write_timing(run.results / "xor" / "timing.json", start, compute.device, random_init_s=round(middle - start, 2),
                  pruning_s=round(time.perf_counter() - middle, 2))
     widest, narrowest = str(max(config.hidden_units)), str(min(config.hidden_units))

@@ -19,10 +19,9 @@ from lth.config import ConfigError, setting
 from lth.core.engine import TrainJob, TrainSettings
 from lth.core.models import ACTIVATIONS, PopulationMLP
 from lth.core.split import train_in_processes, worker_count
-from lth.io import write_json_atomic
-from lth.shared.stage import Compute, write_timing
+from lth.shared.stage import Compute, write_results, write_timing
 from lth.shared.xor_net import BIAS_INITS, success_rates, xor_init, xor_split
-from lth.stage_run import StageRun, config_record
+from lth.stage_run import StageRun
 
 
 @dataclass(frozen=True)
@@ -113,8 +112,7 @@ def stage(run: StageRun) -> str:
     config, compute = loaded.config, Compute.pick()
     start = time.perf_counter()
     settings = calibrate(config, compute.device)
-    write_json_atomic(run.results / "xor" / "calibration.json", {
-        **config_record(loaded), "environment": compute.environment(), "settings": settings})
+    write_results(run.results / "xor" / "calibration.json", loaded, compute, settings=settings)
     write_timing(run.results / "xor" / "calibration_timing.json", start, compute.device)
     return (f"{grid_size(config)} settings x {len(config.hidden_units)} widths x {config.trials} trials on "
             f"{compute.device.type}")

@@ -10,33 +10,18 @@ import torch
 from lth.config import setting
 from lth.core.models import PopulationMLP
 from lth.data import DeviceData
+from lth.shared.groups import InitGroup, NumericsGroup, OptimizerGroup, ScheduleGroup, TrainingGroups, TrialsGroup
 from lth.shared.lottery import Lottery, rounds_needed
-from lth.shared.settings import (
-    MIXED_PRECISION_HELP,
-    PATIENCE_HELP,
-    check_batches_fit,
-    check_rounds,
-    check_schedule,
-    train_settings,
-)
+from lth.shared.settings import check_batches_fit, check_rounds, check_schedule
 
 MNIST_INPUTS, MNIST_CLASSES = 28 * 28, 10
 
+
 @dataclass(frozen=True)
-class LenetSchedule:
-    """What every LeNet lottery on MNIST shares (the ``mnist`` run, v1's run, v1's sweeps): the network, its
-    init and optimizer, the training schedule and the IMP pruning rates."""
+class LenetSchedule(TrainingGroups, InitGroup, OptimizerGroup, ScheduleGroup, TrialsGroup, NumericsGroup):
+    """What every LeNet lottery on MNIST shares (the ``mnist`` run, v1's run, v1's sweeps, the mask studies): the
+    network, its init and optimizer, the training schedule, trials and seed, and the IMP pruning rates."""
     hidden_sizes: list[int] = setting([300, 100], "hidden layer widths", min=1)
-    init: str = setting("glorot_normal", "weight init (final paper: Gaussian Glorot; v1: 'normal' std 0.1)",
-                        choices=("glorot_normal", "normal", "glorot_uniform"))
-    init_std: float = setting(0.1, "std of the 'normal' init", min=0, min_exclusive=True)
-    optimizer: str = setting("adam", "optimizer", choices=("adam", "sgd"))
-    lr: float = setting(1.2e-3, "learning rate", min=0, min_exclusive=True)
-    batch_size: int = setting(60, "minibatch size", min=1)
-    iterations: int = setting(50000, "training iterations per training run", min=1)
-    eval_every: int = setting(100, "validation-loss evaluation interval (early stopping)", min=1)
-    patience: int = setting(0, PATIENCE_HELP, min=0)
-    trials: int = setting(5, "independent tickets (different inits) per level (per setting, in a sweep)", min=1)
     hidden_rate: float = setting(0.2, "fraction of each hidden layer's surviving weights pruned per round",
                                  min=0, max=1, min_exclusive=True, max_exclusive=True)
     output_rate: float = setting(0.1, "fraction of the output layer's surviving weights pruned per round",
@@ -62,8 +47,6 @@ class MnistConfig(LenetSchedule):
     han_baseline: bool = setting(True, "train Han et al.'s prune-and-continue baseline (no rewind)")
     curve_rounds: list[int] = setting([0, 3, 7, 12, 15, 18], "rounds whose test-accuracy curves are recorded "
                                       "(Pm 100, 51.3, 21.1, 7.0, 3.6, 1.9%)", min=0)
-    mixed_precision: bool = setting(False, MIXED_PRECISION_HELP)
-    seed: int = setting(0, "base seed", min=0)
 
     def check(self, prefix: str) -> None:
         """The schedule fits the training, and the curve and one-shot rounds exist in this pruning schedule."""
@@ -101,5 +84,6 @@ class MnistLottery(Lottery):
         inputs = data.train.x.shape[1]
         model = lenet(config, inputs)
         super().__init__(config, model, model.layer_names, layer_rates(config, model.layer_names),
-                         imp_rounds(config, inputs), train_settings(config), data, device, checkpoint, progress,
+                         imp_rounds(config, inputs), config.to_train_settings(), data, device, checkpoint,
+                         progress,
                          label="mnist lenet", split_over_processes=True)

@@ -1,30 +1,11 @@
-"""Settings every experiment shares: help texts, the config-to-engine settings mapping, and the cross-key rules of
-a training schedule."""
+"""Help texts every schema shares and the cross-key rules of a training schedule (its evaluation, warmup,
+milestones, patience and pruning rounds within the training)."""
 from __future__ import annotations
 
-from typing import Any
-
 from lth.config import ConfigError
-from lth.core.engine import TrainSettings
 
 MIXED_PRECISION_HELP = ("bfloat16 autocast of the training passes (weights, optimizer state and evaluation stay "
                         "float32); off for the paper's numbers")
-
-
-# TrainSettings field -> the params key that sets it, where the names differ.
-_SETTING_KEYS = {"warmup_iterations": "warmup"}
-
-
-def train_settings(config: Any, **fixed: Any) -> TrainSettings:
-    """The engine's settings from an experiment's config: every ``TrainSettings`` field the config has
-    (``warmup`` sets ``warmup_iterations``), the engine's defaults for the rest, ``fixed`` over both."""
-    values = {}
-    for name in TrainSettings.__dataclass_fields__:
-        key = _SETTING_KEYS.get(name, name)
-        if hasattr(config, key):
-            value = getattr(config, key)
-            values[name] = tuple(value) if isinstance(value, list) else value
-    return TrainSettings(**{**values, **fixed})
 
 
 def check_batches_fit(section: str, batch_size: int, train_size: int) -> None:

@@ -10,11 +10,10 @@ from typing import Any, Callable
 import torch
 
 from lth.config import Loaded
-from lth.data import DeviceData, load_prepared
+from lth.data import DeviceData, load_prepared, verify_prepared
 from lth.device import configure_numerics, environment_record, pick_device
 from lth.host import host_record
 from lth.io import write_json_atomic
-from lth.shared.lottery import Lottery
 from lth.stage_run import StageRun, config_record
 
 # prepared dataset -> whether its images are flattened for the model (the MLPs) or kept as images (conv nets)
@@ -42,6 +41,11 @@ class Compute:
         return load_prepared(run.dataset(dataset), self.device, flatten=FLATTENED[dataset])
 
 
+def write_results(path: Path, loaded: Loaded, compute: Compute, **results: Any) -> None:
+    """A stage's results file: the profile and config it ran, the device it ran on, and ``results``."""
+    write_json_atomic(path, {**config_record(loaded), "environment": compute.environment(), **results})
+
+
 def write_timing(path: Path, start: float, device: torch.device, **extra: Any) -> None:
     """A stage's timing file: wall seconds since ``start``, threads, device and host (read by the report's
     run-time table, never compared between runs)."""
@@ -49,9 +53,9 @@ def write_timing(path: Path, start: float, device: torch.device, **extra: Any) -
                              "device": device.type, "host": host_record(), **extra})
 
 
-def run_lottery_stage(make_lottery: Callable[[DeviceData, torch.device], Lottery], run: StageRun, dataset: str,
+def run_lottery_stage(make_lottery: Callable[[DeviceData, torch.device], Any], run: StageRun, dataset: str,
                       results_path: Path, timing_path: Path, checkpoint: Path,
-                      record: Callable[[Lottery], dict[str, Any]]) -> dict[str, Any]:
+                      record: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
     """Load the prepared data on the chosen device, run the lottery (resuming from ``checkpoint``), write
     ``results_path`` (``record(lottery)``, the environment and the results) and ``timing_path``, then drop
     the checkpoint. Returns the results."""
@@ -73,6 +77,8 @@ def run_study(study: str, run: StageRun, loaded: Loaded, datasets: dict[str, str
     each writing <results>/<study>/<net>.json and <net>_timing.json (resuming from <checkpoints>/<study>/<net>.pt);
     returns the stage's one-line summary (``describe`` of each net's results)."""
     config, out, done = loaded.config, run.results / study, []
+    for dataset in sorted({datasets[net] for net in config.nets}):
+        verify_prepared(run.dataset(dataset))       # a damaged second dataset stops the stage before any training
     for net in config.nets:
         checkpoint = run.checkpoints / study / f"{net}.pt"
         result = run_lottery_stage(

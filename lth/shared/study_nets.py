@@ -13,7 +13,7 @@ from lth.core.engine import TrainSettings
 from lth.data import DeviceData
 from lth.shared.lenet import MNIST_INPUTS, layer_rates, lenet
 from lth.shared.lottery import last_level
-from lth.shared.settings import check_batches_fit, check_schedule, train_settings
+from lth.shared.settings import check_batches_fit, check_schedule
 from lth.shared.subsets import first_examples
 
 CONV_NETS = ("conv2", "conv4", "conv6")
@@ -85,8 +85,8 @@ def study_net(config: Any, net: str, data: DeviceData, section: str) -> StudyNet
     if net == "lenet":
         check_batches_fit(section, config.batch_size, len(data.train))
         model = lenet(config, data.train.x.shape[1])
-        return StudyNet(net, model, model.layer_names, layer_rates(config, model.layer_names), train_settings(config),
-                        data)
+        return StudyNet(net, model, model.layer_names, layer_rates(config, model.layer_names),
+                        config.to_train_settings(), data)
     if net not in CONV_NETS:
         raise ConfigError(f"params.yaml: {section}.nets contains {net!r}: allowed: {', '.join(STUDY_NETS)}")
     index = CONV_NETS.index(net)
@@ -95,7 +95,7 @@ def study_net(config: Any, net: str, data: DeviceData, section: str) -> StudyNet
     check_batches_fit(section, config.batch_size, len(data.train))
     model = make_convnet(net, config.conv_width)
     return StudyNet(net, model, list(model.layer_kinds), conv_rates(config, net, model),
-                    train_settings(config, lr=config.conv_lr[index], iterations=config.conv_iterations[index]), data)
+                    config.to_train_settings(lr=config.conv_lr[index], iterations=config.conv_iterations[index]), data)
 
 
 def conv_rates(config: Any, net: str, model: Any) -> dict[str, float]:
