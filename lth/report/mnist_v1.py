@@ -160,15 +160,9 @@ def _level_note(config: dict[str, Any]) -> str:
     return f"{controls} {where}{one_shot}"
 
 
-def mnist_v1_section(results: Path, figures: Path) -> Section | None:
-    """The first version's setup: its figures (one-shot with controls, iterative vs one-shot, Han), its
-    statements with verdicts, every level's numbers."""
-    path = results / "mnist_v1" / "lenet.json"
-    if not path.exists():
-        return None
-    result = read_json(path)
-    config, rounds = result["config"], result["rounds"]
-    levels = one_shot_levels(result)
+def mnist_v1_figures(result: dict[str, Any], figures: Path) -> None:
+    """The page's figures: curves, one-shot with controls, iterative with controls, and Han where trained."""
+    rounds, levels = result["rounds"], one_shot_levels(result)
     curves_figure(figures / "mnist_v1_curves.png", [CurvesPanel(rounds, ylim=(90, 100))], (6.5, 4.3),
                   "v1 setup (N(0, 0.1)): test accuracy during training at several IMP levels (v1 Fig. 3 style)")
     pm_figure(figures / "mnist_v1_one_shot.png",
@@ -183,18 +177,23 @@ def mnist_v1_section(results: Path, figures: Path) -> Section | None:
                   [role_series("ticket", rounds, "rewind to init (lottery ticket)"),
                    role_series("han", [{"han": r.get("han", r["ticket"])} for r in rounds])],
                   PM_AXIS, "v1 §6: resetting to the init vs Han et al.'s continued training")
-    verdicts = mnist_v1_verdicts(result)
-    reduced = result["profile"] != "paper"
-    scale_note = (f"\n\n> **Reduced scale** (profile `{result['profile']}`): at most {config['iterations']} iterations "
-                  f"per training instead of 50,000, evaluated every {config['eval_every']}, {config['trials']} trials "
-                  f"instead of 5, {_level_note(config)} instead of 3 of each, one-shot levels at rounds "
-                  f"{', '.join(str(r) for r in config['one_shot_rounds'])}. `profile: paper` runs v1's settings."
-                  if reduced else "")
-    one_shot_rows = levels_table(levels)
-    has_han = any("han" in r for r in rounds)
-    han_figure = ("![v1 Han](figures/mnist_v1_han.png)\n\n*Resetting to the init vs Han et al.'s continued training "
-                  "(v1 §6, \"weight resetting\").*\n\n" if has_han else "")
-    text = f"""## MNIST in the first version's setup (v1 §3, 4, 6)
+
+
+def _scale_note(result: dict[str, Any]) -> str:
+    """What the profile reduces against v1's settings ('' at profile paper)."""
+    config = result["config"]
+    if result["profile"] == "paper":
+        return ""
+    return (f"\n\n> **Reduced scale** (profile `{result['profile']}`): at most {config['iterations']} iterations "
+            f"per training instead of 50,000, evaluated every {config['eval_every']}, {config['trials']} trials "
+            f"instead of 5, {_level_note(config)} instead of 3 of each, one-shot levels at rounds "
+            f"{', '.join(str(r) for r in config['one_shot_rounds'])}. `profile: paper` runs v1's settings.")
+
+
+def _intro(result: dict[str, Any], has_han: bool) -> str:
+    """The section's title, run facts, notes on scale and stopping, and v1's setup."""
+    config, rounds, scale_note = result["config"], result["rounds"], _scale_note(result)
+    return f"""## MNIST in the first version's setup (v1 §3, 4, 6)
 
 {run_facts(result, f"; {config['trials']} trials; {config['iterations']} iterations at batch {config['batch_size']}")}{scale_note}{early_stopping_note(config, rounds)}
 
@@ -204,7 +203,24 @@ round pruning {100 * config['hidden_rate']:g}% of each hidden layer and {100 * c
 layer; controls: {_level_note(config)}{"; Han et al.'s continued training" if has_han else ""}. "Convergence" is read as the early-stop
 iteration (minimum validation loss). Diverged runs: {diverged_count(rounds) + diverged_count(result['one_shot'])}.
 
-![v1 one-shot with controls](figures/mnist_v1_one_shot.png)
+"""
+
+
+def mnist_v1_section(results: Path, figures: Path) -> Section | None:
+    """The first version's setup: its figures (one-shot with controls, iterative vs one-shot, Han), its
+    statements with verdicts, every level's numbers."""
+    path = results / "mnist_v1" / "lenet.json"
+    if not path.exists():
+        return None
+    result = read_json(path)
+    rounds = result["rounds"]
+    mnist_v1_figures(result, figures)
+    verdicts = mnist_v1_verdicts(result)
+    one_shot_rows = levels_table(one_shot_levels(result))
+    has_han = any("han" in r for r in rounds)
+    han_figure = ("![v1 Han](figures/mnist_v1_han.png)\n\n*Resetting to the init vs Han et al.'s continued training "
+                  "(v1 §6, \"weight resetting\").*\n\n" if has_han else "")
+    text = _intro(result, has_han) + f"""![v1 one-shot with controls](figures/mnist_v1_one_shot.png)
 
 *One-shot pruning: tickets vs random reinit and random rewiring (v1 §3, control experiments 1 and 2).*
 
