@@ -81,6 +81,34 @@ def distance_figure(path: Path, result: dict[str, Any]) -> None:
     save_figure(fig, path)
 
 
+def _birds_table(r: dict[str, Any]) -> str:
+    """Per pruning ratio: the epoch its early-bird ticket is drawn in each trial, and its share of the search."""
+    rows = [[f"{float(ratio):g}", ", ".join("never" if e is None else str(e) for e in v["early_bird_epoch"]),
+             ", ".join("–" if e is None else f"{100 * e / r['epochs']:.0f}%" for e in v["early_bird_epoch"])]
+            for ratio, v in r["ratios"].items()]
+    return markdown_table(["pruning ratio", "early-bird epoch (per trial)", "of the search"], rows)
+
+
+def _retrained_table(r: dict[str, Any]) -> str:
+    """Every retrained ticket: when drawn, channels kept, retrained accuracy and training FLOPs."""
+    return markdown_table(
+        ["ratio", "trial", "ticket", "drawn at epoch", "channels kept", "retrained test acc. %", "search TFLOPs",
+         "retraining TFLOPs", "total TFLOPs"],
+        [[f"{m['ratio']:g}", str(m["trial"]), m["kind"].replace("_", " "), str(m["drawn_at_epoch"]),
+          f"{m['kept_channels']} of {r['channels']}", f"{100 * m['accuracy']:.2f}", f"{m['search_flops'] / 1e12:.2f}",
+          f"{m['retrain_flops'] / 1e12:.2f}", f"{m['total_flops'] / 1e12:.2f}"] for m in r["retrained"]])
+
+
+def _facts(r: dict[str, Any]) -> str:
+    """The run's facts: net, data, search schedule, L1 penalty and retraining length."""
+    c = r["config"]
+    return (f"; {c['trials']} trials; {c['arch'].upper().replace('VGG', 'VGG-')} with batch norm at width {c['width']:g}, "
+             + (f"the first {c['train_examples']:,} training images" if c["train_examples"] else "all training images")
+             + f"; {c['epochs']} search epochs of {r['iterations_per_epoch']} iterations (batch {c['batch_size']}, "
+             f"SGD {c['lr']:g}, rate / 10 after epochs {', '.join(map(str, c['lr_drop_epochs']))}), L1 {c['l1']:g} "
+             f"on the batch-norm scales; retraining {c['retrain_epochs']} epochs")
+
+
 def early_bird_section(results: Path, figures: Path) -> Section | None:
     """The early-bird section (None when the early_bird stage has not run)."""
     path = results / "early_bird" / "vgg.json"
@@ -89,25 +117,12 @@ def early_bird_section(results: Path, figures: Path) -> Section | None:
     r = read_json(path)
     c = r["config"]
     distance_figure(figures / "early_bird_distances.png", r)
-    rows = [[f"{float(ratio):g}", ", ".join("never" if e is None else str(e) for e in v["early_bird_epoch"]),
-             ", ".join("–" if e is None else f"{100 * e / r['epochs']:.0f}%" for e in v["early_bird_epoch"])]
-            for ratio, v in r["ratios"].items()]
-    birds = markdown_table(["pruning ratio", "early-bird epoch (per trial)", "of the search"], rows)
-    retrained = markdown_table(
-        ["ratio", "trial", "ticket", "drawn at epoch", "channels kept", "retrained test acc. %", "search TFLOPs",
-         "retraining TFLOPs", "total TFLOPs"],
-        [[f"{m['ratio']:g}", str(m["trial"]), m["kind"].replace("_", " "), str(m["drawn_at_epoch"]),
-          f"{m['kept_channels']} of {r['channels']}", f"{100 * m['accuracy']:.2f}", f"{m['search_flops'] / 1e12:.2f}",
-          f"{m['retrain_flops'] / 1e12:.2f}", f"{m['total_flops'] / 1e12:.2f}"] for m in r["retrained"]])
+    birds, retrained = _birds_table(r), _retrained_table(r)
     verdicts = early_bird_verdicts(r)
     reason = reduced_scale(c, [f"{c['epochs']} epochs"] if c["epochs"] < 160 else [])
     scale_note = ("" if reason is None else f"This run is at a {reason.split(');')[0]}); {c['trials']} trial(s); "
                   f"ratio(s) {', '.join(f'{x:g}' for x in c['retrain_ratios'])} retrained. ")
-    facts = (f"; {c['trials']} trials; {c['arch'].upper().replace('VGG', 'VGG-')} with batch norm at width {c['width']:g}, "
-             + (f"the first {c['train_examples']:,} training images" if c["train_examples"] else "all training images")
-             + f"; {c['epochs']} search epochs of {r['iterations_per_epoch']} iterations (batch {c['batch_size']}, "
-             f"SGD {c['lr']:g}, rate / 10 after epochs {', '.join(map(str, c['lr_drop_epochs']))}), L1 {c['l1']:g} "
-             f"on the batch-norm scales; retraining {c['retrain_epochs']} epochs")
+    facts = _facts(r)
     text = f"""## Early-bird tickets (You et al. 2019): channel masks that settle early
 
 {run_facts(r, facts)}

@@ -141,6 +141,14 @@ def conv_part(r: dict[str, Any], net: str, figures: Path) -> tuple[str, list[Ver
     return text, verdicts
 
 
+def _facts(c: dict[str, Any]) -> str:
+    """The LeNet run's facts: trials, training length and stopping, the global pruning rate and depth."""
+    stop = f", stopped {c['patience']} after the best" if c.get("patience") else ""
+    return (f"; {c['trials']} trials; at most {c['iterations']} iterations at batch {c['batch_size']}, evaluated "
+            f"every {c['eval_every']}{stop}; {100 * c['global_rate']:g}% of all surviving weights pruned per round, "
+            f"down to Pm {100 * c['min_remaining']:g}%")
+
+
 def importance_section(results: Path, figures: Path) -> Section | None:
     """The layerwise-importance section (None when the importance stage has not run)."""
     path = results / "importance" / "lenet.json"
@@ -151,11 +159,7 @@ def importance_section(results: Path, figures: Path) -> Section | None:
     last_pm, table = net_figures(r, "lenet", figures)
     verdicts = importance_verdicts(r)
     not_run = not_run_note(results, "importance", c["nets"])
-    stop = f", stopped {c['patience']} after the best" if c.get("patience") else ""
-    facts = (f"; {c['trials']} trials; at most {c['iterations']} iterations at batch {c['batch_size']}, evaluated "
-             f"every {c['eval_every']}{stop}; {100 * c['global_rate']:g}% of all surviving weights pruned per round, "
-             f"down to Pm {100 * c['min_remaining']:g}%")
-    metric_rows = [[m, METRICS_DEFINED.get(m, "").replace("|", "\\|")] for m in c["metrics"]]
+    facts, metric_rows = _facts(c), [[m, METRICS_DEFINED.get(m, "").replace("|", "\\|")] for m in c["metrics"]]
     text = f"""## Layerwise importance (Vandersmissen & Oramas): different importance values, different tickets
 
 {run_facts(r, facts)}
