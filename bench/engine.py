@@ -34,7 +34,7 @@ from lth.core.engine import Split, TrainJob, TrainResult, TrainSettings, train_i
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.core.models import PopulationMLP
 from lth.core.optimizer import PopulationOptimizer
-from lth.core.split import train_in_processes, worker_count
+from lth.core.processes import train_in_processes, worker_count
 from lth.device import configure_numerics, device_description, pick_device
 from lth.experiments.cifar import CIFAR_NETS, CifarConfig
 from lth.shared.subsets import population_chunk

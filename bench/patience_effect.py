@@ -26,7 +26,7 @@ import torch
 from lth.config import load_section
 from lth.core.engine import TrainJob
 from lth.core.masks import dense_masks, remaining_fraction
-from lth.core.split import train_in_processes, worker_count
+from lth.core.processes import train_in_processes, worker_count
 from lth.data import load_prepared
 from lth.device import configure_numerics, pick_device
 from lth.shared.lenet import MnistConfig, layer_rates, lenet

@@ -13,7 +13,7 @@ from results_compare import assert_same_result
 from lth.core.engine import Split, TrainJob, TrainSettings, train_in_chunks
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.core.models import PopulationMLP
-from lth.core.split import member_ranges, split_ranges, train_in_processes, worker_count
+from lth.core.processes import member_ranges, split_ranges, train_in_processes, worker_count
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked (Linux)")
@@ -173,7 +173,7 @@ WORKER_HOST = textwrap.dedent("""
     from lth.core.engine import Split, TrainJob, TrainSettings
     from lth.core.masks import dense_masks
     from lth.core.models import PopulationMLP
-    from lth.core.split import train_in_processes
+    from lth.core.processes import train_in_processes
     model = PopulationMLP((20, 16, 3))
     params = model.init_params([0, 1])
     data = Split(torch.randn(64, 20), torch.randint(0, 3, (64,)))

@@ -13,7 +13,7 @@ from results_compare import assert_same_result
 from lth.core.engine import PopulationRun, Split, TrainJob, TrainSettings, train_in_chunks, train_population
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.core.models import PopulationMLP
-from lth.core.split import train_in_processes
+from lth.core.processes import train_in_processes
 
 PATIENCE, EVERY, LAST = 40, 10, 300
 

@@ -7,7 +7,7 @@ zero there.
 
 A training is described once (``TrainJob``) and trained by ``train_population`` (one population),
 ``train_in_groups`` / ``train_in_chunks`` (consecutive groups of members one after another, for nets and
-devices where one big population does not pay) or ``lth.core.split.train_in_processes`` (groups spread
+devices where one big population does not pay) or ``lth.core.processes.train_in_processes`` (groups spread
 over worker processes). All three share one snapshot schema (``GroupSnapshot``), so a snapshot taken by
 one resumes in another. The loop itself (``PopulationRun``) is a plan of small named steps: restore or
 start, step, record (evaluate, track the best weights), snapshot, finish. A training step never waits for

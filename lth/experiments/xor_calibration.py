@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from lth.config import ConfigError, setting
 from lth.core.engine import TrainJob, TrainSettings
 from lth.core.models import ACTIVATIONS, PopulationMLP
-from lth.core.split import train_in_processes, worker_count
+from lth.core.processes import train_in_processes, worker_count
 from lth.shared.stage import Compute, write_results, write_timing
 from lth.shared.xor_net import BIAS_INITS, success_rates, xor_init, xor_split
 from lth.stage_run import StageRun

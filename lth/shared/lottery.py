@@ -129,7 +129,7 @@ class Lottery:
     ``names`` are the prunable weights; ``rates`` their per-round pruning rates (layerwise) or, with
     ``global_rate``, one rate over all of them pooled. ``chunk`` trains populations that many members at a
     time (None = all at once). ``split_over_processes`` splits each population over one single-threaded
-    process per CPU core (see ``lth.core.split``; for nets whose steps do not keep two threads busy).
+    process per CPU core (see ``lth.core.processes``; for nets whose steps do not keep two threads busy).
     """
 
     def __init__(self, spec: Any, model: Any, names: list[str], rates: dict[str, float], rounds: int,

@@ -11,7 +11,7 @@ import torch
 
 from lth.core.engine import TrainJob, TrainResult, TrainSettings, evaluate
 from lth.core.masks import Masks, remaining_fraction
-from lth.core.split import train_in_processes, worker_count
+from lth.core.processes import train_in_processes, worker_count
 from lth.data import DeviceData, Split
 from lth.shared.driver import StudyDriver
 from lth.shared.members import derive_seed
