@@ -144,6 +144,29 @@ def _series(items: list[tuple[str, list[dict[str, Any]]]]) -> list[PmSeries]:
     return [PmSeries(rounds, "ticket", label, tuple(colour), "-") for colour, (label, rounds) in zip(colours, items)]
 
 
+def _network_size_part(r: dict[str, Any], figures: Path) -> tuple[str, list[Verdict]]:
+    """The network-size sweep: its two figures, the tickets' sizes and its statements."""
+    sizes = r["sizes"]
+    pm_figure(figures / "sweep_network_size_one_shot.png", _series([(s["label"], _one_shot(s)) for s in sizes]),
+              PM_AXIS, "v1 §6: one-shot tickets of LeNets of several sizes")
+    pm_figure(figures / "sweep_network_size_iterative.png", _series([(s["label"], s["rounds"]) for s in sizes]),
+              PM_AXIS, "v1 §6: iterative tickets of LeNets of several sizes")
+    rows = [[s["label"], f"{s['weights_total']:,}"]
+            + [f"{ticket_size(s, levels, metric, largest):,}" for levels in (_one_shot(s), s["rounds"])
+               for metric, largest in (("early_stop_iteration", False), ("early_stop_accuracy", True))]
+            for s in sizes]
+    table = markdown_table(["network", "weights", "one-shot ticket (fastest)", "one-shot ticket (most accurate)",
+                            "iterative ticket (fastest)", "iterative ticket (most accurate)"], rows)
+    text = (f"### Network size\n\n{run_facts(r, _facts(r))}\n\n"
+            "![one-shot sizes](figures/sweep_network_size_one_shot.png)\n\n"
+            "![iterative sizes](figures/sweep_network_size_iterative.png)\n\n*LeNets "
+            + ", ".join(s["label"] for s in sizes) + " (3:1 like 300-100); replicates v1 §6's one-shot and "
+            "iterative network-size figures.*\n\n**Ticket sizes** (weights of the level with the smallest "
+            "mean early-stop iteration, and of the most accurate level; v1's two definitions):\n\n"
+            f"{table}\n")
+    return text, network_size_verdicts(r)
+
+
 def sweeps_section(results: Path, figures: Path) -> Section | None:
     """The three sweeps that have results: figures, ticket sizes, statements."""
     runs = {kind: read_json(results / "sweeps" / f"{kind}.json") for kind in ("init_scale", "pruning_rate", "network_size")
@@ -174,26 +197,9 @@ def sweeps_section(results: Path, figures: Path) -> Section | None:
                      "hidden layer per round (the output layer at half) down to Pm "
                      f"{100 * r['config']['min_remaining']:g}%; replicates v1 §6's pruning-rate figure.*\n")
     if "network_size" in runs:
-        r = runs["network_size"]
-        sizes = r["sizes"]
-        pm_figure(figures / "sweep_network_size_one_shot.png", _series([(s["label"], _one_shot(s)) for s in sizes]),
-                  PM_AXIS, "v1 §6: one-shot tickets of LeNets of several sizes")
-        pm_figure(figures / "sweep_network_size_iterative.png", _series([(s["label"], s["rounds"]) for s in sizes]),
-                  PM_AXIS, "v1 §6: iterative tickets of LeNets of several sizes")
-        verdicts += network_size_verdicts(r)
-        rows = [[s["label"], f"{s['weights_total']:,}"]
-                + [f"{ticket_size(s, levels, metric, largest):,}" for levels in (_one_shot(s), s["rounds"])
-                   for metric, largest in (("early_stop_iteration", False), ("early_stop_accuracy", True))]
-                for s in sizes]
-        table = markdown_table(["network", "weights", "one-shot ticket (fastest)", "one-shot ticket (most accurate)",
-                                "iterative ticket (fastest)", "iterative ticket (most accurate)"], rows)
-        parts.append(f"### Network size\n\n{run_facts(r, _facts(r))}\n\n"
-                     "![one-shot sizes](figures/sweep_network_size_one_shot.png)\n\n"
-                     "![iterative sizes](figures/sweep_network_size_iterative.png)\n\n*LeNets "
-                     + ", ".join(s["label"] for s in sizes) + " (3:1 like 300-100); replicates v1 §6's one-shot and "
-                     "iterative network-size figures.*\n\n**Ticket sizes** (weights of the level with the smallest "
-                     "mean early-stop iteration, and of the most accurate level; v1's two definitions):\n\n"
-                     f"{table}\n")
+        part, size_verdicts = _network_size_part(runs["network_size"], figures)
+        parts.append(part)
+        verdicts += size_verdicts
     profiles = {r["profile"] for r in runs.values()}
     text = ("## The first version's parameter sweeps (v1 §6)\n\nLeNet in the first version's setup (N(0, sigma) "
             "weights, zero biases, Adam 1.2e-3 as in `mnist_v1`), tickets only (rewound to their init each round), "
