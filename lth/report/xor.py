@@ -203,13 +203,8 @@ optimizer, columns: weight and bias init.*
 """
 
 
-def xor_section(results: Path, figures: Path) -> Section | None:
-    """Both XOR tables with the paper's numbers beside ours, the figure, and the choices we made."""
-    path = results / "xor" / "results.json"
-    if not path.exists():
-        return None
-    result = read_json(path)
-    config, random_init, pruning = result["config"], result["random_init"], result["pruning"]
+def random_init_table(random_init: dict[str, Any]) -> str:
+    """The paper's first XOR table (DB and ZL rates by width) with ours beside it."""
     widths = sorted((int(w) for w in random_init), reverse=True)
     rows = []
     for key, name in (("db", "DB"), ("zl", "ZL")):
@@ -217,8 +212,11 @@ def xor_section(results: Path, figures: Path) -> Section | None:
         rows.append(row)
         rows.append([name + " paper"] + [f"{papers.XOR_RANDOM_INIT[w][key == 'zl']:.1f}"
                                          if w in papers.XOR_RANDOM_INIT else "–" for w in widths])
-    table1 = markdown_table(["%"] + [f"{w} units" for w in widths], rows)
+    return markdown_table(["%"] + [f"{w} units" for w in widths], rows)
 
+
+def pruning_table(config: dict[str, Any], pruning: dict[str, Any]) -> str:
+    """The paper's second XOR table (pruning by mode and heuristic, reset) with ours beside it."""
     targets = sorted((int(t) for t in config["pruning"]["targets"]), reverse=True)
     start = config["pruning"]["start_units"]
     header = ["Pruning strategy", "source"] + [f"{start} units DB / ZL"] + \
@@ -238,7 +236,18 @@ def xor_section(results: Path, figures: Path) -> Section | None:
                 rows.append(["", "paper", "{:.1f} / {:.1f}".format(*paper_row.get(start, ("–", "–")))
                              if start in paper_row else "–"] +
                             ["{:.1f} / {:.1f}".format(*paper_row[t]) if t in paper_row else "–" for t in targets])
-    table2 = markdown_table(header, rows)
+    return markdown_table(header, rows)
+
+
+def xor_section(results: Path, figures: Path) -> Section | None:
+    """Both XOR tables with the paper's numbers beside ours, the figure, and the choices we made."""
+    path = results / "xor" / "results.json"
+    if not path.exists():
+        return None
+    result = read_json(path)
+    config, random_init, pruning = result["config"], result["random_init"], result["pruning"]
+    table1, table2 = random_init_table(random_init), pruning_table(config, pruning)
+    start = config["pruning"]["start_units"]
     figure = figures / "xor_success_rates.png"
     xor_figure(result, figure)
     verdicts = xor_verdicts(result)
