@@ -86,59 +86,71 @@ def _ticket_vs_reinit(result: dict[str, Any]) -> tuple[float, float, str]:
     return gap, tol, how
 
 
-def cifar_verdicts(runs: dict[tuple[str, str], dict[str, Any]]) -> list[Verdict]:
-    """The final paper's CIFAR-10 statements, measured where a run can test them."""
-    claims = {c.key: c for c in cifar_claims.CLAIMS}
+def _conv_verdicts(claims: dict[str, Any], net: str, runs: dict[tuple[str, str], dict[str, Any]]) -> list[Verdict]:
+    """One conv net's statements (§3): speedup, accuracy gain, where tickets stay above dense, dropout's effects."""
     out = []
-    for net in CONV_NETS:
-        plain, drop = runs.get((net, "plain")), runs.get((net, "dropout"))
-        for key, pm in ((f"{net}_speedup", None), (f"{net}_accuracy_gain", None), (f"{net}_above_dense_pm", 2.0)):
-            claim = claims[key]
-            reason = _not_testable(plain, pm)
-            if plain is None:
-                out.append(untestable(claim, reason))
-                continue
-            dense = plain["rounds"][0]["ticket"]
-            spread = TrialSpread(plain["rounds"], ("ticket",))
-            if key.endswith("speedup"):
-                speed, level = _largest(plain, lambda lv: role_mean(dense, "early_stop_iteration")
-                                        / max(role_mean(lv["ticket"], "early_stop_iteration"), 1))
-                tol, how = spread.ratio(speed, level["ticket"], dense)
-                verdict = equals(claim, speed, tol, how, "the largest speedup differs beyond the trial spread")
-            elif key.endswith("accuracy_gain"):
-                gain, level = _largest(plain, lambda lv: 100 * (role_mean(lv["ticket"], "early_stop_accuracy")
-                                                                - role_mean(dense, "early_stop_accuracy")))
-                tol, how = spread.accuracy(level["ticket"], dense)
-                verdict = equals(claim, gain, tol, how, "the largest gain differs beyond the trial spread")
-            else:
-                lowest = None
-                for level in sorted(plain["rounds"][1:], key=lambda lv: -level_pm(lv)):
-                    tol, _ = spread.accuracy(level["ticket"], dense)
-                    if 100 * (role_mean(level["ticket"], "early_stop_accuracy")
-                              - role_mean(dense, "early_stop_accuracy")) < -tol:
-                        break
-                    lowest = level_pm(level)
-                verdict = on_ladder(claim, lowest, [level_pm(lv) for lv in plain["rounds"]],
-                                    "tickets fall below the dense net at another level")
-            out.append(untestable(claim, reason, verdict.measured) if reason else verdict)
-        for key in (f"{net}_dropout_raises_dense", f"{net}_dropout_pruning_adds"):
-            claim = claims[key]
-            reason = _not_testable(drop) or _not_testable(plain)
-            if drop is None or plain is None:
-                out.append(untestable(claim, reason))
-                continue
-            dense_plain, dense_drop = plain["rounds"][0]["ticket"], drop["rounds"][0]["ticket"]
-            if key.endswith("raises_dense"):
-                measured = 100 * (role_mean(dense_drop, "early_stop_accuracy")
-                                  - role_mean(dense_plain, "early_stop_accuracy"))
-                tol, how = TrialSpread(plain["rounds"][:1] + drop["rounds"][:1], ("ticket",)).accuracy(dense_drop,
-                                                                                                    dense_plain)
-            else:
-                measured, level = _largest(drop, lambda lv: 100 * (role_mean(lv["ticket"], "early_stop_accuracy")
-                                                                   - role_mean(dense_drop, "early_stop_accuracy")))
-                tol, how = TrialSpread(drop["rounds"], ("ticket",)).accuracy(level["ticket"], dense_drop)
-            verdict = equals(claim, measured, tol, how, "differs beyond the trial spread")
-            out.append(untestable(claim, reason, verdict.measured) if reason else verdict)
+    plain, drop = runs.get((net, "plain")), runs.get((net, "dropout"))
+    for key, pm in ((f"{net}_speedup", None), (f"{net}_accuracy_gain", None), (f"{net}_above_dense_pm", 2.0)):
+        claim = claims[key]
+        reason = _not_testable(plain, pm)
+        if plain is None:
+            out.append(untestable(claim, reason))
+            continue
+        dense = plain["rounds"][0]["ticket"]
+        spread = TrialSpread(plain["rounds"], ("ticket",))
+        if key.endswith("speedup"):
+            speed, level = _largest(plain, lambda lv: role_mean(dense, "early_stop_iteration")
+                                    / max(role_mean(lv["ticket"], "early_stop_iteration"), 1))
+            tol, how = spread.ratio(speed, level["ticket"], dense)
+            verdict = equals(claim, speed, tol, how, "the largest speedup differs beyond the trial spread")
+        elif key.endswith("accuracy_gain"):
+            gain, level = _largest(plain, lambda lv: 100 * (role_mean(lv["ticket"], "early_stop_accuracy")
+                                                            - role_mean(dense, "early_stop_accuracy")))
+            tol, how = spread.accuracy(level["ticket"], dense)
+            verdict = equals(claim, gain, tol, how, "the largest gain differs beyond the trial spread")
+        else:
+            lowest = None
+            for level in sorted(plain["rounds"][1:], key=lambda lv: -level_pm(lv)):
+                tol, _ = spread.accuracy(level["ticket"], dense)
+                if 100 * (role_mean(level["ticket"], "early_stop_accuracy")
+                          - role_mean(dense, "early_stop_accuracy")) < -tol:
+                    break
+                lowest = level_pm(level)
+            verdict = on_ladder(claim, lowest, [level_pm(lv) for lv in plain["rounds"]],
+                                "tickets fall below the dense net at another level")
+        out.append(untestable(claim, reason, verdict.measured) if reason else verdict)
+    return out + _dropout_verdicts(claims, net, plain, drop)
+
+
+def _dropout_verdicts(claims: dict[str, Any], net: str, plain: dict[str, Any] | None,
+                      drop: dict[str, Any] | None) -> list[Verdict]:
+    """Dropout's statements on one conv net (§3, Fig. 6): it raises the dense accuracy; pruning adds to it."""
+    out = []
+    for key in (f"{net}_dropout_raises_dense", f"{net}_dropout_pruning_adds"):
+        claim = claims[key]
+        reason = _not_testable(drop) or _not_testable(plain)
+        if drop is None or plain is None:
+            out.append(untestable(claim, reason))
+            continue
+        dense_plain, dense_drop = plain["rounds"][0]["ticket"], drop["rounds"][0]["ticket"]
+        if key.endswith("raises_dense"):
+            measured = 100 * (role_mean(dense_drop, "early_stop_accuracy")
+                              - role_mean(dense_plain, "early_stop_accuracy"))
+            tol, how = TrialSpread(plain["rounds"][:1] + drop["rounds"][:1], ("ticket",)).accuracy(dense_drop,
+                                                                                                dense_plain)
+        else:
+            measured, level = _largest(drop, lambda lv: 100 * (role_mean(lv["ticket"], "early_stop_accuracy")
+                                                               - role_mean(dense_drop, "early_stop_accuracy")))
+            tol, how = TrialSpread(drop["rounds"], ("ticket",)).accuracy(level["ticket"], dense_drop)
+        verdict = equals(claim, measured, tol, how, "differs beyond the trial spread")
+        out.append(untestable(claim, reason, verdict.measured) if reason else verdict)
+    return out
+
+
+def _deep_verdicts(claims: dict[str, Any], runs: dict[tuple[str, str], dict[str, Any]]) -> list[Verdict]:
+    """VGG-19's and ResNet-20's statements (§4): tickets vs random reinit at each learning-rate variant, and
+    ResNet-20's dense accuracy."""
+    out = []
     for net in DEEP_NETS:
         for variant, compare in (("high_lr", at_most), ("low_lr", exceeds), ("warmup", exceeds)):
             claim = claims[f"{net}_{variant}_{'no_tickets' if variant == 'high_lr' else 'tickets'}"]
@@ -163,6 +175,12 @@ def cifar_verdicts(runs: dict[tuple[str, str], dict[str, Any]]) -> list[Verdict]
                          "the dense accuracy differs beyond the trial spread")
         out.append(untestable(claim, reason, accuracy) if reason else verdict)
     return out
+
+
+def cifar_verdicts(runs: dict[tuple[str, str], dict[str, Any]]) -> list[Verdict]:
+    """The final paper's CIFAR-10 statements, measured where a run can test them."""
+    claims = {c.key: c for c in cifar_claims.CLAIMS}
+    return [v for net in CONV_NETS for v in _conv_verdicts(claims, net, runs)] + _deep_verdicts(claims, runs)
 
 
 def pm_series(variant: str, result: dict[str, Any]) -> list[PmSeries]:
