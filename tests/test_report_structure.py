@@ -1,5 +1,6 @@
 """The report wing's layout: no page imports another page (what pages share lives in shared report modules),
-each page reads only its own claim records, and the ledger holds no experiment's claims."""
+each page reads only its own claim records, the ledger holds no experiment's claims, and no function of the
+report is longer than 50 lines."""
 import ast
 from pathlib import Path
 
@@ -81,3 +82,14 @@ def test_the_rule_sees_a_page_import_inside_a_function(tmp_path):
     module.write_text("def f():\n    from lth.report import mnist\n    import lth.report.cifar\n")
     assert {"mnist", "cifar"} <= _imports(module)
 
+
+def test_no_report_function_is_longer_than_50_lines():
+    """Prose-heavy pages are split into small named helpers (paragraph, table, figure)."""
+    long = []
+    for path in REPORT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > 50:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)")
+    assert long == []

@@ -231,11 +231,9 @@ def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
             + "; ".join(parts) + ".")
 
 
-def cifar_section(results: Path, figures: Path) -> Section | None:
-    """Figures 5-8 replicas, headline numbers beside the paper's, and the per-level tables."""
-    runs = load_cifar(results)
-    if not runs:
-        return None
+def headline_table(runs: dict[tuple[str, str], dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """The headline numbers of every run (dense accuracy, best gain and speedup, ticket minus reinit) as a
+    table, and by run for claims.json."""
     runs_numbers: dict[str, Any] = {}
     rows = []
     for (net, variant), result in sorted(runs.items()):
@@ -249,8 +247,11 @@ def cifar_section(results: Path, figures: Path) -> Section | None:
                      if s["ticket_minus_reinit_pp"] is not None else "–"])
     table = markdown_table(["net, variant", "dense acc. %", "best ticket gain over dense", "best early-stop speedup",
                             "ticket − reinit at sparsest level"], rows)
-    verdicts = cifar_verdicts(runs)
+    return table, runs_numbers
 
+
+def cifar_figures(runs: dict[tuple[str, str], dict[str, Any]], figures: Path) -> list[str]:
+    """Draw each net's Pm figure and the Conv-2/4/6 curves; return their Markdown with captions."""
     figure_md = []
     for net in CONV_NETS + DEEP_NETS:
         net_runs = [(v, r) for (n, v), r in sorted(runs.items()) if n == net]
@@ -269,11 +270,26 @@ def cifar_section(results: Path, figures: Path) -> Section | None:
                       (5 * len(curve_runs), 4), "Winning tickets on CIFAR-10: test accuracy during training")
         figure_md.insert(0, "![curves](figures/cifar_curves.png)\n\n*Test accuracy over training of Conv-2/4/6 "
                             "winning tickets at the recorded Pm levels (paper Fig. 5's companion curves).*")
+    return figure_md
 
+
+def levels_table(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
+    """Every run's every level: ticket and reinit early-stop iteration / accuracy."""
     level_rows = [[f"{NET_TITLE[net]} {variant}", f"{level_pm(r):.1f}"]
                   + [level_cell(r[role]) if role in r else "–" for role in ("ticket", "reinit")]
                   for (net, variant), result in sorted(runs.items()) for r in result["rounds"]]
-    levels = markdown_table(["run", "Pm %", "ticket (early stop / acc. %)", "reinit"], level_rows)
+    return markdown_table(["run", "Pm %", "ticket (early stop / acc. %)", "reinit"], level_rows)
+
+
+def cifar_section(results: Path, figures: Path) -> Section | None:
+    """Figures 5-8 replicas, headline numbers beside the paper's, and the per-level tables."""
+    runs = load_cifar(results)
+    if not runs:
+        return None
+    table, runs_numbers = headline_table(runs)
+    verdicts = cifar_verdicts(runs)
+    figure_md = cifar_figures(runs, figures)
+    levels = levels_table(runs)
     diverged = sum(diverged_count(result["rounds"]) for result in runs.values())
     first = next(iter(runs.values()))
     text = f"""## CIFAR-10: Conv-2/4/6, dropout, VGG-19 and ResNet-20 (final paper Figs. 5-8)
