@@ -77,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     """``lth run <experiment> [item ...] [--params FILE]``; ``lth run --help`` lists the experiments."""
     argv = list(sys.argv[1:] if argv is None else argv)
     usage = "usage: lth run <experiment> [item ...] [--params FILE]   (lth run <experiment> --help: its params)"
-    if not argv or argv[0] in ("-h", "--help") or (argv[0] == "run" and (len(argv) == 1 or argv[1] in ("-h", "--help"))):
+    asks_help = not argv or argv[0] in ("-h", "--help")
+    if asks_help or (argv[0] == "run" and (len(argv) == 1 or argv[1] in ("-h", "--help"))):
         print(f"{usage}\n\nexperiments (dvc.yaml runs each as a stage):\n{experiment_list()}")
         raise SystemExit(0 if argv else 2)
     if argv[0] != "run":

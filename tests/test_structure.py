@@ -167,3 +167,11 @@ def test_registry_dvc_yaml_and_stage_modules_agree():
         assert e.page is None or module_file(f"lth.report.{e.page}") is not None, e.page
     modules = {p.stem for p in (PACKAGE / "experiments").glob("*.py") if _defines_stage(p)}
     assert modules == {e.name for e in EXPERIMENTS} - set(STAGE_MODULES)
+
+
+def test_the_registry_orders_the_report_and_names_every_page():
+    """Every page the report assembles is a registry entry's, in the registry's order."""
+    from lth.registry import EXPERIMENTS
+    from lth.report.assemble import PAGES, SECTIONS
+    pages = [e.page for e in EXPERIMENTS if e.page is not None]
+    assert sorted(PAGES) == sorted(pages) and SECTIONS == [PAGES[p] for p in pages]

@@ -12,6 +12,7 @@ from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
 from lth.data import DeviceData
 from lth.shared.groups import (
+    ImagesGroup,
     InitGroup,
     NumericsGroup,
     OptimizerGroup,
@@ -30,25 +31,21 @@ from lth.stage_run import StageRun, config_record
 CIFAR_NETS = ("conv2", "conv4", "conv6", "vgg19", "resnet20")
 
 @dataclass(frozen=True)
-class CifarConfig(TrainingGroups, InitGroup, OptimizerGroup, SgdGroup, ScheduleGroup, TrialsGroup, NumericsGroup):
+class CifarConfig(TrainingGroups, ImagesGroup, InitGroup, OptimizerGroup, SgdGroup, ScheduleGroup, TrialsGroup,
+                  NumericsGroup):
     """One CIFAR-10 network's lottery experiment (final paper Figs. 5-8): IMP with rewinding to init and the
     random-reinit control. A section's ``variants`` (dropout; learning rate; warmup) override these values."""
     lr: float = paper_default(OptimizerGroup, "lr", 2e-4)
     iterations: int = paper_default(ScheduleGroup, "iterations", 20000)
     arch: str = setting("conv2", "network", choices=("conv2", "conv4", "conv6", "vgg19", "resnet20"))
-    width: float = setting(1.0, "multiplier of every hidden width (1 = the paper's net; < 1 for reduced-scale "
-                           "runs)", min=0, min_exclusive=True)
     dropout: float = setting(0.0, "dropout rate on the hidden fc layers (Conv-2/4/6 only)", min=0, max=1,
                              max_exclusive=True)
     lr_milestones: list[int] = setting([], "iterations at which the learning rate is multiplied by lr_gamma",
                                        min=1, allow_empty=True)
     lr_gamma: float = setting(0.1, "learning-rate decay factor at each milestone", min=0, min_exclusive=True)
     warmup: int = setting(0, "iterations of linear learning-rate warmup from 0 (0 = none)", min=0)
-    train_examples: int = setting(0, "train on the first N images of the training split (0 = all of it); with "
-                                  "fewer images a reduced-scale net reaches its validation minimum sooner", min=0)
     curve_examples: int = setting(0, "the recorded test-accuracy curves are computed on the first N test images "
                                   "(0 = all); accuracies at early stop always use the whole test set", min=0)
-    augment: bool = setting(False, "random flip + 4-pixel pad-and-crop, on the device")
     pruning: str = setting("layerwise", "layerwise (conv/fc/output rates) or global (one rate over all conv "
                            "weights; shortcuts and fc unpruned)", choices=("layerwise", "global"))
     conv_rate: float = setting(0.1, "fraction of surviving conv weights pruned per round (layerwise, and the "
@@ -63,9 +60,8 @@ class CifarConfig(TrainingGroups, InitGroup, OptimizerGroup, SgdGroup, ScheduleG
                                       allow_empty=True)
 
     def train_fields(self) -> dict[str, Any]:
-        """Engine settings this schema sets besides its groups': the rate schedule and augmentation."""
-        return {"lr_milestones": tuple(self.lr_milestones), "lr_gamma": self.lr_gamma,
-                "warmup_iterations": self.warmup, "augment": self.augment}
+        """Engine settings this schema sets besides its groups': the learning-rate schedule."""
+        return {"lr_milestones": tuple(self.lr_milestones), "lr_gamma": self.lr_gamma, "warmup_iterations": self.warmup}
 
     def check(self, prefix: str) -> None:
         """The schedule fits the training; curve rounds exist; dropout only where the net has it."""

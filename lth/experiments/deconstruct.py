@@ -1,15 +1,14 @@
-"""Zhou et al. (2019), "Deconstructing Lottery Tickets: Zeros, Signs, and the Supermask", on LeNet-300-100
-(MNIST) and Conv-2/4/6 (CIFAR-10), one lottery per net: which mask (criteria), which values for the kept weights (mask-1 actions) and for the pruned ones (mask-0
-actions), and masks that work without training (supermasks).
+"""Zhou et al. (2019), "Deconstructing Lottery Tickets: Zeros, Signs, and the Supermask", on LeNet-300-100 (MNIST) and
+Conv-2/4/6 (CIFAR-10), one lottery per net: which mask (criteria), which values for the kept weights (mask-1
+actions) and for the pruned ones (mask-0 actions), and masks that work without training (supermasks).
 
-One dense training per trial gives each weight's initial and final value. At every level (one-shot pruning at
-the LTH's per-layer rates, as many rounds' worth as the level says) every variant is a member of one
-population: each mask criterion (rewind, zero), each mask-1 action (large_final mask, zero) and, in a second
-population whose model freezes the pruned weights, each mask-0 action (large_final mask, rewind). The
-LTH's own ticket (large_final, rewind, zero) is trained once and is the reference of every family. All
-variants of one trial and level see the same batches (paired comparisons). Supermasks are evaluated
-untrained; the learned supermask trains only a mask over the fixed initial weights.
-"""
+One dense training per trial gives each weight's initial and final value. At every level (one-shot pruning at the
+LTH's per-layer rates, as many rounds' worth as the level says) every variant is a member of one population: each
+mask criterion (rewind, zero), each mask-1 action (large_final mask, zero) and, in a second population whose model
+freezes the pruned weights, each mask-0 action (large_final mask, rewind). The LTH's own ticket (large_final,
+rewind, zero) is trained once and is the reference of every family. All variants of one trial and level see the same
+batches (paired comparisons). Supermasks are evaluated untrained; the learned supermask trains only a mask over the
+fixed initial weights."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,9 +24,9 @@ from lth.core.engine import evaluate
 from lth.core.frozen import Supermask, WithFrozenWeights, supermask_of
 from lth.core.masks import Masks, dense_masks, remaining_fraction
 from lth.data import DeviceData
+from lth.shared.driver import StudyDriver, store, study_fingerprint
 from lth.shared.groups import TrialsGroup, paper_default
 from lth.shared.lenet import LenetSchedule
-from lth.shared.driver import StudyDriver, store, study_fingerprint
 from lth.shared.lottery import concat_members, one_shot_masks
 from lth.shared.members import derive_seed
 from lth.shared.population import PopulationTrainer, fresh_init, ticket_init
@@ -94,7 +93,8 @@ def keep_by_score(scores: dict[str, torch.Tensor], names: list[str], rates: dict
     return one_shot_masks({n: ranks(scores[n]) for n in names}, names, rates, rounds)
 
 
-def supermask_params(values: str, init: dict[str, torch.Tensor], masks: Masks, names: list[str]) -> dict[str, torch.Tensor]:
+def supermask_params(values: str, init: dict[str, torch.Tensor], masks: Masks,
+                     names: list[str]) -> dict[str, torch.Tensor]:
     """An untrained pruned network: the kept weights at their initial values (``init``) or at the signed
     constant (``signed_constant``), the rest of ``init`` (biases) as it is."""
     out = {n: p.clone() for n, p in init.items()}

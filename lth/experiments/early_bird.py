@@ -30,8 +30,16 @@ from lth.core.slimming import (
     weight_masks_from_channels,
 )
 from lth.data import DeviceData
-from lth.shared.groups import InitGroup, NumericsGroup, SgdGroup, TrainingGroups, TrialsGroup, paper_default
 from lth.shared.driver import StudyDriver, store, study_fingerprint
+from lth.shared.groups import (
+    ImagesGroup,
+    InitGroup,
+    NumericsGroup,
+    SgdGroup,
+    TrainingGroups,
+    TrialsGroup,
+    paper_default,
+)
 from lth.shared.lottery import concat_members
 from lth.shared.members import derive_seed
 from lth.shared.population import ticket_init
@@ -43,15 +51,13 @@ from lth.stage_run import StageRun, config_record
 
 
 @dataclass(frozen=True)
-class EarlyBirdConfig(TrainingGroups, InitGroup, SgdGroup, TrialsGroup, NumericsGroup):
+class EarlyBirdConfig(TrainingGroups, ImagesGroup, InitGroup, SgdGroup, TrialsGroup, NumericsGroup):
     """VGG with batch norm on CIFAR-10, You et al.'s early-bird search and retraining (their settings)."""
     arch: str = setting("vgg16", "network: a VGG with batch norm (You et al.: VGG-16)", choices=("vgg16", "vgg19"))
-    width: float = setting(1.0, "multiplier of every hidden width (1 = the full net)", min=0, min_exclusive=True)
-    train_examples: int = setting(0, "train on the first N training images (0 = all)", min=0)
     batch_size: int = setting(64, "minibatch size", min=1)
     lr: float = setting(0.1, "SGD learning rate (momentum 0.9)", min=0, min_exclusive=True)
     weight_decay: float = paper_default(SgdGroup, "weight_decay", 1e-4)
-    augment: bool = setting(True, "random flip + 4-pixel pad-and-crop")
+    augment: bool = paper_default(ImagesGroup, "augment", True)
     epochs: int = setting(160, "epochs of the search (the dense training)", min=1)
     lr_drop_epochs: list[int] = setting([80, 120], "epochs after which the rate is divided by 10 (search and "
                                         "retraining alike, scaled to the retraining's length)", min=1)
@@ -86,7 +92,7 @@ def schedule(config: EarlyBirdConfig, epochs: int, per_epoch: int) -> TrainSetti
     evaluated (and recorded) at the end of every epoch."""
     drops = tuple(sorted({max(1, round(e * epochs / config.epochs)) * per_epoch for e in config.lr_drop_epochs}))
     return config.to_train_settings(iterations=epochs * per_epoch, batch_size=config.batch_size, optimizer="sgd",
-                                    lr=config.lr, lr_milestones=drops, eval_every=per_epoch, augment=config.augment)
+                                    lr=config.lr, lr_milestones=drops, eval_every=per_epoch)
 
 
 class EarlyBirdRecorder:
@@ -169,7 +175,8 @@ class EarlyBirdStudy:
                     channels = channel_masks({n: search["scales"][epoch][n][t:t + 1] for n in self.scales}, ratio)
                     members.append({"ratio": ratio, "trial": t, "kind": kind, "epoch": epoch,
                                     "kept_channels": int(sum(m.sum() for m in channels.values())),
-                                    "step_flops": float(vgg_training_flops(self.model, channels, config.batch_size)[0])})
+                                    "step_flops": float(
+                                        vgg_training_flops(self.model, channels, config.batch_size)[0])})
                     params.append(weights), masks.append(weight_masks_from_channels(self.model, channels))
                     seeds.append(derive_seed(config.seed, "data", "retrain", ratio, t))
         if not members:

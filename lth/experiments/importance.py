@@ -1,13 +1,13 @@
-"""Layerwise importance (Vandersmissen & Oramas, "Considering Layerwise Importance in the Lottery Ticket
-Hypothesis") on LeNet-300-100 (MNIST) and Conv-2/4/6 (CIFAR-10), one lottery per net: IMP with global pruning by importance values that depend on the other weights
-of the same layer, next to global magnitude (the seed's baseline), and how much the tickets overlap.
+"""Layerwise importance (Vandersmissen & Oramas, "Considering Layerwise Importance in the Lottery Ticket Hypothesis")
+on LeNet-300-100 (MNIST) and Conv-2/4/6 (CIFAR-10), one lottery per net: IMP with global pruning by importance
+values that depend on the other weights of the same layer, next to global magnitude (the seed's baseline), and how
+much the tickets overlap.
 
-The seed's premise is a repeatable training procedure: in trial t every metric starts from the same initial
-weights and sees the same batches, so the tickets differ only through the importance value. One metric
-(``repeat_metric``) is trained twice per trial (the two copies must give identical tickets: overlap 1), and
-trials differ in both init and batches (the overlap of unrelated tickets). Every member of every round is
-in one population; each member is pruned by its own metric and rewound to its trial's initial weights.
-"""
+The seed's premise is a repeatable training procedure: in trial t every metric starts from the same initial weights
+and sees the same batches, so the tickets differ only through the importance value. One metric (``repeat_metric``)
+is trained twice per trial (the two copies must give identical tickets: overlap 1), and trials differ in both init
+and batches (the overlap of unrelated tickets). Every member of every round is in one population; each member is
+pruned by its own metric and rewound to its trial's initial weights."""
 from __future__ import annotations
 
 import functools
@@ -21,9 +21,9 @@ from lth.config import ConfigError, setting
 from lth.core.criteria import IMPORTANCE_VALUES, importance_scores, mask_iou
 from lth.core.masks import dense_masks, prune_global
 from lth.data import DeviceData
+from lth.shared.driver import StudyDriver, study_fingerprint
 from lth.shared.groups import TrialsGroup, paper_default
 from lth.shared.lenet import LenetSchedule
-from lth.shared.driver import StudyDriver, study_fingerprint
 from lth.shared.lottery import rounds_needed
 from lth.shared.members import derive_seed
 from lth.shared.population import PopulationTrainer, ticket_init

@@ -26,8 +26,16 @@ from lth.core.convnets import make_convnet
 from lth.core.engine import TrainJob, TrainSettings, evaluate
 from lth.core.masks import dense_masks, prune_global, remaining_fraction
 from lth.data import DeviceData
-from lth.shared.groups import InitGroup, NumericsGroup, SgdGroup, TrainingGroups, TrialsGroup, paper_default
 from lth.shared.driver import StudyDriver, study_fingerprint
+from lth.shared.groups import (
+    ImagesGroup,
+    InitGroup,
+    NumericsGroup,
+    SgdGroup,
+    TrainingGroups,
+    TrialsGroup,
+    paper_default,
+)
 from lth.shared.lottery import concat_members
 from lth.shared.members import derive_seed
 from lth.shared.population import ticket_init
@@ -39,18 +47,16 @@ from lth.stage_run import StageRun, config_record
 
 
 @dataclass(frozen=True)
-class RewindingConfig(TrainingGroups, InitGroup, SgdGroup, TrialsGroup, NumericsGroup):
+class RewindingConfig(TrainingGroups, ImagesGroup, InitGroup, SgdGroup, TrialsGroup, NumericsGroup):
     """One network's rewinding study at the usual (high) learning rate, its paper settings."""
     arch: str = setting("resnet20", "network", choices=("vgg19", "resnet20"))
-    width: float = setting(1.0, "multiplier of every hidden width (1 = the paper's net)", min=0, min_exclusive=True)
-    train_examples: int = setting(0, "train on the first N training images (0 = all)", min=0)
     batch_size: int = setting(128, "minibatch size", min=1)
     lr: float = setting(0.1, "SGD learning rate", min=0, min_exclusive=True)
     weight_decay: float = paper_default(SgdGroup, "weight_decay", 1e-4)
     iterations: int = setting(30000, "training iterations of the whole schedule", min=1)
     lr_milestones: list[int] = setting([20000, 25000], "iterations at which the rate is divided by 10", min=1,
                                        allow_empty=True)
-    augment: bool = setting(True, "random flip + 4-pixel pad-and-crop")
+    augment: bool = paper_default(ImagesGroup, "augment", True)
     rewind_iterations: list[int] = setting([0, 100, 500, 2000], "the iterations k survivors are rewound to "
                                            "(0 = the LTH)", min=0)
     conv_rate: float = setting(0.2, "fraction of the surviving conv weights pruned per round (global)", min=0,
@@ -86,7 +92,7 @@ def schedule_from(config: RewindingConfig, start: int, record_every: int = 0) ->
     return config.to_train_settings(iterations=config.iterations - start, batch_size=config.batch_size,
                                     optimizer="sgd", lr=config.lr,
                                     lr_milestones=tuple(m - start for m in config.lr_milestones if m > start),
-                                    eval_every=record_every, augment=config.augment)
+                                    eval_every=record_every)
 
 
 class RewindingStudy:

@@ -22,10 +22,10 @@ from lth.config import ConfigError, setting
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.data import DeviceData
 from lth.io import read_json_file, write_json_atomic
+from lth.shared.driver import StudyDriver, study_fingerprint
 from lth.shared.groups import InitGroup, paper_default
 from lth.shared.lenet import MNIST_INPUTS, LenetSchedule, MnistConfig, imp_rounds, lenet
 from lth.shared.lenet_v1 import MnistV1Config, MnistV1Lottery
-from lth.shared.driver import StudyDriver, study_fingerprint
 from lth.shared.lottery import concat_members, rounds_needed
 from lth.shared.members import derive_seed
 from lth.shared.population import PopulationTrainer, ticket_seeds

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from lth.io import write_json_atomic, write_text_atomic
-from lth.report.ledger.markdown import summary_line
+from lth.registry import EXPERIMENTS
 from lth.report.anatomy import anatomy_section
 from lth.report.cifar import cifar_section
 from lth.report.common import Section
@@ -19,6 +19,7 @@ from lth.report.data import data_section
 from lth.report.deconstruct import deconstruct_section
 from lth.report.early_bird import early_bird_section
 from lth.report.importance import importance_section
+from lth.report.ledger.markdown import summary_line
 from lth.report.mask_distance import mask_distance_section
 from lth.report.metrics import claims_ledger, headline_metrics
 from lth.report.mnist import mnist_section
@@ -28,10 +29,13 @@ from lth.report.sweeps import sweeps_section
 from lth.report.timing import timing_section
 from lth.report.xor import xor_section
 
-SECTIONS: list[Callable[[Path, Path], Section | None]] = [xor_section, mnist_section, mnist_v1_section,
-                                                          anatomy_section, sweeps_section, cifar_section,
-                                                          deconstruct_section, importance_section, early_bird_section,
-                                                          mask_distance_section, rewinding_section]
+# Each experiment's page by the name the registry gives it; the registry's order is the report's.
+PAGES: dict[str, Callable[[Path, Path], Section | None]] = {
+    "xor": xor_section, "mnist": mnist_section, "mnist_v1": mnist_v1_section, "anatomy": anatomy_section,
+    "sweeps": sweeps_section, "cifar": cifar_section, "deconstruct": deconstruct_section,
+    "importance": importance_section, "early_bird": early_bird_section, "mask_distance": mask_distance_section,
+    "rewinding": rewinding_section}
+SECTIONS = [PAGES[e.page] for e in EXPERIMENTS if e.page is not None]
 
 NOT_YET = ["Zhou et al.'s variants and the layerwise-importance metrics on the CIFAR-10 conv nets (MNIST only here)",
            "early-bird tickets on PreResNet-101 and with low-precision search; IMP on the conv nets' saved masks "

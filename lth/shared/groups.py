@@ -90,6 +90,19 @@ class ScheduleGroup:
 
 
 @dataclass(frozen=True)
+class ImagesGroup:
+    """A conv net on CIFAR-10: its width, how many training images, and augmentation."""
+    width: float = setting(1.0, "multiplier of every hidden width (1 = the paper's net; < 1 for reduced-scale runs)",
+                           min=0, min_exclusive=True)
+    train_examples: int = setting(0, "train on the first N images of the training split (0 = all of it)", min=0)
+    augment: bool = setting(False, "random flip + 4-pixel pad-and-crop, on the device")
+
+    def train_fields(self) -> dict[str, Any]:
+        """Engine settings this group sets."""
+        return {"augment": self.augment}
+
+
+@dataclass(frozen=True)
 class TrainingGroups:
     """Base of every schema built from groups: the engine's settings from the groups it inherits."""
 
