@@ -172,3 +172,21 @@ def write_checksum_patch(folder: Path, table: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sitecustomize.py").write_text(_PATCH.format(table=Path(table).read_text()))
     return folder
+
+
+def prepared_mnist(train: int = 70, validation: int = 10, test: int = 20) -> dict:
+    """A prepared MNIST-like dataset in the data stage's format (uint8 [N, 1, 28, 28], labels, the split)."""
+    import torch
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (train + validation, 1, 28, 28), generator=generator, dtype=torch.uint8)
+    return {"train_images": images, "train_labels": torch.arange(train + validation, dtype=torch.uint8) % 10,
+            "test_images": images[:test], "test_labels": torch.arange(test, dtype=torch.uint8) % 10,
+            "train_index": torch.arange(validation, train + validation), "validation_index": torch.arange(validation),
+            "info": {"dataset": "mnist"}}
+
+
+def write_prepared_mnist(path: Path, **sizes: int) -> None:
+    """``prepared_mnist(**sizes)`` saved at ``path`` (folders made), as the data stage writes it."""
+    import torch
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(prepared_mnist(**sizes), path)

@@ -9,11 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
 import yaml
 
 from lth.config import read_params, resolve_section
 from lth.experiments.cifar import CIFAR_NETS, CifarConfig
+
+from fakedata import write_prepared_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,20 +53,10 @@ def test_engine_bench_table():
     assert "conv2 as the smoke pipeline trains it" in run.stdout
 
 
-def _prepared_mnist(path: Path, train: int = 120, validation: int = 30, test: int = 30) -> None:
-    """A prepared MNIST-like dataset in the data stage's format."""
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (train + validation, 1, 28, 28), generator=generator, dtype=torch.uint8)
-    torch.save({"train_images": images, "train_labels": torch.arange(train + validation, dtype=torch.uint8) % 10,
-                "test_images": images[:test], "test_labels": torch.arange(test, dtype=torch.uint8) % 10,
-                "train_index": torch.arange(validation, train + validation), "validation_index": torch.arange(validation),
-                "info": {"dataset": "mnist"}}, path)
-
-
 def test_patience_effect_bench_tiny(tmp_path: Path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "profile": "smoke"}, sort_keys=False))
-    _prepared_mnist(tmp_path / "mnist.pt")
+    write_prepared_mnist(tmp_path / "mnist.pt", train=120, validation=30, test=30)
     out = tmp_path / "effect.json"
     run = _bench("patience_effect.py", "--params", str(tmp_path / "params.yaml"), "--data", str(tmp_path / "mnist.pt"),
                  "--levels", "1", "--trials", "1", "--iterations", "60", "--patience", "20", "40", "--json", str(out),

@@ -22,6 +22,8 @@ from lth.experiments.sweeps import InitScaleConfig, NetworkSizeConfig, PruningRa
 from lth.experiments.xor import XorConfig
 from lth.experiments.xor_calibration import XorCalibrationConfig
 
+from fakedata import write_prepared_mnist
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
 SCHEMAS = {"data": (DataConfig, False), "xor": (XorConfig, False), "mnist": (MnistConfig, False),
@@ -174,20 +176,10 @@ def _project(tmp_path: Path, params: dict) -> Path:
     return tmp_path
 
 
-def _tiny_mnist(path: Path, train: int = 50, validation: int = 10, test: int = 20) -> None:
-    """A prepared dataset file in the data stage's format (uint8 images, labels, the split)."""
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (train + validation, 1, 28, 28), generator=generator, dtype=torch.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"train_images": images, "train_labels": torch.arange(train + validation, dtype=torch.uint8) % 10,
-                "test_images": images[:test], "test_labels": torch.arange(test, dtype=torch.uint8) % 10,
-                "train_index": torch.arange(validation, train + validation), "validation_index": torch.arange(validation),
-                "info": {"dataset": "mnist"}}, path)
-
-
 def _stage(project: Path, script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lth", "run", script.removesuffix(".py"), *args], cwd=project, capture_output=True, text=True,
-                          env={**os.environ, "LTH_DEVICE": "cpu", **(env or {})}, timeout=300)
+    return subprocess.run([sys.executable, "-m", "lth", "run", script.removesuffix(".py"), *args], cwd=project,
+                          capture_output=True, text=True, env={**os.environ, "LTH_DEVICE": "cpu", **(env or {})},
+                          timeout=300)
 
 
 def _assert_refused(run: subprocess.CompletedProcess, line: str, kept: Path) -> None:
@@ -251,7 +243,7 @@ def test_stage_refuses_a_batch_larger_than_the_training_split(tmp_path):
     raw = _with("profile", "smoke")
     raw["mnist"]["profiles"]["smoke"]["batch_size"] = 51
     project = _project(tmp_path, raw)
-    _tiny_mnist(project / "data" / "mnist.pt")
+    write_prepared_mnist(project / "data" / "mnist.pt", train=50, test=20)
     kept = _previous_results(project, "results/kept/results.json")
     _assert_refused(_stage(project, "mnist.py"), "mnist: error: params.yaml: mnist.batch_size = 51: must be at most "
                                                  "the training split's 50 examples", kept)

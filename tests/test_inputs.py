@@ -23,22 +23,14 @@ from lth.report.common import read_json
 from lth.shared.lottery import last_level
 from lth.shared.ticket_file import pack_masks, read_tickets
 
+from fakedata import prepared_mnist
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
 CPU = torch.device("cpu")
 
 
 # ------------------------------------------------------------------------------------------- the files
-def prepared(train: int = 70, validation: int = 10, test: int = 20) -> dict:
-    """A prepared MNIST-like dataset in the data stage's format (uint8 [N, 1, 28, 28], labels, the split)."""
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (train + validation, 1, 28, 28), generator=generator, dtype=torch.uint8)
-    return {"train_images": images, "train_labels": torch.arange(train + validation, dtype=torch.uint8) % 10,
-            "test_images": images[:test], "test_labels": torch.arange(test, dtype=torch.uint8) % 10,
-            "train_index": torch.arange(validation, train + validation), "validation_index": torch.arange(validation),
-            "info": {"dataset": "mnist"}}
-
-
 def tickets(rounds: int = 3, trials: int = 2) -> dict:
     """A tickets file's content as ``write_tickets`` writes it: two layers' inits and packed masks."""
     generator = torch.Generator().manual_seed(1)
@@ -79,7 +71,7 @@ DATA_FIX = "run `dvc repro data@mnist`, which writes it"
 
 
 def _bad_shape(**changes) -> dict:
-    saved = prepared()
+    saved = prepared_mnist()
     saved.update(changes)
     return saved
 
@@ -87,9 +79,9 @@ def _bad_shape(**changes) -> dict:
 @pytest.mark.parametrize("how,content,message", [
     ("missing", None, "missing"),
     ("empty", None, "empty (0 bytes: an interrupted write or copy?)"),
-    ("truncated", prepared(), "not a complete torch file (truncated or damaged: "),
+    ("truncated", prepared_mnist(), "not a complete torch file (truncated or damaged: "),
     ("garbage", None, "not a complete torch file (truncated or damaged:"),
-    ("flipped", prepared(), "not a complete torch file (truncated or damaged: record "),
+    ("flipped", prepared_mnist(), "not a complete torch file (truncated or damaged: record "),
     ("content", [1, 2], "holds a list, not the mapping of tensors a prepared dataset is"),
     ("content", {"train_images": torch.zeros(3)}, "train_images is a float32 tensor of shape [3], not 4-dimensional "
                                                   "int"),
@@ -114,7 +106,7 @@ def test_a_damaged_prepared_dataset_is_one_line(tmp_path, how, content, message)
 
 
 def test_a_good_prepared_dataset_still_loads(tmp_path):
-    data = load_prepared(damage(tmp_path / "mnist.pt", "content", prepared()), CPU, flatten=True)
+    data = load_prepared(damage(tmp_path / "mnist.pt", "content", prepared_mnist()), CPU, flatten=True)
     assert len(data.train) == 70 and len(data.validation) == 10 and data.test.x.shape == (20, 784)
 
 
@@ -290,14 +282,14 @@ def _refused(run: subprocess.CompletedProcess, kept: Path, start: str, end: str)
 
 def test_lth_run_refuses_a_truncated_dataset(tmp_path):
     project, kept = _project(tmp_path)
-    damage(project / "data" / "mnist.pt", "truncated", prepared())
+    damage(project / "data" / "mnist.pt", "truncated", prepared_mnist())
     _refused(_lth(project, "mnist"), kept, "mnist: error: data/mnist.pt: not a complete torch file", DATA_FIX)
     assert not (project / "checkpoints").exists()
 
 
 def test_lth_run_refuses_a_damaged_checkpoint_and_keeps_it(tmp_path):
     project, kept = _project(tmp_path)
-    damage(project / "data" / "mnist.pt", "content", prepared())
+    damage(project / "data" / "mnist.pt", "content", prepared_mnist())
     checkpoint = damage(project / "checkpoints" / "mnist" / "lenet.pt", "truncated", {"rounds": [torch.zeros(99)]})
     before = checkpoint.read_bytes()
     _refused(_lth(project, "mnist"), kept, "mnist: error: checkpoints/mnist/lenet.pt: not a complete torch file",
@@ -375,8 +367,8 @@ def test_a_damaged_finished_size_of_the_size_sweep_stops_with_one_line(tmp_path)
 def test_a_damaged_dataset_is_found_without_loading_it(tmp_path, how, message):
     """``verify_prepared``: what a stage reading several datasets in turn checks before its first training."""
     from lth.data import verify_prepared
-    path = damage(tmp_path / "data" / "mnist.pt", how, prepared())
+    path = damage(tmp_path / "data" / "mnist.pt", how, prepared_mnist())
     with pytest.raises(DataError) as error:
         verify_prepared(path)
     assert str(error.value).startswith(f"{path}: {message}") and str(error.value).endswith(f"; {DATA_FIX}")
-    verify_prepared(damage(path, "content", prepared()))    # a good file passes
+    verify_prepared(damage(path, "content", prepared_mnist()))    # a good file passes
