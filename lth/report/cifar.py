@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -195,30 +196,34 @@ def pm_series(variant: str, result: dict[str, Any]) -> list[PmSeries]:
     return series
 
 
+def _run_settings(net: str, variant: str, r: dict[str, Any]) -> tuple[list[str], int, int]:
+    """One run's row of the reduced-scale settings table, with its trainings at their last evaluation and in all."""
+    c, roles = r["config"], ("ticket", "reinit")
+    capped = sum(at_last_evaluation(level[role]) for level in r["rounds"] for role in roles if role in level)
+    total = sum(len(level[role]["early_stop_iteration"]) for level in r["rounds"] for role in roles if role in level)
+    row = [f"{NET_TITLE[net]} {variant}", f"x{c['width']:g}", f"{c['lr']:g}", str(c["iterations"]),
+           f"{c['train_examples']:,}" if c.get("train_examples") else "all",
+           str(c["patience"]) if c.get("patience") else "-", str(c["eval_every"]),
+           f"{c['curve_examples']:,}" if c.get("curve_examples") else "all", str(c["rounds"]), str(c["trials"]),
+           str(c["reinit_per_ticket"]), f"{capped} of {total}"]
+    return row, capped, total
+
+
 def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
-    """What a reduced-scale profile changed, per run, and how many trainings were still improving at their end."""
+    """What a reduced-scale profile changed, per run (a table), and how many trainings were still improving at
+    their end."""
     reduced = sorted({r["profile"] for r in runs.values() if r["profile"] != "paper"})
     if not reduced:
         return ""
-    parts, conv_capped, conv_total = [], 0, 0
+    rows, conv_capped, conv_total = [], 0, 0
     for (net, variant), r in sorted(runs.items()):
-        c = r["config"]
-        capped = sum(at_last_evaluation(level[role]) for level in r["rounds"] for role in ("ticket", "reinit")
-                     if role in level)
-        total = sum(len(level[role]["early_stop_iteration"]) for level in r["rounds"] for role in ("ticket", "reinit")
-                    if role in level)
+        row, capped, total = _run_settings(net, variant, r)
+        rows.append(row)
         if net in CONV_NETS:
             conv_capped, conv_total = conv_capped + capped, conv_total + total
-        stop = f", stop {c['patience']} after the best" if c.get("patience") else ""
-        examples = f" on {c['train_examples']:,} training images" if c.get("train_examples") else ""
-        curves = f", curves on {c['curve_examples']:,} test images" if c.get("curve_examples") else ""
-        parts.append(f"{NET_TITLE[net]} {variant}: width x{c['width']:g}, lr {c['lr']:g}, at most {c['iterations']} "
-                     f"iterations{examples}{stop}, evaluated every {c['eval_every']}{curves}, {c['rounds']} round(s), "
-                     f"{c['trials']} trial(s), {c['reinit_per_ticket']} reinit(s) per ticket; {capped} of {total} "
-                     "trainings with their minimum at the last evaluation")
     deep_iterations = max((r["config"]["iterations"] for (net, _), r in runs.items() if net not in CONV_NETS),
                           default=0)
-    return ("\n\n> **Reduced scale** (profile " + ", ".join(f"`{p}`" for p in reduced) + "): every hidden width is "
+    text = ("**Reduced scale** (profile " + ", ".join(f"`{p}`" for p in reduced) + "): every hidden width is "
             "multiplied by `width` and rounds prune faster, so that all of CIFAR-10 runs on a 2-core CPU within the "
             "pipeline's budget. Conv-2/4/6 train Adam at 1/width times the paper's rate (a narrow net then learns at "
             "about the full-width pace), train on a subset of the training images where `train_examples` says so (a "
@@ -226,9 +231,13 @@ def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
             "lower than the paper's), and stop each training a few hundred iterations after its best validation "
             f"loss: {conv_total - conv_capped} of their {conv_total} trainings reached their minimum before their "
             "last evaluation (the others are ringed in the figures). VGG-19 and ResNet-20 are smoke-scale "
-            f"illustrations (at most {deep_iterations} iterations): they say nothing yet about the paper's learning-rate "
-            "findings. `profile: paper` runs the paper's settings (GPU; see docs/paper-profile-cost.md for the cost). Settings: "
-            + "; ".join(parts) + ".")
+            f"illustrations (at most {deep_iterations} iterations): they say nothing yet about the paper's "
+            "learning-rate findings. `profile: paper` runs the paper's settings (GPU; see docs/paper-profile-cost.md "
+            "for the cost). Settings of each run:")
+    header = ["run", "width", "lr", "max iterations", "training images", "stop after best", "evaluated every",
+              "curve test images", "rounds", "trials", "reinits per ticket", "minimum at last evaluation"]
+    return ("\n\n" + "\n".join("> " + line for line in textwrap.wrap(text, 114, break_on_hyphens=False)) + "\n\n"
+            + markdown_table(header, rows))
 
 
 def headline_table(runs: dict[tuple[str, str], dict[str, Any]]) -> tuple[str, dict[str, Any]]:
