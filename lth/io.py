@@ -125,10 +125,6 @@ class _Remedy:
         return rerun(stage) if stage else "re-run the stage that writes it (`dvc repro` re-runs what is out of date)"
 
 
-def _remedy(path: Path, produced_by: str | None, fix: str | None) -> _Remedy:
-    return _Remedy(path, produced_by, fix)
-
-
 def _require_file(path: Path, remedy: object) -> None:
     """A missing, unreadable (a folder, no permission) or empty file is a one-line DataError."""
     try:
@@ -168,7 +164,7 @@ def read_json_file(path: Path, produced_by: str | None = None, expect: Callable[
 
     ``expect(payload)`` may raise ``ContentError`` for a missing key or a wrong type inside."""
     path = Path(path)
-    remedy = _remedy(path, produced_by, fix)
+    remedy = _Remedy(path, produced_by, fix)
     _require_file(path, remedy)
     try:
         payload = json.loads(path.read_bytes().decode("utf-8"))
@@ -191,7 +187,7 @@ def read_torch_file(path: Path, produced_by: str | None = None, expect: Callable
     failing ``expect``."""
     import torch
     path = Path(path)
-    remedy = _remedy(path, produced_by, fix)
+    remedy = _Remedy(path, produced_by, fix)
     verify_torch_file(path, fix=remedy)      # also catches damaged bytes torch.load would not notice
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
@@ -210,7 +206,7 @@ def verify_torch_file(path: Path, produced_by: str | None = None, fix: str | Non
     that reads several files one after another refuse a damaged later one before doing any work."""
     import zipfile
     path = Path(path)
-    remedy = _remedy(path, produced_by, fix)
+    remedy = _Remedy(path, produced_by, fix)
     _require_file(path, remedy)
     try:
         with zipfile.ZipFile(path) as archive:
