@@ -11,17 +11,8 @@ import torch
 from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
 from lth.data import DeviceData
-from lth.shared.groups import (
-    ImagesGroup,
-    InitGroup,
-    NumericsGroup,
-    OptimizerGroup,
-    ScheduleGroup,
-    SgdGroup,
-    TrainingGroups,
-    TrialsGroup,
-    paper_default,
-)
+from lth.shared.groups import (ImagesGroup, InitGroup, NumericsGroup, OptimizerGroup, ScheduleGroup, SgdGroup,
+                               TrainingGroups, TrialsGroup, paper_default)
 from lth.shared.lottery import Lottery
 from lth.shared.settings import check_batches_fit, check_rounds, check_schedule
 from lth.shared.stage import run_lottery_stage

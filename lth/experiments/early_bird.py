@@ -19,27 +19,12 @@ import torch
 from lth.config import ConfigError, setting
 from lth.core.convnets import make_convnet
 from lth.core.engine import TrainJob, TrainSettings, evaluate
-from lth.core.slimming import (
-    SlimmingPenalty,
-    bn_scales,
-    channel_masks,
-    distance_matrix,
-    early_bird_epoch,
-    is_early_bird,
-    vgg_training_flops,
-    weight_masks_from_channels,
-)
+from lth.core.slimming import (SlimmingPenalty, bn_scales, channel_masks, distance_matrix, early_bird_epoch,
+                               is_early_bird, vgg_training_flops, weight_masks_from_channels)
 from lth.data import DeviceData
 from lth.shared.driver import StudyDriver, store, study_fingerprint
-from lth.shared.groups import (
-    ImagesGroup,
-    InitGroup,
-    NumericsGroup,
-    SgdGroup,
-    TrainingGroups,
-    TrialsGroup,
-    paper_default,
-)
+from lth.shared.groups import (ImagesGroup, InitGroup, NumericsGroup, SgdGroup, TrainingGroups, TrialsGroup,
+                               paper_default)
 from lth.shared.lottery import concat_members
 from lth.shared.members import derive_seed
 from lth.shared.population import ticket_init

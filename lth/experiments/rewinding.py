@@ -27,15 +27,8 @@ from lth.core.engine import TrainJob, TrainSettings, evaluate
 from lth.core.masks import dense_masks, prune_global, remaining_fraction
 from lth.data import DeviceData
 from lth.shared.driver import StudyDriver, study_fingerprint
-from lth.shared.groups import (
-    ImagesGroup,
-    InitGroup,
-    NumericsGroup,
-    SgdGroup,
-    TrainingGroups,
-    TrialsGroup,
-    paper_default,
-)
+from lth.shared.groups import (ImagesGroup, InitGroup, NumericsGroup, SgdGroup, TrainingGroups, TrialsGroup,
+                               paper_default)
 from lth.shared.lottery import concat_members
 from lth.shared.members import derive_seed
 from lth.shared.population import ticket_init
