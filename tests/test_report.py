@@ -28,7 +28,7 @@ def test_report_skips_missing_experiments_and_says_so(tmp_path):
     assert json.loads((tmp_path / "reports" / "metrics.json").read_text()) == {
         "all": {"holds": 0, "fails": 0, "not_testable": 0}}
     assert json.loads((tmp_path / "reports" / "claims.json").read_text()) == {}
-    assert line.startswith(f"wrote {tmp_path / 'reports'}/report.md; 0 claims")
+    assert line.startswith(f"wrote {tmp_path / 'reports'}/report.md; 0 statements")
 
 
 def test_report_stage_imports_no_torch_and_no_experiment_code(tmp_path):

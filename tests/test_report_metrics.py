@@ -6,6 +6,7 @@ from pathlib import Path
 from lth.report.common import Section
 from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import equals, other_setup, untestable
+from lth.report.ledger.statistics import Tolerance
 from lth.report.metrics import claims_ledger, headline_metrics
 
 REPORT = Path(__file__).resolve().parents[1] / "lth" / "report"
@@ -16,7 +17,8 @@ def _claim(key: str) -> Claim:
 
 
 def _sections() -> dict[str, Section]:
-    holds, fails = equals(_claim("a"), 1.2, 0.5, "tol"), equals(_claim("b"), 3.0, 0.5, "tol")
+    tol = Tolerance(0.5, "tol", 10, "5 vs 5")
+    holds, fails = equals(_claim("a"), 1.2, tol), equals(_claim("b"), 3.0, tol)
     return {"one": Section("md", [holds, fails, untestable(_claim("c"), "why", 2.0)], "quick", ("a", "c")),
             "two": Section("md", [other_setup(_claim("d"), "why")], "quick", (), {"run": {"dense": 98.1}}),
             "none": Section("md", [], "quick")}
@@ -32,8 +34,9 @@ def test_headline_counts_verdicts_and_names_the_headline_values():
 def test_the_ledger_file_holds_every_claim_by_id_with_its_numbers_and_verdict():
     ledger = claims_ledger(_sections())
     assert sorted(ledger) == ["none", "one", "two"] and ledger["none"] == {"claims": {}}
-    assert ledger["one"]["claims"]["b"] == {"quote": "quote of b", "source": "source", "unit": "pp", "paper": 1.0,
-                                            "measured": 3.0, "tolerance": 0.5, "verdict": "does not hold",
+    assert ledger["one"]["claims"]["b"] == {"quote": "quote of b", "source": "source", "unit": "pp",
+                                            "kind": "statement", "paper": 1.0, "measured": 3.0, "tolerance": 0.5,
+                                            "margin": -3.0, "trials": "5 vs 5", "verdict": "does not hold",
                                             "holds": 0}
     assert ledger["one"]["claims"]["c"]["holds"] is None and ledger["one"]["claims"]["c"]["measured"] == 2.0
     assert ledger["two"]["runs"] == {"run": {"dense": 98.1}}

@@ -2,7 +2,6 @@
 how the surviving connections spread over the units, from the ``anatomy`` stage's statistics."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +10,9 @@ import numpy as np
 from lth.report import anatomy_claims
 from lth.report.common import Section, markdown_table, plt, read_json, save_figure
 from lth.report.ledger.markdown import ledger_table
-from lth.report.ledger.records import Verdict
+from lth.report.ledger.records import FAILS, HOLDS, Claim, Verdict
 from lth.report.ledger.rules import at_most, exceeds
+from lth.report.ledger.statistics import exact, mean_tolerance
 
 LAYER_NAMES = ("first hidden layer", "second hidden layer", "output layer")
 LAYER_COLOURS = ("tab:blue", "tab:orange", "tab:green")
@@ -60,32 +60,38 @@ def connectivity_figure(path: Path, stats: dict[str, Any]) -> None:
     save_figure(fig, path)
 
 
-def _trial_tolerance(values: list[float]) -> tuple[float, str]:
-    """2 SE of a mean over trials (0 with one trial, said so)."""
-    if len(values) < 2:
-        return 0.0, "one trial: no spread to derive a tolerance from"
-    sd = float(np.std(values, ddof=1))
-    return 2 * sd / math.sqrt(len(values)), f"2 SE of the mean over {len(values)} trials (SD {sd:.2f})"
-
-
 def anatomy_verdicts(stats: dict[str, Any]) -> list[Verdict]:
-    """v1 §5's two statements on the sparsest examined levels, with tolerances from the trial spread."""
+    """v1 §5's statements on the sparsest examined levels, with tolerances from the trial spread."""
     claims = {c.key: c for c in anatomy_claims.CLAIMS}
     names = stats["layers"]
     sparsest = min(stats["initialisations"], key=lambda lv: lv["pm"])
     first = sparsest["layers"][names[0]]
-    trials = [100 * v for v in first["beyond_1sd_trials"] if v is not None]
-    tol, how = _trial_tolerance(trials)
-    out = [exceeds(claims["v1_tails_survive"], 100 * first["beyond_1sd"], tol, how + f"; at Pm {sparsest['pm']:.1f}%",
-                   "the surviving initial values are not significantly more concentrated in the tails")]
+    mean, tol = mean_tolerance([100 * v for v in first["beyond_1sd_trials"] if v is not None], "trial")
+    out = [exceeds(claims["v1_tails_survive"], mean, tol, "the surviving initial values are not significantly more "
+                   f"concentrated in the tails (Pm {sparsest['pm']:.1f}%)")]
     cut = min(stats["connectivity"], key=lambda lv: lv["pm"])
     hidden = names[:-1]
     units = sum(cut["layers"][n]["units"] for n in hidden)
     per_trial = [100 * sum(v) / units for v in zip(*(cut["layers"][n]["no_incoming_trials"] for n in hidden))]
-    tol, how = _trial_tolerance(per_trial)
-    out.append(at_most(claims["v1_few_units_cut_off"], float(np.mean(per_trial)), tol,
-                       how + f"; at Pm {cut['pm']:.1f}%", "most hidden units are cut off entirely"))
+    mean, tol = mean_tolerance(per_trial, "trial")
+    out.append(at_most(claims["v1_few_units_cut_off"], mean, tol,
+                       f"most hidden units are cut off entirely (Pm {cut['pm']:.1f}%)"))
+    out.append(_proportional_verdict(claims["v1_connections_proportional"], cut["layers"][names[0]], cut["pm"]))
     return out
+
+
+def _proportional_verdict(claim: Claim, layer: dict[str, Any], pm: float) -> Verdict:
+    """Connections fall nearly in proportion to the pruning rate: the median unit of the first hidden layer keeps
+    a share of its fan-in close to the layer's share of weights (1 = proportional). 'Nearly' is read as within a
+    factor of 2 either side: a chosen band, not a spread."""
+    incoming = np.asarray(layer["incoming_sorted"], dtype=float)
+    density = incoming.sum() / (layer["units"] * layer["fan_in"])
+    ratio = float(np.median(incoming) / layer["fan_in"] / density)
+    band = exact("a chosen band for 'nearly': a factor of 2 either side", "mean of the trials")
+    inside = 0.5 <= ratio <= 2.0
+    return Verdict(claim, HOLDS if inside else FAILS, ratio, None, band.how,
+                   "" if inside else f"the median unit's share of its fan-in is x{ratio:.2f} the layer's "
+                   f"(Pm {pm:.1f}%)", band.trials)
 
 
 def anatomy_section(results: Path, figures: Path) -> Section | None:

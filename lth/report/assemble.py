@@ -100,5 +100,5 @@ def write_report(results_dir: Path, out_dir: Path, commit: str) -> str:
     write_json_atomic(out_dir / "metrics.json", headline)
     write_json_atomic(out_dir / "claims.json", claims_ledger(sections))
     counts = headline["all"]
-    return (f"wrote {out_dir}/report.md; {sum(counts.values())} claims ({counts['holds']} hold, {counts['fails']} "
+    return (f"wrote {out_dir}/report.md; {sum(counts.values())} statements ({counts['holds']} hold, {counts['fails']} "
             f"do not, {counts['not_testable']} not testable) in claims.json")

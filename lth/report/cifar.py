@@ -1,7 +1,6 @@
 """CIFAR-10 section of the report: the final paper's Figs. 5-8 (Conv-2/4/6, dropout, VGG-19, ResNet-20)."""
 from __future__ import annotations
 
-import math
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ from lth.report.figures import CurvesPanel, PmAxis, PmSeries, curves_figure, pm_
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Verdict
 from lth.report.ledger.rules import at_most, equals, exceeds, on_ladder, reduced_scale, untestable
-from lth.report.ledger.statistics import TrialSpread, role_mean
+from lth.report.ledger.levels import DENSE, LevelSpreads
+from lth.report.ledger.statistics import Tolerance, difference, role_mean, versus_paper
 
 CONV_NETS = ("conv2", "conv4", "conv6")
 DEEP_NETS = ("vgg19", "resnet20")
@@ -79,12 +79,12 @@ def _largest(result: dict[str, Any], value) -> tuple[float, dict[str, Any]]:
     return value(best), best
 
 
-def _ticket_vs_reinit(result: dict[str, Any]) -> tuple[float, float, str]:
-    """Ticket minus reinit mean accuracy (pp) at the sparsest level, its tolerance and how it was derived."""
-    last = result["rounds"][-1]
+def _ticket_vs_reinit(result: dict[str, Any]) -> tuple[float, Tolerance]:
+    """Ticket minus reinit mean accuracy (pp) at the sparsest level, and its tolerance."""
+    rounds, last = result["rounds"], result["rounds"][-1]
     gap = 100 * (role_mean(last["ticket"], "early_stop_accuracy") - role_mean(last["reinit"], "early_stop_accuracy"))
-    tol, how = TrialSpread(result["rounds"], ("ticket", "reinit")).accuracy(last["ticket"], last["reinit"])
-    return gap, tol, how
+    spreads = LevelSpreads(rounds, rounds[0]["ticket"])
+    return gap, spreads.accuracy_difference(last["ticket"], "ticket", last["reinit"], "reinit")
 
 
 def _conv_verdicts(claims: dict[str, Any], net: str, runs: dict[tuple[str, str], dict[str, Any]]) -> list[Verdict]:
@@ -98,23 +98,23 @@ def _conv_verdicts(claims: dict[str, Any], net: str, runs: dict[tuple[str, str],
             out.append(untestable(claim, reason))
             continue
         dense = plain["rounds"][0]["ticket"]
-        spread = TrialSpread(plain["rounds"], ("ticket",))
+        spreads = LevelSpreads(plain["rounds"], dense)
         if key.endswith("speedup"):
             speed, level = _largest(plain, lambda lv: role_mean(dense, "early_stop_iteration")
                                     / max(role_mean(lv["ticket"], "early_stop_iteration"), 1))
-            tol, how = spread.ratio(speed, level["ticket"], dense)
-            verdict = equals(claim, speed, tol, how, "the largest speedup differs beyond the trial spread")
+            tol = spreads.iteration_ratio(speed, dense, DENSE, level["ticket"], "ticket", claim.paper_trials)
+            verdict = equals(claim, speed, tol, "the largest speedup differs beyond the tolerance")
         elif key.endswith("accuracy_gain"):
             gain, level = _largest(plain, lambda lv: 100 * (role_mean(lv["ticket"], "early_stop_accuracy")
                                                             - role_mean(dense, "early_stop_accuracy")))
-            tol, how = spread.accuracy(level["ticket"], dense)
-            verdict = equals(claim, gain, tol, how, "the largest gain differs beyond the trial spread")
+            tol = spreads.accuracy_difference(level["ticket"], "ticket", dense, DENSE, claim.paper_trials)
+            verdict = equals(claim, gain, tol, "the largest gain differs beyond the tolerance")
         else:
             lowest = None
             for level in sorted(plain["rounds"][1:], key=lambda lv: -level_pm(lv)):
-                tol, _ = spread.accuracy(level["ticket"], dense)
+                tol = spreads.accuracy_difference(level["ticket"], "ticket", dense, DENSE)
                 if 100 * (role_mean(level["ticket"], "early_stop_accuracy")
-                          - role_mean(dense, "early_stop_accuracy")) < -tol:
+                          - role_mean(dense, "early_stop_accuracy")) < -tol.value:
                     break
                 lowest = level_pm(level)
             verdict = on_ladder(claim, lowest, [level_pm(lv) for lv in plain["rounds"]],
@@ -137,13 +137,15 @@ def _dropout_verdicts(claims: dict[str, Any], net: str, plain: dict[str, Any] | 
         if key.endswith("raises_dense"):
             measured = 100 * (role_mean(dense_drop, "early_stop_accuracy")
                               - role_mean(dense_plain, "early_stop_accuracy"))
-            tol, how = TrialSpread(plain["rounds"][:1] + drop["rounds"][:1], ("ticket",)).accuracy(dense_drop,
-                                                                                                dense_plain)
+            tol = difference(LevelSpreads(drop["rounds"], dense_drop).accuracy[DENSE], len(dense_drop["pm"]),
+                             LevelSpreads(plain["rounds"], dense_plain).accuracy[DENSE], len(dense_plain["pm"]),
+                             claim.paper_trials)
         else:
             measured, level = _largest(drop, lambda lv: 100 * (role_mean(lv["ticket"], "early_stop_accuracy")
                                                                - role_mean(dense_drop, "early_stop_accuracy")))
-            tol, how = TrialSpread(drop["rounds"], ("ticket",)).accuracy(level["ticket"], dense_drop)
-        verdict = equals(claim, measured, tol, how, "differs beyond the trial spread")
+            tol = LevelSpreads(drop["rounds"], dense_drop).accuracy_difference(level["ticket"], "ticket", dense_drop,
+                                                                               DENSE, claim.paper_trials)
+        verdict = equals(claim, measured, tol, "differs beyond the tolerance")
         out.append(untestable(claim, reason, verdict.measured) if reason else verdict)
     return out
 
@@ -160,8 +162,8 @@ def _deep_verdicts(claims: dict[str, Any], runs: dict[tuple[str, str], dict[str,
             if result is None or "reinit" not in result["rounds"][-1]:
                 out.append(untestable(claim, reason or "no random-reinit control in the run"))
                 continue
-            gap, tol, how = _ticket_vs_reinit(result)
-            verdict = compare(claim, gap, tol, how, "tickets and random reinit compare otherwise than in the paper")
+            gap, tol = _ticket_vs_reinit(result)
+            verdict = compare(claim, gap, tol, "tickets and random reinit compare otherwise than in the paper")
             out.append(untestable(claim, reason, verdict.measured) if reason else verdict)
     resnet = runs.get(("resnet20", "high_lr"))
     claim = claims["resnet20_dense_accuracy"]
@@ -171,9 +173,9 @@ def _deep_verdicts(claims: dict[str, Any], runs: dict[tuple[str, str], dict[str,
         dense = resnet["rounds"][0]["ticket"]
         accuracy = 100 * role_mean(dense, "early_stop_accuracy")
         reason = _not_testable(resnet)
-        tol, how = TrialSpread(resnet["rounds"], ("ticket",)).accuracy(dense, dense)
-        verdict = equals(claim, accuracy, tol / math.sqrt(2), how.replace("of the difference", "of a mean"),
-                         "the dense accuracy differs beyond the trial spread")
+        tol = versus_paper(LevelSpreads(resnet["rounds"], dense).accuracy[DENSE], len(dense["pm"]),
+                           claim.paper_trials)
+        verdict = equals(claim, accuracy, tol, "the dense accuracy differs beyond the tolerance")
         out.append(untestable(claim, reason, accuracy) if reason else verdict)
     return out
 

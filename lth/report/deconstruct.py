@@ -12,9 +12,9 @@ from lth.report import deconstruct_claims
 from lth.report.common import Section, markdown_table, plt, pm_axis, read_json, run_facts, save_figure
 from lth.report.figures import PmAxis, PmSeries, pm_figure
 from lth.report.ledger.markdown import ledger_table
-from lth.report.ledger.records import Verdict
-from lth.report.ledger.rules import at_least, equals, exceeds, unless_reduced, untestable
-from lth.report.ledger.statistics import mean_and_se
+from lth.report.ledger.records import Claim, Verdict
+from lth.report.ledger.rules import equals, exceeds, unless_reduced, untestable
+from lth.report.ledger.statistics import Spread, versus_paper
 from lth.report.net_studies import (COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced,
                                     figure_name, not_run_note)
 
@@ -38,47 +38,47 @@ def deconstruct_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Ver
     claims = claims_for(deconstruct_claims.CLAIMS, net)
     rounds = level_rounds(result)
     out = []
-
     suffix = "" if net == "lenet" else f"_{net}"
 
     def compared(key: str, a: str, b: str, test: Any, why: str) -> None:
-        value, tol, how = compare(rounds, a, b)
+        value, tol = compare(rounds, a, b)
         claim = claims[key + suffix]
-        out.append(untestable(claim, f"{a} or {b} not trained at this profile") if value is None
-                   else test(claim, value, tol, how, why))
+        out.append(untestable(claim, f"{a} or {b} not trained at this profile") if tol is None
+                   else test(claim, value, tol, why))
 
     compared("zhou_magnitude_increase_competitive", "criterion/magnitude_increase", BASE, equals,
-             "magnitude_increase differs from large_final by more than the trial spread")
+             "magnitude_increase differs from large_final by more than the tolerance")
     for c in ("large_init", "small_init", "small_final"):
         compared(f"zhou_{c}_worse", BASE, f"criterion/{c}", exceeds, f"{c} is not significantly less accurate")
     for a in ("reinit", "reshuffle", "constant"):
         compared(f"zhou_sign_matters_{a}", f"mask1/{a}_init_sign", f"mask1/{a}", exceeds,
                  "the initial signs do not help significantly")
+        compared(f"zhou_sign_kept_mildly_worse_{a}", BASE, f"mask1/{a}_init_sign", exceeds,
+                 f"{a} with the initial signs is not significantly worse than rewinding")
     compared("zhou_zero_beats_freeze", BASE, "mask0/freeze_init", exceeds,
              "zeroing is not significantly better than freezing at init here")
     compared("zhou_freeze_moved_away_beats_zero", "mask0/freeze_moved_away", BASE, exceeds,
              "not significantly better than zeroing here")
     if net != "lenet":
         return unless_reduced(out, conv_reduced(result["config"]))
+    return out + _supermask_verdicts(result, claims)
+
+
+def _supermask_verdicts(result: dict[str, Any], claims: dict[str, Claim]) -> list[Verdict]:
+    """'Up to 86%' (the supermask's best level equals it) and 'far above chance', with the supermask's trial
+    spread pooled within its levels."""
+    keys = ("zhou_supermask_86", "zhou_supermask_above_chance")
     signed = result["supermasks"].get("large_final_same_sign, signed constant")
     if signed is None:
-        out += [untestable(claims[k], "supermask not evaluated") for k in ("zhou_supermask_86",
-                                                                                 "zhou_supermask_above_chance")]
-        return out
+        return [untestable(claims[k], "supermask not evaluated") for k in keys]
     accuracy = 100 * np.array(signed["accuracy"])                      # [levels, trials]
     best = int(np.argmax(accuracy.mean(1)))
-    trials = accuracy.shape[1]
-    mean, se = mean_and_se(list(accuracy[best]))
-    if trials < 2:
-        why = "one trial gives no spread for a tolerance"
-        return out + [untestable(claims[k], why, float(accuracy[best].mean()))
-                      for k in ("zhou_supermask_86", "zhou_supermask_above_chance")]
-    how = (f"2 SE of the mean at that level (Pm {100 * signed['pm'][best]:.1f}%, the best of "
-           f"{accuracy.shape[0]} levels, no correction for the choice; SD of {trials} trials "
-           f"{se * np.sqrt(trials):.2f} pp)")
-    out.append(at_least(claims["zhou_supermask_86"], mean, 2 * se, how, "below 86% at every supermask level"))
-    out.append(exceeds(claims["zhou_supermask_above_chance"], mean, 2 * se, how))
-    return out
+    spread = Spread.of([list(level) for level in accuracy], f"its trials pooled within {accuracy.shape[0]} levels")
+    tol = versus_paper(spread, accuracy.shape[1], claims[keys[0]].paper_trials)
+    mean = float(accuracy[best].mean())
+    where = f" (best level Pm {100 * signed['pm'][best]:.1f}% of {accuracy.shape[0]}, no correction for the choice)"
+    return [equals(claims[keys[0]], mean, tol, "our best supermask level differs from Zhou et al.'s maximum" + where),
+            exceeds(claims[keys[1]], mean, tol, "not above chance" + where)]
 
 
 def _series(rounds: list[dict[str, Any]], roles: list[tuple[str, str]]) -> list[PmSeries]:

@@ -13,7 +13,7 @@ from lth.report.common import Section, markdown_table, plt, read_json, run_facts
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import FAILS, Verdict
 from lth.report.ledger.rules import at_least, at_most, reduced_scale, unless_reduced, untestable
-from lth.report.ledger.statistics import mean_and_se
+from lth.report.ledger.statistics import Tolerance, mean_tolerance
 
 
 def _paired(retrained: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -35,7 +35,7 @@ def early_bird_verdicts(result: dict[str, Any]) -> list[Verdict]:
         out.append(Verdict(claims["eb_early"], FAILS, None, resolution, how,
                            "some ratio's ticket is never drawn within the search"))
     else:
-        out.append(at_most(claims["eb_early"], 100 * max(drawn) / epochs, resolution, how,
+        out.append(at_most(claims["eb_early"], 100 * max(drawn) / epochs, Tolerance(resolution, how),
                            "the tickets are drawn later than 20% of the search"))
     pairs = _paired(result["retrained"])
     out += (_retrained_verdicts(claims, pairs) if pairs else
@@ -45,17 +45,11 @@ def early_bird_verdicts(result: dict[str, Any]) -> list[Verdict]:
 
 def _retrained_verdicts(claims: dict[str, Any], pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[Verdict]:
     """The retrained tickets' statements: accuracy and training cost of early-bird vs after-training tickets."""
-    out = []
-    gap, se = mean_and_se([100 * (a["accuracy"] - b["accuracy"]) for a, b in pairs])
-    saving, se_saving = mean_and_se([b["total_flops"] / a["total_flops"] for a, b in pairs])
-    if len(pairs) < 2:
-        why = "one retrained pair gives no spread for a tolerance (needs two or more ratios x trials)"
-        return [untestable(claims["eb_accuracy"], why, gap), untestable(claims["eb_savings"], why, saving)]
-    how = f"2 SE of {len(pairs)} paired differences (ratio x trial)"
-    out.append(at_least(claims["eb_accuracy"], gap, 2 * se, how, "the early-bird ticket retrains worse here"))
-    out.append(at_least(claims["eb_savings"], saving, 2 * se_saving, f"2 SE over {len(pairs)} pairs",
-                        "the early-bird scheme saves less training here"))
-    return out
+    gap, tol = mean_tolerance([100 * (a["accuracy"] - b["accuracy"]) for a, b in pairs], "pair (ratio x trial)")
+    saving, tol_saving = mean_tolerance([b["total_flops"] / a["total_flops"] for a, b in pairs],
+                                        "pair (ratio x trial)")
+    return [at_least(claims["eb_accuracy"], gap, tol, "the early-bird ticket retrains worse here"),
+            at_least(claims["eb_savings"], saving, tol_saving, "the early-bird scheme saves less training here")]
 
 
 def distance_figure(path: Path, result: dict[str, Any]) -> None:

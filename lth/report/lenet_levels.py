@@ -1,13 +1,15 @@
 """What the LeNet IMP pages (``mnist``, ``mnist_v1``) share: where a role's accuracy falls below the dense net's
-for good (and its verdict on the Pm ladder), the every-level table, and the note on how trainings stop."""
+for good, where a range of levels ends, Han et al.'s comparison (each as a verdict on the Pm ladder, with the
+trial noise allowed for), the every-level table, and the note on how trainings stop."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from lth.report.common import at_last_evaluation, level_cell, level_pm, markdown_table
+from lth.report.ledger.levels import DENSE, LevelSpreads
 from lth.report.ledger.records import Claim, Verdict
-from lth.report.ledger.rules import on_ladder
-from lth.report.ledger.statistics import TrialSpread, role_mean
+from lth.report.ledger.rules import exceeds, noise_limited, on_ladder, too_few_trials, untestable
+from lth.report.ledger.statistics import role_mean, trials
 
 CLAIM_LEVELS_PM = 3.5         # the claims use levels at Pm >= this (%): down to the level nearest 3.6%
 
@@ -27,24 +29,93 @@ def sustained_crossing(pm, values, reference, below=True):
     return found
 
 
-def falls_from(rounds: list[dict[str, Any]], role: str, dense: dict[str, Any], spread: TrialSpread) -> float | None:
+def accuracy_gap(level: dict[str, Any], role: str, dense: dict[str, Any]) -> float:
+    """Mean test accuracy at early stop of ``role`` at ``level`` minus the dense net's (pp)."""
+    return 100 * (role_mean(level[role], "early_stop_accuracy") - role_mean(dense, "early_stop_accuracy"))
+
+
+def falls_from(levels: Sequence[dict[str, Any]], role: str, dense: dict[str, Any],
+               spreads: LevelSpreads) -> float | None:
     """Largest Pm from which on every sparser level's mean accuracy of ``role`` is below the dense net's by
-    more than two standard errors of the difference."""
-    levels = [r for r in rounds[1:] if role in r]
-    pm = [level_pm(r) for r in levels]
-    below = [100 * (role_mean(r[role], "early_stop_accuracy") - role_mean(dense, "early_stop_accuracy"))
-             + spread.accuracy(r[role], dense)[0] for r in levels]
-    return sustained_crossing(pm, below, 0.0)
+    more than the tolerance of the difference (both sides' spreads)."""
+    pruned = [lv for lv in levels[1:] if role in lv]
+    below = [accuracy_gap(lv, role, dense) + spreads.accuracy_difference(lv[role], role, dense, DENSE).value
+             for lv in pruned]
+    return sustained_crossing([level_pm(lv) for lv in pruned], below, 0.0)
 
 
-def falls_verdict(claim: Claim, rounds: list[dict[str, Any]], role: str, dense: dict[str, Any],
-                  spread: TrialSpread, baseline: str) -> Verdict:
-    """Where ``role``'s accuracy falls for good, against the paper's level on our IMP ladder."""
-    falls = falls_from(rounds, role, dense, spread)
+def falls_verdict(claim: Claim, levels: Sequence[dict[str, Any]], role: str, dense: dict[str, Any],
+                  spreads: LevelSpreads, baseline: str) -> Verdict:
+    """Where ``role``'s accuracy falls for good, against the paper's level on our ladder; not testable when the
+    tolerance at the paper's level has too few trials behind it."""
+    pruned = [lv for lv in levels[1:] if role in lv]
+    if not pruned:
+        return untestable(claim, f"no {role} runs in this profile")
+    near = min(pruned, key=lambda lv: abs(level_pm(lv) - claim.paper))
+    tol = spreads.accuracy_difference(near[role], role, dense, DENSE)
+    reason = too_few_trials(claim, tol)
+    if reason:
+        return noise_limited(claim, falls_from(levels, role, dense, spreads), tol, reason)
+    falls = falls_from(levels, role, dense, spreads)
     why = (f"{role} accuracy falls for good at another level ({baseline})" if falls is not None else
-           f"{role} accuracy never stays below the dense net's by more than 2 SE down to "
-           f"Pm {level_pm(rounds[-1]):.1f}% ({baseline})")
-    return on_ladder(claim, falls, [level_pm(r) for r in rounds], why)
+           f"{role} accuracy never stays below the dense net's beyond the tolerance down to "
+           f"Pm {level_pm(pruned[-1]):.1f}% ({baseline})")
+    return on_ladder(claim, falls, [level_pm(lv) for lv in levels], why, tol.trials)
+
+
+def range_verdict(claim: Claim, levels: Sequence[dict[str, Any]], metric: str, dense: dict[str, Any],
+                  spreads: LevelSpreads, better: Callable[[float, float], bool], why_not: str) -> Verdict:
+    """A range statement ('better than the dense net down to Pm X'): the sparsest level down to which every
+    level's tickets beat the dense net on ``metric`` (from the densest). The level that ends the range must
+    differ from the dense net beyond the tolerance, or the end is lost in the noise (not testable)."""
+    dense_mean = role_mean(dense, metric)
+    ordered = sorted(levels[1:], key=lambda lv: -level_pm(lv))
+    end, breaker = None, None
+    for lv in ordered:
+        if not better(role_mean(lv["ticket"], metric), dense_mean):
+            breaker = lv
+            break
+        end = lv
+    ladder = [100.0] + [level_pm(lv) for lv in ordered]
+    if breaker is not None:
+        tol, gap = difference_to_dense(breaker, metric, dense, spreads)
+        reason = too_few_trials(claim, tol) or ("" if abs(gap) > tol.value else
+                                                f"noise-limited: the level that ends the range (Pm "
+                                                f"{level_pm(breaker):.1f}%) differs from the dense net by less "
+                                                f"than the tolerance ({abs(gap):.3g} vs {tol.value:.3g})")
+        if reason:
+            return noise_limited(claim, level_pm(end) if end else None, tol, reason)
+    return on_ladder(claim, level_pm(end) if end else None, ladder, why_not, f"{trials(ordered[0]['ticket'])} "
+                     f"vs {trials(dense)}")
+
+
+def difference_to_dense(level: dict[str, Any], metric: str, dense: dict[str, Any], spreads: LevelSpreads):
+    """(tolerance, gap) of the tickets at ``level`` against the dense net on ``metric`` (accuracy: the difference
+    in pp; iteration: the ratio minus 1, with the ratio's tolerance)."""
+    if metric == "early_stop_accuracy":
+        return (spreads.accuracy_difference(level["ticket"], "ticket", dense, DENSE),
+                accuracy_gap(level, "ticket", dense))
+    ratio = role_mean(level["ticket"], metric) / role_mean(dense, metric)
+    return spreads.iteration_ratio(ratio, level["ticket"], "ticket", dense, DENSE), ratio - 1
+
+
+def censored(*groups: dict[str, Any]) -> str:
+    """Why an early-stop iteration comparison of ``groups`` is a bound, not a measurement ('' when it is not):
+    some run stopped at its cap while still improving."""
+    count = sum(at_last_evaluation(g) for g in groups)
+    return (f"censored: {count} of the runs compared stopped at their iteration cap while still improving (their "
+            "early-stop iterations are lower bounds, kept out of ratios)") if count else ""
+
+
+def han_verdict(claim: Claim, levels: Sequence[dict[str, Any]], spreads: LevelSpreads) -> Verdict:
+    """v1 §6: resetting to the init beats Han et al.'s continued training at the sparsest level."""
+    last = levels[-1]
+    if "han" not in last:
+        return untestable(claim, "Han et al.'s baseline is not trained in this run")
+    gap = 100 * (role_mean(last["ticket"], "early_stop_accuracy") - role_mean(last["han"], "early_stop_accuracy"))
+    tol = spreads.accuracy_difference(last["ticket"], "ticket", last["han"], "han")
+    return exceeds(claim, gap, tol, "rewinding is not significantly more accurate than continued training at "
+                   f"the sparsest level (Pm {level_pm(last):.1f}%)")
 
 
 def levels_table(rounds: list[dict[str, Any]]) -> str:
@@ -63,13 +134,12 @@ def early_stopping_note(config: dict[str, Any], rounds: list[dict[str, Any]]) ->
                if isinstance(r[role], dict) and "early_stop_iteration" in r[role]]
     capped = sum(at_last_evaluation(m) for m in members)
     trained = sum(len(m["early_stop_iteration"]) for m in members)
+    counted = (f"At the levels the claims use (Pm >= {CLAIM_LEVELS_PM:g}%) {capped} of {trained} trainings have "
+               "their minimum at their last evaluation (still improving when stopped: lower bounds, kept out of "
+               "the ledger's ratios; marked `*n` in the table and ringed in the figures).")
     if not patience:
-        return (f"\n\nAt the levels the claims use (Pm >= {CLAIM_LEVELS_PM:g}%) {capped} of {trained} trainings have "
-                f"their minimum at their last evaluation (marked `*n` in the table and ringed in the figures).")
+        return "\n\n" + counted
     return (f"\n\nEach training stops {patience} iterations after its last improvement of the validation loss "
             f"(`patience`; the paper trains every run for 50,000 iterations): the early-stop point is the same "
             f"as a full-length run's unless the validation loss would later fall below its minimum again "
-            f"(docs/measurements.md: measured effect). At the levels the claims use (Pm >= {CLAIM_LEVELS_PM:g}%) "
-            f"{capped} of {trained} trainings have their minimum at their last evaluation (still improving when stopped; marked "
-            f"`*n` in the table and ringed in the figures).")
-
+            f"(docs/measurements.md: measured effect). {counted}")

@@ -7,16 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 from lth.report.common import Section
+from lth.report.ledger.markdown import counts
 from lth.report.ledger.records import FAILS, HOLDS, OTHER_SETUP, UNTESTABLE, Verdict
 
 COUNTS = (("holds", HOLDS), ("fails", FAILS), ("not_testable", UNTESTABLE))
 
 
 def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
-    """How many claims hold, fail and are not testable (and belong to another setup, when any do)."""
-    counts = {name: sum(v.verdict == verdict for v in verdicts) for name, verdict in COUNTS}
-    other = sum(v.verdict == OTHER_SETUP for v in verdicts)
-    return {**counts, **({"other_setup": other} if other else {})}
+    """How many statements hold, fail and are not testable (and belong to another setup, when any do):
+    statements only, never a table's cells or a fitted calibration target."""
+    n = counts(verdicts)
+    return {**{name: n[verdict] for name, verdict in COUNTS}, **({"other_setup": n[OTHER_SETUP]}
+                                                                 if n[OTHER_SETUP] else {})}
 
 
 def headline_metrics(sections: dict[str, Section]) -> dict[str, Any]:
@@ -36,7 +38,8 @@ def ledger_entry(verdict: Verdict) -> dict[str, Any]:
     """One claim of claims.json: the quote and source that identify it, the paper's value and unit, and the
     measured value, tolerance and verdict (1/0/null in ``holds``)."""
     claim = verdict.claim
-    return {"quote": claim.quote, "source": claim.source, "unit": claim.unit, **verdict.metrics()}
+    return {"quote": claim.quote, "source": claim.source, "unit": claim.unit, "kind": claim.kind,
+            **verdict.metrics()}
 
 
 def claims_ledger(sections: dict[str, Section]) -> dict[str, Any]:

@@ -12,10 +12,14 @@ from lth.report import mnist_v1_claims
 from lth.report.common import Section, diverged_count, level_pm, nearest_level, read_json, run_facts
 from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure, role_series
 from lth.report.ledger.markdown import ledger_table
-from lth.report.ledger.records import Verdict
-from lth.report.ledger.rules import at_least, at_most, equals, exceeds, on_ladder, untestable
-from lth.report.ledger.statistics import TrialSpread, pooled_sd, role_mean
-from lth.report.lenet_levels import early_stopping_note, falls_from, falls_verdict, levels_table, sustained_crossing
+from lth.report.ledger.levels import DENSE, LevelSpreads
+from lth.report.ledger.records import Claim, Verdict
+from lth.report.ledger.rules import (at_least, at_most, equals, exceeds, noise_limited, on_ladder, too_few_trials,
+                                     untestable)
+from lth.report.ledger.statistics import (Spread, Tolerance, difference, role_mean, spearman, spearman_critical,
+                                          t_quantile, trials)
+from lth.report.lenet_levels import (accuracy_gap, censored, difference_to_dense, early_stopping_note, falls_verdict,
+                                     levels_table, sustained_crossing)
 
 PM_AXIS = PmAxis("percent of weights remaining (Pm)", xlim=(110, 1.0), xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.8))
 
@@ -29,99 +33,137 @@ def _mean(level: dict[str, Any], role: str, metric: str) -> float:
     return role_mean(level[role], metric)
 
 
-def _extreme_level(levels: list[dict[str, Any]], metric: str, largest: bool) -> float:
-    """Pm of the level whose tickets have the smallest (or largest) mean ``metric``."""
+def _extreme_verdict(claim: Claim, levels: list[dict[str, Any]], metric: str, largest: bool,
+                     spreads: LevelSpreads, why_not: str) -> Verdict:
+    """The level whose tickets have the smallest (or largest) mean ``metric`` against the paper's; the extreme
+    must differ from the dense net beyond the tolerance, or it is not located (noise-limited)."""
     pick = max if largest else min
-    return level_pm(pick(levels, key=lambda lv: _mean(lv, "ticket", metric)))
+    best = pick(levels, key=lambda lv: _mean(lv, "ticket", metric))
+    dense = levels[0]["ticket"]
+    if best is levels[0]:
+        return on_ladder(claim, 100.0, [level_pm(lv) for lv in levels], why_not)
+    tol, gap = difference_to_dense(best, metric, dense, spreads)
+    reason = too_few_trials(claim, tol) or ("" if abs(gap) > tol.value else
+                                            "noise-limited: the extreme level differs from the dense net by less "
+                                            f"than the tolerance ({abs(gap):.3g} vs {tol.value:.3g})")
+    if reason:
+        return noise_limited(claim, level_pm(best), tol, reason)
+    return on_ladder(claim, level_pm(best), [level_pm(lv) for lv in levels], why_not, tol.trials)
 
 
-def _back_to_dense_speed(levels: list[dict[str, Any]]) -> float | None:
-    """Largest Pm from which on every sparser level's tickets stop no earlier than the dense net."""
-    dense = _mean(levels[0], "ticket", "early_stop_iteration")
+def _back_to_dense_verdict(claim: Claim, levels: list[dict[str, Any]], spreads: LevelSpreads,
+                           why_not: str) -> Verdict:
+    """Largest Pm from which on every sparser level's tickets stop no earlier than the dense net, on the
+    ladder; not testable when the tolerance against the dense net there has too few trials."""
+    dense = levels[0]["ticket"]
     pruned = levels[1:]
-    return sustained_crossing([level_pm(lv) for lv in pruned],
-                              [_mean(lv, "ticket", "early_stop_iteration") for lv in pruned], dense, below=False)
+    found = sustained_crossing([level_pm(lv) for lv in pruned],
+                               [_mean(lv, "ticket", "early_stop_iteration") for lv in pruned],
+                               role_mean(dense, "early_stop_iteration"), below=False)
+    near = min(pruned, key=lambda lv: abs(level_pm(lv) - (found or claim.paper)))
+    tol, _ = difference_to_dense(near, "early_stop_iteration", dense, spreads)
+    reason = too_few_trials(claim, tol)
+    if reason:
+        return noise_limited(claim, found, tol, reason)
+    return on_ladder(claim, found, [level_pm(lv) for lv in levels], why_not, tol.trials)
 
 
-def _variability_ratio(levels: list[dict[str, Any]]) -> tuple[float, float, str]:
-    """Pooled trial SD of log early-stop iteration, reinit / tickets, over the one-shot levels; 2 SE of that
-    ratio (an SD estimated with d degrees of freedom has a relative SE of about 1/sqrt(2d))."""
+def _variability_ratio(levels: list[dict[str, Any]]) -> tuple[float, Tolerance]:
+    """Pooled trial SD of log early-stop iteration, reinit / tickets, over the one-shot levels, and its
+    tolerance (an SD estimated with d degrees of freedom has a relative SE of about 1/sqrt(2d))."""
     groups = {role: [list(np.log(np.maximum(lv[role]["early_stop_iteration"], 1))) for lv in levels if role in lv]
               for role in ("ticket", "reinit")}
-    sds = {role: pooled_sd(g) for role, g in groups.items()}
-    dof = {role: sum(len(x) - 1 for x in g) for role, g in groups.items()}
-    ratio = sds["reinit"] / sds["ticket"] if sds["ticket"] else math.inf
-    se_log = math.sqrt(1 / (2 * max(dof["reinit"], 1)) + 1 / (2 * max(dof["ticket"], 1)))
-    how = (f"2 SE of the ratio (relative SE of a pooled SD = 1/sqrt(2 dof); reinit SD {sds['reinit']:.3f} with "
-           f"{dof['reinit']} dof, tickets {sds['ticket']:.3f} with {dof['ticket']} dof)")
-    return ratio, 2 * se_log * ratio, how
+    spread = {role: Spread.of(g, role) for role, g in groups.items()}
+    ratio = spread["reinit"].sd / spread["ticket"].sd if spread["ticket"].sd else math.inf
+    se_log = math.sqrt(1 / (2 * max(spread["reinit"].dof, 1)) + 1 / (2 * max(spread["ticket"].dof, 1)))
+    z = t_quantile(math.inf)
+    how = (f"{z:.2f} x SE of the ratio (relative SE of a pooled SD = 1/sqrt(2 dof); reinit SD "
+           f"{spread['reinit'].sd:.3f} with {spread['reinit'].dof} dof, tickets {spread['ticket'].sd:.3f} with "
+           f"{spread['ticket'].dof} dof)")
+    return ratio, Tolerance(z * se_log * ratio, how, min(spread["reinit"].dof, spread["ticket"].dof),
+                            f"{len(groups['reinit'])} levels")
 
 
 def mnist_v1_verdicts(result: dict[str, Any]) -> list[Verdict]:
     """The first version's LeNet statements (§3, 4, 6) measured on its own setup's run."""
     claims = {c.key: c for c in mnist_v1_claims.CLAIMS}
-    rounds = result["rounds"]
-    levels = one_shot_levels(result)
+    rounds, levels = result["rounds"], one_shot_levels(result)
     dense = rounds[0]["ticket"]
-    tickets = TrialSpread(levels, ("ticket",))
-    pair = TrialSpread(levels, ("ticket", "reinit"))
-    ladder = [level_pm(lv) for lv in levels]
-    imp_ladder = [level_pm(r) for r in rounds]
+    one_shot, imp = LevelSpreads(levels, dense), LevelSpreads(rounds, dense)
     baseline = (f"dense baseline {100 * role_mean(dense, 'early_stop_accuracy'):.2f}% at iteration "
                 f"{role_mean(dense, 'early_stop_iteration'):.0f}")
-    out = [on_ladder(claims["v1_one_shot_fastest_pm"], _extreme_level(levels, "early_stop_iteration", False), ladder,
-                     "one-shot tickets are fastest at another level"),
-           on_ladder(claims["v1_one_shot_most_accurate_pm"], _extreme_level(levels, "early_stop_accuracy", True),
-                     ladder, "one-shot tickets are most accurate at another level")]
-    out += _middle_verdicts(claims, levels, dense, tickets, baseline)
-    out += _reinit_speed_verdicts(claims, levels, pair)
+    out = [_extreme_verdict(claims["v1_one_shot_fastest_pm"], levels, "early_stop_iteration", False, one_shot,
+                            "one-shot tickets are fastest at another level"),
+           _extreme_verdict(claims["v1_one_shot_most_accurate_pm"], levels, "early_stop_accuracy", True, one_shot,
+                            "one-shot tickets are most accurate at another level")]
+    out += _middle_verdicts(claims, levels, dense, one_shot, baseline)
+    out += _reinit_speed_verdicts(claims, levels, one_shot)
     if any("reinit" in lv for lv in levels[1:]):
-        ratio, tol, how = _variability_ratio(levels[1:])
-        out.append(exceeds(claims["v1_controls_more_variable"], ratio, tol, how,
+        ratio, tol = _variability_ratio(levels[1:])
+        out.append(exceeds(claims["v1_controls_more_variable"], ratio, tol,
                            "the controls' convergence times are not significantly more variable"))
-    out.append(on_ladder(claims["v1_ticket_back_to_dense_speed_pm"], _back_to_dense_speed(rounds), imp_ladder,
-                         "iterative tickets return to the dense convergence time at another level"))
-    out.append(on_ladder(claims["v1_one_shot_back_to_dense_speed_pm"], _back_to_dense_speed(levels), ladder,
-                         "one-shot tickets return to the dense convergence time at another level"))
-    falls = falls_from(levels, "ticket", dense, tickets)
-    out.append(on_ladder(claims["v1_one_shot_accuracy_drops_pm"], falls, ladder,
-                         f"one-shot accuracy falls for good at another level ({baseline})" if falls is not None else
-                         "one-shot accuracy never stays below the dense net's by more than 2 SE down to Pm "
-                         f"{level_pm(levels[-1]):.1f}% ({baseline})"))
+    out.append(_back_to_dense_verdict(claims["v1_ticket_back_to_dense_speed_pm"], rounds, imp,
+                                      "iterative tickets return to the dense convergence time at another level"))
+    out.append(_back_to_dense_verdict(claims["v1_one_shot_back_to_dense_speed_pm"], levels, one_shot,
+                                      "one-shot tickets return to the dense convergence time at another level"))
+    out.append(falls_verdict(claims["v1_one_shot_accuracy_drops_pm"], levels, "ticket", dense, one_shot, baseline))
     for key, role in (("v1_reinit_accuracy_drops_pm", "reinit"), ("v1_ticket_accuracy_drops_pm", "ticket"),
                       ("v1_rewire_accuracy_drops_pm", "rewire")):
-        out.append(falls_verdict(claims[key], rounds, role, dense, TrialSpread(rounds, (role,)), baseline))
-    out.append(_han_verdict(claims["v1_rewind_beats_han"], rounds))
+        out.append(falls_verdict(claims[key], rounds, role, dense, imp, baseline))
+    return out + _iterative_verdicts(claims, rounds, imp, baseline)
+
+
+def _iterative_verdicts(claims: dict[str, Claim], rounds: list[dict[str, Any]], spreads: LevelSpreads,
+                        baseline: str) -> list[Verdict]:
+    """v1 §4: tickets match the dense net at 1.8%; both controls slow down as pruned; rewiring loses accuracy
+    before (more than) reinitialisation."""
+    dense = rounds[0]["ticket"]
+    at18 = nearest_level(rounds[1:], 1.8)
+    out = [equals(claims["v1_ticket_matches_dense_1_8"], accuracy_gap(at18, "ticket", dense),
+                  spreads.accuracy_difference(at18["ticket"], "ticket", dense, DENSE,
+                                              claims["v1_ticket_matches_dense_1_8"].paper_trials),
+                  f"the tickets' accuracy at Pm {level_pm(at18):.1f}% differs from the dense net's ({baseline})")]
+    for key, role in (("v1_reinit_slows", "reinit"), ("v1_rewire_slows", "rewire")):
+        with_role = [r for r in rounds if role in r]
+        rho = spearman([100 - level_pm(r) for r in with_role], [_mean(r, role, "early_stop_iteration")
+                                                                for r in with_role])
+        out.append(exceeds(claims[key], rho, spearman_critical(len(with_role), "IMP levels"),
+                           f"the {role} controls do not slow down significantly as Pm falls"))
+    both = [r for r in rounds[1:] if "reinit" in r and "rewire" in r]
+    gap = float(np.mean([accuracy_gap(r, "reinit", r["rewire"]) for r in both]))
+    n = sum(trials(r["reinit"]) for r in both)
+    tol = difference(spreads.accuracy["reinit"], n, spreads.accuracy["rewire"], n)
+    out.append(exceeds(claims["v1_rewire_below_reinit"], gap, tol,
+                       "rewired controls are not significantly less accurate than reinitialised ones"))
     return out
 
 
-
 def _middle_verdicts(claims: dict[str, Any], levels: list[dict[str, Any]], dense: dict[str, Any],
-                     tickets: TrialSpread, baseline: str) -> list[Verdict]:
+                     spreads: LevelSpreads, baseline: str) -> list[Verdict]:
     """v1 §3 on the one-shot levels between 75% and 25%: at least 25% faster, accuracy within 0.15 pp."""
     middle = [lv for lv in levels[1:] if 25 <= level_pm(lv) <= 75]
     if not middle:
         return []
-    out = []
-    speedups = [(1 - _mean(lv, "ticket", "early_stop_iteration") / _mean(levels[0], "ticket",
-                                                                        "early_stop_iteration"), lv)
-                for lv in middle]
-    slowest, at = min(speedups, key=lambda pair_: pair_[0])
-    ratio = 1 - slowest
-    tol, how = tickets.ratio(ratio, at["ticket"], dense)
-    out.append(at_least(claims["v1_one_shot_faster_75_25"], 100 * slowest, 100 * tol,
-                        how + f"; slowest level Pm {level_pm(at):.1f}%",
-                        "some one-shot level between 75% and 25% is not 25% faster than the dense net"))
-    gaps = [(abs(100 * (_mean(lv, "ticket", "early_stop_accuracy") - role_mean(dense, "early_stop_accuracy"))), lv)
-            for lv in middle]
-    widest, at = max(gaps, key=lambda pair_: pair_[0])
-    tol, how = tickets.accuracy(at["ticket"], dense)
-    out.append(at_most(claims["v1_one_shot_accuracy_75_25"], widest, tol, how + f"; at Pm {level_pm(at):.1f}%",
-                       f"a one-shot level's accuracy differs from the dense net's by more ({baseline})"))
+    dense_iterations = role_mean(dense, "early_stop_iteration")
+    at = max(middle, key=lambda lv: _mean(lv, "ticket", "early_stop_iteration"))
+    ratio = _mean(at, "ticket", "early_stop_iteration") / dense_iterations
+    claim = claims["v1_one_shot_faster_75_25"]
+    reason = censored(at["ticket"], dense)
+    tol = spreads.iteration_ratio(ratio, at["ticket"], "ticket", dense, DENSE, claim.paper_trials).scaled(100)
+    out = [untestable(claim, reason, 100 * (1 - ratio)) if reason else
+           at_least(claim, 100 * (1 - ratio), tol, f"the slowest level between 75% and 25% (Pm {level_pm(at):.1f}%) "
+                    "is not 25% faster than the dense net")]
+    at = max(middle, key=lambda lv: abs(accuracy_gap(lv, "ticket", dense)))
+    out.append(at_most(claims["v1_one_shot_accuracy_75_25"], abs(accuracy_gap(at, "ticket", dense)),
+                       spreads.accuracy_difference(at["ticket"], "ticket", dense, DENSE,
+                                                   claims["v1_one_shot_accuracy_75_25"].paper_trials),
+                       f"a one-shot level's accuracy (Pm {level_pm(at):.1f}%) differs from the dense net's by more "
+                       f"({baseline})"))
     return out
 
 
-def _reinit_speed_verdicts(claims: dict[str, Any], levels: list[dict[str, Any]], pair: TrialSpread) -> list[Verdict]:
+def _reinit_speed_verdicts(claims: dict[str, Any], levels: list[dict[str, Any]],
+                           spreads: LevelSpreads) -> list[Verdict]:
     """v1 §3: how much faster the 35% and 25% one-shot tickets converge than their reinit controls."""
     out = []
     for key, target in (("v1_ticket_vs_reinit_speed_35", 35.0), ("v1_ticket_vs_reinit_speed_25", 25.0)):
@@ -130,23 +172,13 @@ def _reinit_speed_verdicts(claims: dict[str, Any], levels: list[dict[str, Any]],
             out.append(untestable(claims[key], "no reinit controls at the one-shot levels in this run"))
             continue
         speed = _mean(at, "reinit", "early_stop_iteration") / _mean(at, "ticket", "early_stop_iteration")
-        tol, how = pair.ratio(speed, at["reinit"], at["ticket"])
-        out.append(equals(claims[key], speed, tol, how + f"; at Pm {level_pm(at):.1f}%",
-                          "reinit controls are slower or faster than in the paper, beyond the trial spread"))
+        reason = censored(at["reinit"], at["ticket"])
+        out.append(untestable(claims[key], reason, speed) if reason else
+                   equals(claims[key], speed, spreads.iteration_ratio(speed, at["reinit"], "reinit", at["ticket"],
+                                                                      "ticket", claims[key].paper_trials),
+                          f"reinit controls (Pm {level_pm(at):.1f}%) are slower or faster than in the paper, "
+                          "beyond the tolerance"))
     return out
-
-
-def _han_verdict(claim: Any, rounds: list[dict[str, Any]]) -> Verdict:
-    """v1 §6: resetting to the init beats Han et al.'s continued training at the sparsest level."""
-    last = rounds[-1]
-    if "han" not in last:
-        return untestable(claim, "Han et al.'s baseline is not trained at this "
-                          "profile (`han_baseline: false`, to fit the stage's time budget); profile "
-                          "`paper` trains it, and the final-paper run (`mnist`) shows it at this profile")
-    gap = 100 * (_mean(last, "ticket", "early_stop_accuracy") - _mean(last, "han", "early_stop_accuracy"))
-    tol, how = TrialSpread(rounds, ("ticket", "han")).accuracy(last["ticket"], last["han"])
-    return exceeds(claim, gap, tol, how + f"; at Pm {level_pm(last):.1f}%",
-                   "rewinding is not significantly more accurate than continued training at the sparsest level")
 
 
 def _level_note(config: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from lth.report.ledger.rules import reduced_scale
-from lth.report.ledger.statistics import TrialSpread
+from lth.report.ledger.statistics import Spread, Tolerance, difference
 from lth.report.rates import conv_rates_note
 
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray",
@@ -20,20 +20,18 @@ NET_TITLES = {"lenet": "LeNet-300-100 (MNIST)", "conv2": "Conv-2 (CIFAR-10)", "c
 CONV_NETS = ("conv2", "conv4", "conv6")
 
 
-def _pooled(rounds: list[dict[str, Any]], role: str) -> dict[str, list[float]]:
-    """All levels' members of ``role`` as one group (a mean over levels and trials)."""
-    return {"early_stop_accuracy": [a for r in rounds for a in r[role]["early_stop_accuracy"]],
-            "early_stop_iteration": [i for r in rounds for i in r[role]["early_stop_iteration"]]}
-
-
-def compare(rounds: list[dict[str, Any]], a: str, b: str) -> tuple[float | None, float, str]:
-    """Mean accuracy (pp) of role ``a`` minus role ``b`` over every level and trial, with two standard errors
-    of that difference from the pooled trial spread of both roles at every level."""
+def compare(rounds: list[dict[str, Any]], a: str, b: str) -> tuple[float | None, Tolerance | None]:
+    """Mean accuracy (pp) of role ``a`` minus role ``b`` over every level and trial, and its tolerance from
+    each role's trial spread pooled within levels (Welch, t quantile)."""
     if not all(a in r and b in r for r in rounds):
-        return None, float("nan"), "not run"
-    pa, pb = _pooled(rounds, a), _pooled(rounds, b)
-    tol, how = TrialSpread(rounds, (a, b)).accuracy(pa, pb)
-    return 100 * (np.mean(pa["early_stop_accuracy"]) - np.mean(pb["early_stop_accuracy"])), tol, how
+        return None, None
+    values = {role: [list(100 * np.asarray(r[role]["early_stop_accuracy"], dtype=float)) for r in rounds]
+              for role in (a, b)}
+    spreads = {role: Spread.of(groups, f"{role.split('/')[-1]} trials pooled within {len(groups)} levels")
+               for role, groups in values.items()}
+    n = {role: sum(len(g) for g in groups) for role, groups in values.items()}
+    gap = float(np.mean([v for g in values[a] for v in g]) - np.mean([v for g in values[b] for v in g]))
+    return gap, difference(spreads[a], n[a], spreads[b], n[b])
 
 
 def claims_for(records: list[Any], net: str) -> dict[str, Any]:

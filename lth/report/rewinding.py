@@ -13,7 +13,7 @@ from lth.report.common import Section, markdown_table, plt, read_json, run_facts
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Verdict
 from lth.report.ledger.rules import at_most, equals, exceeds, reduced_scale, unless_reduced, untestable
-from lth.report.ledger.statistics import difference_tolerance, pooled_sd
+from lth.report.ledger.statistics import Spread, difference, exact
 
 NETS = {"vgg19": "VGG-19", "resnet20": "ResNet-20"}
 STABLE_POINTS = 2.0
@@ -30,13 +30,13 @@ def _copies(entry: dict[str, Any]) -> list[float]:
     return [100 * a for copy in entry["accuracy"] for a in copy]
 
 
-def copies_sd(result: dict[str, Any]) -> float:
+def copies_spread(result: dict[str, Any]) -> Spread:
     """The spread of two copies trained on different batches, pooled over every pair (pp): the trial spread
     these runs measure."""
     groups = [[100 * a[t], 100 * b[t]] for rd in result["rounds"] for entry in rd["k"].values()
               for kind in ("ticket", "dense") if kind in entry
               for a, b in [entry[kind]["accuracy"]] for t in range(len(a))]
-    return pooled_sd(groups)
+    return Spread.of(groups, f"two copies' accuracies pooled over {len(groups)} pairs")
 
 
 def rewinding_verdicts(net: str, result: dict[str, Any]) -> list[Verdict]:
@@ -44,15 +44,14 @@ def rewinding_verdicts(net: str, result: dict[str, Any]) -> list[Verdict]:
     claims = {c.key: c for c in rewinding_claims.CLAIMS}
     last = result["rounds"][-1]
     first = result["rounds"][0]
-    sd = copies_sd(result)
+    spread = copies_spread(result)
     reinit = [100 * a for a in last["reinit"]["accuracy"]]
     ks = sorted(last["k"], key=int)
     out = []
     ticket0 = _copies(last["k"][ks[0]]["ticket"])
-    tol = difference_tolerance(sd, len(ticket0), len(reinit))
-    how = f"2 SE; SD of two copies {sd:.2f} pp pooled over every pair"
+    tol = difference(spread, len(ticket0), spread, len(reinit))
     out.append(at_most(claims[f"{net}_rewind0_no_better_than_reinit"], float(np.mean(ticket0) - np.mean(reinit)),
-                       tol, how, "the k = 0 ticket beats reinit at this scale"))
+                       tol, "the k = 0 ticket beats reinit at this scale"))
     later = [k for k in ks if int(k) > 0]
     if not later:
         out.append(untestable(claims[f"{net}_late_rewind_recovers"], "no k > 0 run"))
@@ -60,18 +59,19 @@ def rewinding_verdicts(net: str, result: dict[str, Any]) -> list[Verdict]:
         best = max(later, key=lambda k: np.mean(_copies(last["k"][k]["ticket"])))
         gap = float(np.mean(_copies(last["k"][best]["ticket"])) - np.mean(reinit))
         out.append(exceeds(claims[f"{net}_late_rewind_recovers"], gap, tol,
-                           f"{how}; best k = {best} of {len(later)}, no correction for the choice",
-                           "no k > 0 ticket is significantly better than reinit here"))
+                           f"no k > 0 ticket is significantly better than reinit here (best k = {best} of "
+                           f"{len(later)}, no correction for the choice)"))
     disagreements = 0
     for k in ks:
         dense = _copies(first["k"][k]["dense"])
         ticket = _copies(last["k"][k]["ticket"])
-        matches = np.mean(ticket) >= np.mean(dense) - difference_tolerance(sd, len(ticket), len(dense))
+        matches = np.mean(ticket) >= np.mean(dense) - difference(spread, len(ticket), spread, len(dense)).value
         stable = instability(last["k"][k]["ticket"]["path_error"]) < STABLE_POINTS
         disagreements += int(matches != stable)
-    out.append(equals(claims[f"{net}_matching_tickets_stable"], float(disagreements), 0.0,
-                      f"a count over the {len(ks)} values of k; matching within 2 SE ({how}), stable below "
-                      f"{STABLE_POINTS:g} points", "matching and stability disagree at some k"))
+    out.append(equals(claims[f"{net}_matching_tickets_stable"], float(disagreements),
+                      exact(f"a count over the {len(ks)} values of k; matching within the tolerance ({tol.how}), "
+                            f"stable below {STABLE_POINTS:g} points", f"{len(ks)} values of k"),
+                      "matching and stability disagree at some k"))
     return unless_reduced(out, reduced_scale(result["config"], [f"{result['config']['iterations']} iterations"]
                                              if result["config"]["iterations"] < 30000 else []))
 

@@ -9,82 +9,94 @@ from typing import Any
 import numpy as np
 
 from lth.report import sweeps_claims
-from lth.report.common import Section, level_pm, markdown_table, nearest_level, plt, read_json, run_facts
+from lth.report.common import Section, level_pm, markdown_table, plt, read_json, run_facts
 from lth.report.figures import PmAxis, PmSeries, pm_figure
 from lth.report.ledger.markdown import ledger_table
-from lth.report.ledger.records import Verdict
-from lth.report.ledger.rules import exceeds, untestable
-from lth.report.ledger.statistics import TrialSpread, difference_tolerance, pooled_sd
+from lth.report.ledger.levels import LevelSpreads
+from lth.report.ledger.records import Claim, Verdict
+from lth.report.ledger.rules import at_least, exceeds, untestable
+from lth.report.ledger.statistics import (Spread, difference, exact, ratio, role_mean, spearman, spearman_critical,
+                                          trials)
+from lth.report.lenet_levels import censored
 
 PM_AXIS = PmAxis("percent of weights remaining (Pm)")
 
-# one-sided 5% critical values of Spearman's rank correlation for n = 4..10 points (exact permutation tables)
-SPEARMAN_CRITICAL = {4: 1.0, 5: 0.9, 6: 0.829, 7: 0.714, 8: 0.643, 9: 0.6, 10: 0.564}
-
-
-def _trial_means(rounds: list[dict[str, Any]], metric: str, log: bool = False) -> np.ndarray:
+def _trial_means(rounds: list[dict[str, Any]], metric: str, log: bool = False) -> list[float]:
     """Each trial's mean of ``metric`` over the pruned levels (the independent units of a sweep comparison)."""
     values = np.array([r["ticket"][metric] for r in rounds[1:]], dtype=float)      # [levels, trials]
     if log:
         values = np.log(np.maximum(values, 1))
-    return values.mean(axis=0) * (1 if log else 100)
+    return list(values.mean(axis=0) * (1 if log else 100))
 
 
-def _compare(a: dict[str, Any], b: dict[str, Any], metric: str, log: bool) -> tuple[float, float, str]:
-    """a - b of the per-trial level means (accuracy in pp), or a / b of iterations (log scale), with 2 SE."""
+def _censored(*settings: dict[str, Any]) -> str:
+    """Why an iteration comparison of sweep settings is a bound ('' when it is not)."""
+    return censored(*[r["ticket"] for s in settings for r in s["rounds"][1:]])
+
+
+def _compare(claim: Claim, a: dict[str, Any], b: dict[str, Any], metric: str, why_not: str) -> Verdict:
+    """A - B of the per-trial level means (accuracy in pp), or A / B of iterations (log scale), tested as 'A
+    significantly above B' with both sides' spreads (Welch, t quantile)."""
+    log = metric == "early_stop_iteration"
     ta, tb = _trial_means(a["rounds"], metric, log), _trial_means(b["rounds"], metric, log)
-    sd = pooled_sd([list(ta), list(tb)])
-    tol = difference_tolerance(sd, len(ta), len(tb))
-    diff = float(ta.mean() - tb.mean())
-    how = (f"2 SE of the difference of per-trial means; trial SD {sd:.3g}" + (" (log iterations)" if log else " pp")
-           + f", {len(ta)} and {len(tb)} trials")
-    if log:
-        ratio = math.exp(diff)
-        return ratio, ratio * tol, how
-    return diff, tol, how
+    spread_a = Spread.of([ta], f"sigma {a['value']:g}: per-trial means")
+    spread_b = Spread.of([tb], f"sigma {b['value']:g}: per-trial means")
+    diff = float(np.mean(ta) - np.mean(tb))
+    if not log:
+        return exceeds(claim, diff, difference(spread_a, len(ta), spread_b, len(tb)), why_not)
+    value = math.exp(diff)
+    reason = _censored(a, b)
+    if reason:
+        return untestable(claim, reason, value)
+    return exceeds(claim, value, ratio(value, spread_a, len(ta), spread_b, len(tb)), why_not)
 
 
 def init_scale_verdicts(result: dict[str, Any]) -> list[Verdict]:
     """v1's init-scale statements: sigma 0.1 against the largest and the smallest sigma of the sweep."""
     claims = {c.key: c for c in sweeps_claims.CLAIMS}
     by_std = {s["value"]: s for s in result["settings"]}
-    out = []
     if 0.1 not in by_std:
         return [untestable(claims[k], "the sweep has no sigma 0.1") for k in
                 ("v1_larger_init_slower", "v1_larger_init_less_accurate", "v1_smaller_init_more_accurate",
                  "v1_smaller_init_slower")]
     base, large, small = by_std[0.1], by_std[max(by_std)], by_std[min(by_std)]
-    ratio, tol, how = _compare(large, base, "early_stop_iteration", True)
-    out.append(exceeds(claims["v1_larger_init_slower"], ratio, tol, how, "larger inits are not significantly slower"))
-    gap, tol, how = _compare(base, large, "early_stop_accuracy", False)
-    out.append(exceeds(claims["v1_larger_init_less_accurate"], gap, tol, how,
-                       "larger inits are not significantly less accurate"))
-    gap, tol, how = _compare(small, base, "early_stop_accuracy", False)
-    out.append(exceeds(claims["v1_smaller_init_more_accurate"], gap, tol, how,
-                       "smaller inits are not significantly more accurate"))
-    ratio, tol, how = _compare(small, base, "early_stop_iteration", True)
-    out.append(exceeds(claims["v1_smaller_init_slower"], ratio, tol, how, "smaller inits are not significantly slower"))
-    return out
+    return [_compare(claims["v1_larger_init_slower"], large, base, "early_stop_iteration",
+                     "larger inits are not significantly slower"),
+            _compare(claims["v1_larger_init_less_accurate"], base, large, "early_stop_accuracy",
+                     "larger inits are not significantly less accurate"),
+            _compare(claims["v1_smaller_init_more_accurate"], small, base, "early_stop_accuracy",
+                     "smaller inits are not significantly more accurate"),
+            _compare(claims["v1_smaller_init_slower"], small, base, "early_stop_iteration",
+                     "smaller inits are not significantly slower")]
+
+
+def matched_levels(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The pair of pruned levels, one of each ladder, whose Pm are closest (by ratio): like with like."""
+    pairs = [(x, y) for x in a[1:] for y in b[1:]]
+    return min(pairs, key=lambda pair: abs(math.log(level_pm(pair[0]) / level_pm(pair[1]))))
 
 
 def pruning_rate_verdicts(result: dict[str, Any]) -> list[Verdict]:
-    """v1's pruning-rate statements: rate 0.2 against the largest rate, at matching levels."""
+    """v1's pruning-rate statements: rate 0.2 against the largest rate, at their closest-matching levels."""
     claims = {c.key: c for c in sweeps_claims.CLAIMS}
     by_rate = {s["value"]: s for s in result["settings"]}
     keys = ("v1_aggressive_rate_less_accurate", "v1_aggressive_rate_slower")
     if 0.2 not in by_rate or max(by_rate) <= 0.2:
         return [untestable(claims[k], "the sweep needs rate 0.2 and a larger one") for k in keys]
-    fast = by_rate[max(by_rate)]
-    target = level_pm(fast["rounds"][-1])
-    a, b = nearest_level(by_rate[0.2]["rounds"][1:], target), fast["rounds"][-1]
-    spread = TrialSpread([lv for s in result["settings"] for lv in s["rounds"]], ("ticket",))
-    gap = 100 * (np.mean(a["ticket"]["early_stop_accuracy"]) - np.mean(b["ticket"]["early_stop_accuracy"]))
-    tol, how = spread.accuracy(a["ticket"], b["ticket"])
-    where = f"; rate 0.2 at Pm {level_pm(a):.1f}%, rate {max(by_rate):g} at {level_pm(b):.1f}%"
-    out = [exceeds(claims[keys[0]], float(gap), tol, how + where, "aggressive pruning is not significantly less accurate")]
-    ratio = np.mean(b["ticket"]["early_stop_iteration"]) / np.mean(a["ticket"]["early_stop_iteration"])
-    tol, how = spread.ratio(float(ratio), b["ticket"], a["ticket"])
-    out.append(exceeds(claims[keys[1]], float(ratio), tol, how + where, "aggressive pruning is not significantly slower"))
+    slow, fast = by_rate[0.2], by_rate[max(by_rate)]
+    a, b = matched_levels(slow["rounds"], fast["rounds"])
+    spreads = {rate: LevelSpreads(s["rounds"], s["rounds"][0]["ticket"]) for rate, s in by_rate.items()}
+    where = f" (rate 0.2 at Pm {level_pm(a):.1f}%, rate {max(by_rate):g} at {level_pm(b):.1f}%)"
+    gap = 100 * (role_mean(a["ticket"], "early_stop_accuracy") - role_mean(b["ticket"], "early_stop_accuracy"))
+    tol = difference(spreads[0.2].accuracy["ticket"], trials(a["ticket"]),
+                     spreads[max(by_rate)].accuracy["ticket"], trials(b["ticket"]))
+    out = [exceeds(claims[keys[0]], gap, tol, "aggressive pruning is not significantly less accurate" + where)]
+    value = role_mean(b["ticket"], "early_stop_iteration") / role_mean(a["ticket"], "early_stop_iteration")
+    reason = censored(a["ticket"], b["ticket"])
+    tol = ratio(value, spreads[max(by_rate)].iterations["ticket"], trials(b["ticket"]),
+                spreads[0.2].iterations["ticket"], trials(a["ticket"]))
+    out.append(untestable(claims[keys[1]], reason, value) if reason else
+               exceeds(claims[keys[1]], value, tol, "aggressive pruning is not significantly slower" + where))
     return out
 
 
@@ -101,42 +113,30 @@ def _one_shot(size: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def network_size_verdicts(result: dict[str, Any]) -> list[Verdict]:
-    """v1's network-size statements: one-shot ticket size grows with the network; iterative tickets are smaller."""
+    """v1's network-size statements: the one-shot ticket size (by convergence time and by accuracy) grows with
+    the network; iterative tickets are smaller than one-shot ones, size by size."""
     claims = {c.key: c for c in sweeps_claims.CLAIMS}
     sizes = result["sizes"]
     n = len(sizes)
+    keys = ("v1_ticket_size_grows", "v1_ticket_size_grows_accuracy", "v1_iterative_tickets_smaller")
     if n < 4:
-        return [untestable(claims[k], "needs at least 4 network sizes") for k in
-                ("v1_ticket_size_grows", "v1_iterative_tickets_smaller")]
+        return [untestable(claims[k], "needs at least 4 network sizes") for k in keys]
     original = [s["weights_total"] for s in sizes]
     one_shot = [ticket_size(s, _one_shot(s), "early_stop_iteration", False) for s in sizes]
+    by_accuracy = [ticket_size(s, _one_shot(s), "early_stop_accuracy", True) for s in sizes]
     iterative = [ticket_size(s, s["rounds"], "early_stop_iteration", False) for s in sizes]
-    rho = spearman(original, one_shot)
-    critical = SPEARMAN_CRITICAL.get(n, 1.645 / math.sqrt(n - 1))
-    out = [exceeds(claims["v1_ticket_size_grows"], rho, critical,
-                   f"one-sided 5% critical value of Spearman's rho for {n} sizes (the sizes are the units)",
-                   "the one-shot ticket size does not grow significantly with the network")]
-    balance = sum(i < o for i, o in zip(iterative, one_shot)) - sum(i > o for i, o in zip(iterative, one_shot))
-    out.append(exceeds(claims["v1_iterative_tickets_smaller"], float(balance), 0.0,
-                       "a count over the sizes (no trial tolerance: each ticket size is a level of the ladder)",
-                       "iterative tickets are not smaller than one-shot ones for most sizes"))
+    critical = spearman_critical(n, "sizes")
+    out = [exceeds(claims[keys[0]], spearman(original, one_shot), critical,
+                   "the one-shot ticket size does not grow significantly with the network"),
+           exceeds(claims[keys[1]], spearman(original, by_accuracy), critical,
+                   "the accuracy-based ticket size does not grow significantly with the network")]
+    smaller = sum(i < o for i, o in zip(iterative, one_shot))
+    factor = float(np.median([o / i for i, o in zip(iterative, one_shot)]))
+    out.append(at_least(claims[keys[2]], 100 * smaller / n,
+                        exact(f"every size must show it; median one-shot / iterative ticket size x{factor:.2g}",
+                              f"{n} sizes"),
+                        "iterative tickets are not smaller than one-shot ones at every size"))
     return out
-
-
-def spearman(x: list[float], y: list[float]) -> float:
-    """Spearman's rank correlation (average ranks for ties)."""
-    def ranks(v):
-        order = np.argsort(v, kind="stable")
-        r = np.empty(len(v))
-        r[order] = np.arange(len(v), dtype=float)
-        for value in set(v):                                  # ties share their mean rank
-            tied = [i for i, w in enumerate(v) if w == value]
-            r[tied] = np.mean(r[tied])
-        return r
-    rx, ry = ranks(list(x)), ranks(list(y))
-    if rx.std() == 0 or ry.std() == 0:
-        return 0.0
-    return float(np.corrcoef(rx, ry)[0, 1])
 
 
 def _series(items: list[tuple[str, list[dict[str, Any]]]]) -> list[PmSeries]:

@@ -4,7 +4,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from lth.report.common import markdown_table
-from lth.report.ledger.records import FAILS, HOLDS, OTHER_SETUP, UNTESTABLE, VERDICT_CODES, Verdict
+from lth.report.ledger.records import CELL, FAILS, FITTED, HOLDS, OTHER_SETUP, UNTESTABLE, VERDICT_CODES, Verdict
+
+HOW_COUNTED = ("Counted are the papers' statements, each once: a table of the paper is one statement (it holds when "
+               "every cell does; its cells are listed beneath it and not counted), and a number our setting was "
+               "calibrated to is listed as fitted and never counted.")
 
 
 def _value(value: float | None, unit: str) -> str:
@@ -13,25 +17,42 @@ def _value(value: float | None, unit: str) -> str:
     return f"{value:.3g}{unit if unit in ('x', '%') else ' ' + unit}"
 
 
+def _tolerance(v: Verdict) -> str:
+    if v.tolerance is None or v.claim.unit == "% Pm":
+        return v.tolerance_how or "–"
+    return f"± {v.tolerance:.3g} ({v.tolerance_how})"
+
+
+def _verdict(v: Verdict) -> str:
+    label = {CELL: "cell", FITTED: "fitted (calibration target, not tested)"}.get(v.claim.kind)
+    text = f"**{v.verdict}**" + (f": {v.why}" if v.why else "")
+    return f"{label}: {text}" if label else text
+
+
 def ledger_table(verdicts: Sequence[Verdict]) -> str:
-    """The claims of one section as a Markdown table: statement, source, paper, ours, tolerance, verdict."""
+    """The claims of one section as a Markdown table: statement, source, paper, ours, tolerance, trials, margin
+    (distance to the verdict's threshold in tolerances), verdict, and how ours is computed."""
     rows = []
     for v in verdicts:
         c = v.claim
-        tolerance = (f"± {v.tolerance:.3g} ({v.tolerance_how})" if v.tolerance is not None and v.claim.unit != "% Pm"
-                     else v.tolerance_how or "–")
-        verdict = f"**{v.verdict}**" + (f": {v.why}" if v.why else "")
-        rows.append([c.quote, c.source, _value(c.paper, c.unit), _value(v.measured, c.unit), tolerance, verdict,
-                     c.how])
-    return markdown_table(["statement", "source", "paper", "ours", "tolerance", "verdict", "computed from"], rows)
+        margin = f"{v.margin:+.2f}" if v.margin is not None else "–"
+        rows.append([c.quote, c.source, _value(c.paper, c.unit), _value(v.measured, c.unit), _tolerance(v),
+                     v.trials or "–", margin, _verdict(v), c.how])
+    return markdown_table(["statement", "source", "paper", "ours", "tolerance", "trials", "margin", "verdict",
+                           "computed from"], rows)
+
+
+def counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
+    """How many of the counted statements (never cells or fitted targets) have each verdict."""
+    counted = [v for v in verdicts if v.counted]
+    return {name: sum(v.verdict == name for v in counted) for name in VERDICT_CODES}
 
 
 def summary_line(verdicts: Sequence[Verdict], profile: str) -> str:
-    """'K of N testable claims hold at profile P' with the counts of the other verdicts."""
-    counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_CODES}
-    testable = counts[HOLDS] + counts[FAILS]
-    other = (f" and {counts[OTHER_SETUP]} belong to another paper version's setup (listed, not compared)"
-             if counts[OTHER_SETUP] else "")
-    return (f"**{counts[HOLDS]} of {testable} testable claims hold at profile `{profile}`**; "
-            f"{counts[UNTESTABLE]} more are not testable at this profile{other}.")
-
+    """'K of N testable statements hold at profile P' with the counts of the other verdicts."""
+    n = counts(verdicts)
+    testable = n[HOLDS] + n[FAILS]
+    other = (f" and {n[OTHER_SETUP]} belong to another paper version's setup (listed, not compared)"
+             if n[OTHER_SETUP] else "")
+    return (f"**{n[HOLDS]} of {testable} testable statements hold at profile `{profile}`**; "
+            f"{n[UNTESTABLE]} more are not testable at this profile{other}.")

@@ -1,64 +1,124 @@
 """The verdict rules: how a measured value and its tolerance make a claim hold, fail, or not be testable at
-this profile (the four verdicts are described in ``lth.report.ledger``)."""
+this profile (the four verdicts are described in ``lth.report.ledger``).
+
+Before any comparison, two checks decide whether the runs can test the statement at all:
+
+- a tolerance whose spread has fewer than ``MIN_DOF`` degrees of freedom is not an estimate (two trials give
+  one: the 95% interval of the true spread then runs from 0.45 to 32 times the measured one), and
+- a tolerance that reaches the statement's ``contrast`` (no effect) cannot tell the statement from its
+  contrary.
+
+Either makes the verdict "not testable at this profile (too few trials)". ``MIN_DOF`` is a chosen threshold.
+"""
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from lth.report.ledger.records import FAILS, HOLDS, OTHER_SETUP, UNTESTABLE, Claim, Verdict
+from lth.report.ledger.statistics import Tolerance
+
+MIN_DOF = 2       # chosen: the fewest degrees of freedom of a spread we treat as an estimate of it
 
 
-def equals(claim: Claim, measured: float | None, tolerance: float, tolerance_how: str,
-           why_not: str = "") -> Verdict:
+def too_few_trials(claim: Claim, tol: Tolerance) -> str:
+    """Why ``tol`` cannot test ``claim`` ('' when it can): a spread with too few degrees of freedom, or a
+    tolerance reaching the statement's contrast."""
+    if tol.dof < MIN_DOF:
+        return (f"too few trials: the spread behind the tolerance has {tol.dof:.1f} degrees of freedom "
+                f"(at least {MIN_DOF} needed; more trials test it)")
+    if claim.contrast is not None and claim.paper is not None and tol.value >= abs(claim.paper - claim.contrast):
+        return (f"too few trials: the tolerance ({tol.value:.3g}) is as wide as the effect the statement tests "
+                f"({abs(claim.paper - claim.contrast):.3g} {claim.unit}); more trials test it")
+    return ""
+
+
+def _judge(claim: Claim, measured: float | None, tol: Tolerance, distance: Callable[[float], float],
+           why_not: str) -> Verdict:
+    """The verdict from ``distance`` (signed distance of ``measured`` to the threshold, positive when holding)."""
+    if measured is None or not math.isfinite(measured):
+        return Verdict(claim, FAILS, None, tol.value, tol.how, why_not or "not reached in our runs", tol.trials)
+    reason = too_few_trials(claim, tol)
+    if reason:
+        return Verdict(claim, UNTESTABLE, measured, tol.value, tol.how, reason, tol.trials)
+    gap = distance(measured)
+    holds = gap >= 0
+    margin = gap / tol.value if tol.value > 0 else None
+    return Verdict(claim, HOLDS if holds else FAILS, measured, tol.value, tol.how, "" if holds else why_not,
+                   tol.trials, margin)
+
+
+def equals(claim: Claim, measured: float | None, tol: Tolerance, why_not: str = "") -> Verdict:
     """Holds when |measured - paper| <= tolerance."""
-    if measured is None or not math.isfinite(measured):
-        return Verdict(claim, FAILS, None, tolerance, tolerance_how, why_not or "not reached in our runs")
-    holds = abs(measured - claim.paper) <= tolerance
-    return Verdict(claim, HOLDS if holds else FAILS, measured, tolerance, tolerance_how, "" if holds else why_not)
+    return _judge(claim, measured, tol, lambda m: tol.value - abs(m - claim.paper), why_not)
 
 
-def at_least(claim: Claim, measured: float | None, tolerance: float, tolerance_how: str,
-             why_not: str = "") -> Verdict:
+def at_least(claim: Claim, measured: float | None, tol: Tolerance, why_not: str = "") -> Verdict:
     """Holds when measured >= paper - tolerance (a statement 'more than X': not significantly below X)."""
-    if measured is None or not math.isfinite(measured):
-        return Verdict(claim, FAILS, None, tolerance, tolerance_how, why_not or "not reached in our runs")
-    holds = measured >= claim.paper - tolerance
-    return Verdict(claim, HOLDS if holds else FAILS, measured, tolerance, tolerance_how, "" if holds else why_not)
+    return _judge(claim, measured, tol, lambda m: m - (claim.paper - tol.value), why_not)
 
 
-def on_ladder(claim: Claim, measured: float | None, ladder: Sequence[float], why_not: str = "") -> Verdict:
-    """A Pm-level statement: holds when the paper's Pm lies between the neighbours of our level on our
-    ladder of levels (its resolution); the tolerance reported is the factor to the farther neighbour."""
-    levels = sorted(set(float(p) for p in ladder), reverse=True)
-    how = "one level of our Pm ladder either side (its resolution)"
-    if measured is None:
-        return Verdict(claim, FAILS, None, None, how, why_not or "no level of ours shows it")
+def exceeds(claim: Claim, measured: float | None, tol: Tolerance, why_not: str = "") -> Verdict:
+    """An effect ('A beats B'): holds when measured - paper > tolerance (significantly above)."""
+    return _judge(claim, measured, tol, lambda m: m - claim.paper - tol.value,
+                  why_not or "not significantly above the trial spread")
+
+
+def at_most(claim: Claim, measured: float | None, tol: Tolerance, why_not: str = "") -> Verdict:
+    """'No better than': holds when measured <= paper + tolerance (not significantly above)."""
+    return _judge(claim, measured, tol, lambda m: claim.paper + tol.value - m, why_not)
+
+
+def _neighbours(levels: list[float], measured: float) -> tuple[float, float]:
+    """The levels above and below ``measured``'s nearest level (inf / 0 where the ladder ends)."""
     index = min(range(len(levels)), key=lambda i: abs(math.log(levels[i] / measured)))
     upper = levels[index - 1] if index > 0 else math.inf
     lower = levels[index + 1] if index + 1 < len(levels) else 0.0
-    holds = lower <= claim.paper <= upper
+    return upper, lower
+
+
+def on_ladder(claim: Claim, measured: float | None, ladder: Sequence[float], why_not: str = "",
+              trials: str = "") -> Verdict:
+    """A Pm-level statement: holds when the paper's Pm lies between the neighbours of our level on our
+    ladder of levels (its resolution). When the paper's Pm lies on the open side of our ladder's first or last
+    level, the ladder cannot locate it: not testable (not a hold). The tolerance is the factor to the farther
+    neighbour."""
+    levels = sorted(set(float(p) for p in ladder), reverse=True)
+    how = "one level of our Pm ladder either side (its resolution)"
+    if measured is None:
+        return Verdict(claim, FAILS, None, None, how, why_not or "no level of ours shows it", trials)
+    upper, lower = _neighbours(levels, measured)
     factor = max(upper / measured if math.isfinite(upper) else 1.0, measured / lower if lower else 1.0)
-    return Verdict(claim, HOLDS if holds else FAILS, measured, round(factor, 3), how + " (x" + f"{factor:.2f})",
-                   "" if holds else why_not)
+    how += f" (x{factor:.2f})"
+    if (lower == 0.0 and claim.paper <= measured) or (math.isinf(upper) and claim.paper >= measured):
+        return Verdict(claim, UNTESTABLE, measured, round(factor, 3), how,
+                       "our value is at the edge of our Pm ladder and the paper's lies beyond it: more levels "
+                       "test it", trials)
+    holds = lower <= claim.paper <= upper
+    return Verdict(claim, HOLDS if holds else FAILS, measured, round(factor, 3), how, "" if holds else why_not,
+                   trials)
 
 
-def exceeds(claim: Claim, measured: float | None, tolerance: float, tolerance_how: str,
-            why_not: str = "") -> Verdict:
-    """An effect ('A beats B'): holds when measured - paper > tolerance (significantly above)."""
-    if measured is None or not math.isfinite(measured):
-        return Verdict(claim, FAILS, None, tolerance, tolerance_how, why_not or "not reached in our runs")
-    holds = measured - claim.paper > tolerance
-    return Verdict(claim, HOLDS if holds else FAILS, measured, tolerance, tolerance_how,
-                   "" if holds else why_not or "not significantly above the trial spread")
+def table_verdict(claim: Claim, cells: Sequence[Verdict]) -> Verdict:
+    """A paper's table as one statement: it holds when every cell does (the cells are listed beneath it, not
+    counted); our value is the number of cells within their tolerances."""
+    within = sum(c.verdict == HOLDS for c in cells)
+    testable = [c for c in cells if c.verdict in (HOLDS, FAILS)]
+    if len(testable) < len(cells):
+        return Verdict(claim, UNTESTABLE, within, None, "each cell's, listed beneath",
+                       f"{len(cells) - len(testable)} of {len(cells)} cells are not testable", f"{len(cells)} cells")
+    worst = max(cells, key=lambda c: abs((c.measured or 0) - c.claim.paper) - (c.tolerance or 0))
+    holds = within == len(cells)
+    why = "" if holds else (f"{len(cells) - within} of {len(cells)} cells differ beyond their tolerance (largest "
+                            f"excess: {worst.claim.quote}, ours {worst.measured:.3g})")
+    return Verdict(claim, HOLDS if holds else FAILS, within, None, "each cell's, listed beneath", why,
+                   f"{len(cells)} cells")
 
 
-def at_most(claim: Claim, measured: float | None, tolerance: float, tolerance_how: str,
-            why_not: str = "") -> Verdict:
-    """'No better than': holds when measured <= paper + tolerance (not significantly above)."""
-    if measured is None or not math.isfinite(measured):
-        return Verdict(claim, FAILS, None, tolerance, tolerance_how, why_not or "not reached in our runs")
-    holds = measured <= claim.paper + tolerance
-    return Verdict(claim, HOLDS if holds else FAILS, measured, tolerance, tolerance_how, "" if holds else why_not)
+def noise_limited(claim: Claim, measured: float | None, tol: Tolerance | None, why: str) -> Verdict:
+    """A statement the runs cannot resolve: the effect it needs is inside the trial spread (``why``)."""
+    return Verdict(claim, UNTESTABLE, measured, tol.value if tol else None, tol.how if tol else "",
+                   why, tol.trials if tol else "")
 
 
 def untestable(claim: Claim, why: str, measured: float | None = None) -> Verdict:
@@ -90,4 +150,3 @@ def unless_reduced(verdicts: Sequence[Verdict], reason: str | None) -> list[Verd
 def other_setup(claim: Claim, why: str) -> Verdict:
     """A claim of another paper version's setup, listed but not compared."""
     return Verdict(claim, OTHER_SETUP, None, None, "", why)
-
