@@ -9,6 +9,7 @@ import numpy as np
 
 from lth.report import anatomy_claims
 from lth.report.common import Section, markdown_table, plt, read_json, save_figure
+from lth.report.figures import figure_title, legend_below, run_scale
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import FAILS, HOLDS, Claim, Verdict
 from lth.report.ledger.rules import at_most, exceeds
@@ -22,8 +23,9 @@ def _layer_title(i: int, names: list[str]) -> str:
     return LAYER_NAMES[i] if len(names) == 3 else names[i]
 
 
-def initialisations_figure(path: Path, stats: dict[str, Any]) -> None:
-    """One panel per examined level: the density of the surviving weights' initial values per layer (v1 Fig. 10)."""
+def initialisations_figure(path: Path, stats: dict[str, Any], tag: str) -> None:
+    """One panel per examined level: the density of the surviving weights' initial values per layer (v1 Fig. 10);
+    ``tag``: whether it replicates v1's figure or illustrates it at a reduced scale."""
     levels, names = stats["initialisations"], stats["layers"]
     fig, axes = plt.subplots(1, len(levels), figsize=(3.2 * len(levels), 3.4), squeeze=False, sharey=True)
     for ax, level in zip(axes[0], levels):
@@ -36,14 +38,14 @@ def initialisations_figure(path: Path, stats: dict[str, Any]) -> None:
         ax.set_xlabel("initial value / layer's init SD")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("density of surviving weights")
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("Initial values of the weights that survive iterative pruning (replicates v1 §5, initialisations)",
-                 fontsize=11)
+    legend_below(fig, axes[0][:1])
+    figure_title(fig, f"Initial values of the weights that survive iterative pruning\n{tag}")
     save_figure(fig, path)
 
 
-def connectivity_figure(path: Path, stats: dict[str, Any]) -> None:
-    """One panel per layer: each unit's surviving incoming connections, sorted, one line per level (v1 Fig. 11)."""
+def connectivity_figure(path: Path, stats: dict[str, Any], tag: str) -> None:
+    """One panel per layer: each unit's surviving incoming connections, sorted, one line per level (v1 Fig. 11);
+    ``tag``: whether it replicates v1's figure or illustrates it at a reduced scale."""
     levels, names = stats["connectivity"], stats["layers"]
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
     colours = plt.cm.viridis(np.linspace(0, 0.85, max(1, len(levels))))
@@ -55,9 +57,18 @@ def connectivity_figure(path: Path, stats: dict[str, Any]) -> None:
         ax.set_xlabel("unit (sorted by surviving connections)")
         ax.set_ylabel("surviving incoming connections")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle("Surviving connections per unit (replicates v1 §5, architecture)", fontsize=11)
+    legend_below(fig, axes[0][:1])
+    figure_title(fig, f"Surviving connections per unit\n{tag}")
     save_figure(fig, path)
+
+
+def _figure_tags(results: Path, stats: dict[str, Any]) -> dict[str, str]:
+    """Whether each figure replicates v1 §5's or illustrates it at a reduced scale: the scale of the
+    ``mnist_v1`` run whose masks the statistics read (its profile only, when that run's results are missing)."""
+    source = results / "mnist_v1" / "lenet.json"
+    run = read_json(source) if source.exists() else {"profile": stats["profile"], "config": {}}
+    scale = run_scale([run])
+    return {kind: scale.tag(f"v1 §5's {kind} figure") for kind in ("initialisations", "architecture")}
 
 
 def anatomy_verdicts(stats: dict[str, Any]) -> list[Verdict]:
@@ -101,8 +112,9 @@ def anatomy_section(results: Path, figures: Path) -> Section | None:
         return None
     stats = read_json(path)
     names = stats["layers"]
-    initialisations_figure(figures / "anatomy_initialisations.png", stats)
-    connectivity_figure(figures / "anatomy_connectivity.png", stats)
+    tags = _figure_tags(results, stats)
+    initialisations_figure(figures / "anatomy_initialisations.png", stats, tags["initialisations"])
+    connectivity_figure(figures / "anatomy_connectivity.png", stats, tags["architecture"])
     verdicts = anatomy_verdicts(stats)
     init_rows = [[f"{lv['pm']:.1f}", _layer_title(i, names), f"{100 * lv['layers'][n]['remaining']:.1f}",
                   f"{100 * lv['layers'][n]['beyond_1sd']:.1f}", f"{100 * lv['layers'][n]['within_half_sd']:.1f}"]
@@ -120,12 +132,12 @@ trial pooled); the `anatomy` stage trains nothing.*
 ![surviving initialisations](figures/anatomy_initialisations.png)
 
 *Distribution of the initial values of the weights that survive, per layer, at several levels (values in units
-of each layer's SD of all its initial weights); replicates v1 §5's initialisation figure.*
+of each layer's SD of all its initial weights); {tags['initialisations']}.*
 
 ![connections per unit](figures/anatomy_connectivity.png)
 
 *Surviving incoming connections of every unit, sorted in descending order (mean over trials rank by rank);
-replicates v1 §5's architecture figure.*
+{tags['architecture']}.*
 
 {ledger_table(verdicts)}
 

@@ -10,7 +10,7 @@ import numpy as np
 from lth.report import cifar_claims
 from lth.report.common import (Section, at_last_evaluation, diverged_count, level_cell, level_pm, level_stats,
                                markdown_table, read_json, run_facts)
-from lth.report.figures import CurvesPanel, PmAxis, PmSeries, curves_figure, pm_figure
+from lth.report.figures import CurvesPanel, PmAxis, PmSeries, curves_figure, pm_figure, run_scale
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Verdict
 from lth.report.ledger.rules import at_most, equals, exceeds, on_ladder, reduced_scale, untestable
@@ -262,25 +262,30 @@ def headline_table(runs: dict[tuple[str, str], dict[str, Any]]) -> tuple[str, di
 
 
 def cifar_figures(runs: dict[tuple[str, str], dict[str, Any]], figures: Path) -> list[str]:
-    """Draw each net's Pm figure and the Conv-2/4/6 curves; return their Markdown with captions."""
+    """Draw each net's Pm figure and the Conv-2/4/6 curves; return their Markdown with captions (each says
+    whether it replicates the paper's figure or, at a reduced scale, illustrates it and how it is reduced)."""
     figure_md = []
     for net in CONV_NETS + DEEP_NETS:
         net_runs = [(v, r) for (n, v), r in sorted(runs.items()) if n == net]
         if not net_runs:
             continue
-        which = {"conv2": "5 and 6", "conv4": "5 and 6", "conv6": "5 and 6", "vgg19": "7", "resnet20": "8"}[net]
+        which = {"vgg19": "paper Fig. 7", "resnet20": "paper Fig. 8"}.get(net, "paper Figs. 5 and 6")
+        tag = run_scale([r for _, r in net_runs], [len(r["rounds"]) for _, r in net_runs]).tag(which)
         pm_figure(figures / f"cifar_{net}.png", [line for v, r in net_runs for line in pm_series(v, r)], PM_AXIS,
-                  f"{NET_TITLE[net]} on CIFAR-10: winning tickets vs random reinit (replicates paper Fig. {which})")
+                  f"{NET_TITLE[net]} on CIFAR-10: winning tickets vs random reinit\n{tag}")
         figure_md.append(f"![{net}](figures/cifar_{net}.png)\n\n*{NET_TITLE[net]}: early-stop iteration and test "
                          f"accuracy vs Pm for each variant ({', '.join(v for v, _ in net_runs)}); tickets solid, "
-                         f"random reinit dashed; replicates paper Fig. {which}.*")
+                         f"random reinit dashed; {tag}.*")
     curve_runs = [(net, runs[(net, "plain")]) for net in CONV_NETS if (net, "plain") in runs]
     if curve_runs:
+        tag = run_scale([r for _, r in curve_runs]).tag("the curves of paper Fig. 5")
         curves_figure(figures / "cifar_curves.png",
                       [CurvesPanel(result["rounds"], title=NET_TITLE[net]) for net, result in curve_runs],
-                      (5 * len(curve_runs), 4), "Winning tickets on CIFAR-10: test accuracy during training")
+                      (5 * len(curve_runs), 4.3), f"Winning tickets on CIFAR-10: test accuracy during training\n{tag}")
         figure_md.insert(0, "![curves](figures/cifar_curves.png)\n\n*Test accuracy over training of Conv-2/4/6 "
-                            "winning tickets at the recorded Pm levels (paper Fig. 5's companion curves).*")
+                            "winning tickets at the recorded Pm levels (mean over the trials still running at each "
+                            "iteration, to the longest trial's end, thin once a trial has stopped; band: min to max "
+                            f"where two or more run); {tag}.*")
     return figure_md
 
 
@@ -293,7 +298,8 @@ def levels_table(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
 
 
 def cifar_section(results: Path, figures: Path) -> Section | None:
-    """Figures 5-8 replicas, headline numbers beside the paper's, and the per-level tables."""
+    """Figures 5-8 (replicas, or illustrations at a reduced scale), headline numbers beside the paper's, and
+    the per-level tables."""
     runs = load_cifar(results)
     if not runs:
         return None

@@ -99,18 +99,39 @@ def diverged_count(rounds: list[dict[str, Any]]) -> int:
 
 def errorbars(ax: Any, x: Any, mean: np.ndarray, low: np.ndarray, high: np.ndarray, *, color: str,
               linestyle: str, marker: str, markersize: float, label: str) -> None:
-    """Means with bars from min to max over trials (how the papers draw their Pm sweeps)."""
+    """Means with bars from min to max over trials (how the papers draw their Pm sweeps); a plain line when no
+    point has a spread (one trial), so that its legend entry shows no bar either."""
+    if np.allclose(low, high):
+        ax.plot(x, mean, color=color, linestyle=linestyle, marker=marker, markersize=markersize, label=label)
+        return
     ax.errorbar(x, mean, yerr=[mean - low, high - mean], color=color, linestyle=linestyle, marker=marker,
                 markersize=markersize, capsize=2, label=label)
+
+
+def thin_ticks(ticks: Sequence[float], xlim: tuple[float, float], min_gap: float = 0.08) -> list[float]:
+    """The ticks of a log axis that lie within ``xlim``, thinned (largest first) so that no two are closer than
+    ``min_gap`` of the axis' width: their labels never overprint. The smallest is kept, in place of its
+    neighbour if need be."""
+    low, high = min(xlim), max(xlim)
+    inside = sorted({t for t in ticks if low <= t <= high}, reverse=True)
+    gap = min_gap * np.log10(high / low)
+    kept: list[float] = []
+    for tick in inside:
+        if not kept or np.log10(kept[-1] / tick) >= gap:
+            kept.append(tick)
+    if len(kept) > 1 and kept[-1] != inside[-1]:
+        kept[-1] = inside[-1]
+    return kept
 
 
 def pm_axis(ax: Any, xlim: tuple[float, float], xticks: Sequence[float], xlabel: str, ylabel: str,
             minor_ticks: bool) -> None:
     """A Pm axis: log scale, dense on the left and sparse on the right, ticks labelled as plain numbers."""
     ax.set_xscale("log")
+    ax.set_xticks(thin_ticks(xticks, xlim))
     ax.set_xlim(*xlim)
-    ax.set_xticks(xticks)
     ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.get_xaxis().set_minor_formatter(plt.NullFormatter())
     if not minor_ticks:
         ax.minorticks_off()
     ax.set_xlabel(xlabel)
@@ -120,9 +141,11 @@ def pm_axis(ax: Any, xlim: tuple[float, float], xticks: Sequence[float], xlabel:
 
 def save_figure(fig: Any, path: Path) -> None:
     """Lay out ``fig``, write it as PNG atomically (a failed write leaves neither a partial figure nor a
-    temporary file) and close it."""
+    temporary file) and close it. The saved area is cropped to what is drawn, so a legend placed outside the
+    axes, or a long title, is neither cut nor padded."""
     try:
         fig.tight_layout()
-        write_bytes_atomic(path, lambda handle: fig.savefig(handle, dpi=FIGURE_DPI, format="png"))
+        write_bytes_atomic(path, lambda handle: fig.savefig(handle, dpi=FIGURE_DPI, format="png",
+                                                            bbox_inches="tight", pad_inches=0.1))
     finally:
         plt.close(fig)

@@ -10,13 +10,13 @@ import numpy as np
 
 from lth.report import deconstruct_claims
 from lth.report.common import Section, markdown_table, plt, pm_axis, read_json, run_facts, save_figure
-from lth.report.figures import PmAxis, PmSeries, pm_figure
+from lth.report.figures import PmAxis, PmSeries, figure_title, legend_below, pm_figure
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import equals, exceeds, unless_reduced, untestable
 from lth.report.ledger.statistics import Spread, versus_paper
 from lth.report.net_studies import (COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced,
-                                    figure_name, not_run_note)
+                                    figure_name, not_run_note, study_scale)
 
 BASE = "criterion/large_final"
 PM_AXIS = PmAxis("percent of weights remaining (Pm)", minor_ticks=False)
@@ -86,6 +86,22 @@ def _series(rounds: list[dict[str, Any]], roles: list[tuple[str, str]]) -> list[
             for i, (role, label) in enumerate(roles) if any(role in r for r in rounds)]
 
 
+SOURCES = {"criteria": "Zhou et al.'s mask-criteria figure", "mask1": "Zhou et al.'s mask-1 figure",
+           "mask0": "Zhou et al.'s mask-0 figure", "supermask": "Zhou et al.'s supermask figure"}
+
+
+def _tags(r: dict[str, Any], net: str) -> dict[str, str]:
+    """Whether each family's figure of one net's run replicates Zhou et al.'s or illustrates it (reduced)."""
+    scale = study_scale(r, net, len(r["levels"]))
+    return {kind: scale.tag(source) for kind, source in SOURCES.items() if kind != "supermask"}
+
+
+def _supermask_tag(r: dict[str, Any]) -> str:
+    """Whether the supermask figure replicates Zhou et al.'s or illustrates it (reduced), over its levels."""
+    levels = max((len(record["pm"]) for record in r["supermasks"].values()), default=0)
+    return study_scale(r, "lenet", levels).tag(SOURCES["supermask"])
+
+
 def supermask_figure(path: Path, result: dict[str, Any]) -> None:
     """Test accuracy of the untrained supermasks vs Pm (mean, min-max over trials), with the learned one."""
     fig, ax = plt.subplots(figsize=(7, 4.3))
@@ -104,8 +120,9 @@ def supermask_figure(path: Path, result: dict[str, Any]) -> None:
     ax.axhline(10, color="k", linewidth=0.7, linestyle=":", label="chance (10%)")
     pm_axis(ax, (max(pms) * 1.15, min(pms) / 1.15), [100, 50, 20, 10, 5, 2, 1], "percent of weights remaining (Pm)",
             "test accuracy, untrained (%)", True)
-    ax.legend(fontsize=7)
-    ax.set_title("Zhou et al.: supermasks on the untrained LeNet-300-100 (MNIST)", fontsize=10)
+    legend_below(fig, [ax])
+    figure_title(fig, f"Zhou et al.: supermasks on the untrained LeNet-300-100 (MNIST)\n{_supermask_tag(result)}",
+                 fontsize=10)
     save_figure(fig, path)
 
 
@@ -157,25 +174,25 @@ the highest score):
 """
 
 
-def _lenet_families(rounds: list[dict[str, Any]], roles: list[str]) -> str:
+def _lenet_families(r: dict[str, Any], roles: list[str]) -> str:
     """LeNet's three families' figures with their captions, and the accuracy table of every variant."""
+    rounds, tags = level_rounds(r), _tags(r, "lenet")
     return f"""![mask criteria](figures/deconstruct_criteria.png)
 
-*Mask criteria, each rewound to its initial values with the pruned weights at 0; replicates Zhou et al.'s
-mask-criteria figure (test accuracy at early stop vs Pm per criterion).*
+*Mask criteria, each rewound to its initial values with the pruned weights at 0 (early-stop iteration and test
+accuracy at early stop vs Pm per criterion); {tags['criteria']}.*
 
 ![mask-1 actions](figures/deconstruct_mask1.png)
 
 *Mask-1 actions on the large_final mask: rewind (the LTH's), a fresh draw (reinit), the layer's kept initial
 values permuted among the kept positions (reshuffle), a constant alpha = the layer's initial standard
-deviation (constant); `_init_sign`: with the initial values' signs, otherwise random signs. Replicates
-Zhou et al.'s mask-1 figure.*
+deviation (constant); `_init_sign`: with the initial values' signs, otherwise random signs; {tags['mask1']}.*
 
 ![mask-0 actions](figures/deconstruct_mask0.png)
 
 *Mask-0 actions: pruned weights at 0 (the LTH's), frozen at their initial values (freeze_init), or 0 where
-training moved them toward zero (|w_f| < |w_i|) and frozen at init elsewhere (freeze_moved_away). Replicates
-Zhou et al.'s mask-0 figure on LeNet (the conv nets' below, where run).*
+training moved them toward zero (|w_f| < |w_i|) and frozen at init elsewhere (freeze_moved_away); {tags['mask0']}
+(the conv nets' below, where run).*
 
 **Test accuracy at early stop (%), mean over trials:**
 
@@ -190,8 +207,8 @@ def _lenet_supermasks(r: dict[str, Any]) -> str:
 
 *Supermasks, untrained: the initial weights under the large_final mask, under large_final_same_sign (the
 largest final weights among those whose sign training kept), the same mask with signed constants (+-alpha
-with the initial sign), and a random mask; biases at their initial 0. Replicates Zhou et al.'s supermask
-figure; the post quotes up to 86% on MNIST.* {_learned_line(r)}
+with the initial sign), and a random mask; biases at their initial 0; {_supermask_tag(r)}. The post
+quotes up to 86% on MNIST.* {_learned_line(r)}
 
 """
 
@@ -207,7 +224,7 @@ def deconstruct_section(results: Path, figures: Path) -> Section | None:
     supermask_figure(figures / "deconstruct_supermask.png", r)
     verdicts = deconstruct_verdicts(r)
     not_run = not_run_note(results, "deconstruct", r["config"]["nets"])
-    text = (_lenet_setup(r) + _lenet_families(level_rounds(r), criteria + mask1[1:] + mask0[1:])
+    text = (_lenet_setup(r) + _lenet_families(r, criteria + mask1[1:] + mask0[1:])
             + _lenet_supermasks(r) + f"""{not_run}Not run: Zhou et al.'s iterative-pruning runs and the Bernoulli-sampled learned supermask.
 
 **Zhou et al.'s statements (as the follow-ups post words them), on this run:**
@@ -224,19 +241,19 @@ def deconstruct_section(results: Path, figures: Path) -> Section | None:
 
 def family_figures(r: dict[str, Any], net: str, figures: Path) -> tuple[list[str], list[str], list[str]]:
     """Draw one net's criteria, mask-1 and mask-0 figures; return the three families' roles."""
-    c, rounds, title = r["config"], level_rounds(r), NET_TITLES[net]
+    c, rounds, title, tags = r["config"], level_rounds(r), NET_TITLES[net], _tags(r, net)
     criteria = [f"criterion/{k}" for k in c["criteria"]]
     mask1 = [BASE] + [f"mask1/{a}" for a in c["mask1_actions"]]
     mask0 = [BASE] + [f"mask0/{a}" for a in c["mask0_actions"]]
     pm_figure(figures / figure_name("deconstruct", net, "criteria"),
               _series(rounds, [(k, k.split("/")[1]) for k in criteria]),
-              PM_AXIS, f"Zhou et al.: mask criteria (rewind, zero), {title}, one-shot")
+              PM_AXIS, f"Zhou et al.: mask criteria (rewind, zero), {title}, one-shot\n{tags['criteria']}")
     pm_figure(figures / figure_name("deconstruct", net, "mask1"),
               _series(rounds, [(BASE, "rewind (LTH)")] + [(k, k.split("/")[1]) for k in mask1[1:]]),
-              PM_AXIS, f"Zhou et al.: mask-1 actions (large_final mask, zero), {title}")
+              PM_AXIS, f"Zhou et al.: mask-1 actions (large_final mask, zero), {title}\n{tags['mask1']}")
     pm_figure(figures / figure_name("deconstruct", net, "mask0"),
               _series(rounds, [(BASE, "zero (LTH)")] + [(k, k.split("/")[1]) for k in mask0[1:]]),
-              PM_AXIS, f"Zhou et al.: mask-0 actions (large_final mask, rewind), {title}")
+              PM_AXIS, f"Zhou et al.: mask-0 actions (large_final mask, rewind), {title}\n{tags['mask0']}")
     return criteria, mask1, mask0
 
 
@@ -248,12 +265,13 @@ def conv_part(r: dict[str, Any], net: str, figures: Path) -> tuple[str, list[Ver
     facts = (f"; {c['trials']} trials; width {c['conv_width']:g}, "
              + (f"the first {c['conv_train_examples']:,} training images" if c["conv_train_examples"] else
                 "all training images") + f"; batch {c['batch_size']}")
+    tag = study_scale(r, net, len(r["levels"])).tag("Zhou et al.'s figures for this net")
     images = "\n\n".join(f"![{kind}](figures/{figure_name('deconstruct', net, kind)})"
                           for kind in ("criteria", "mask1", "mask0"))
     text = (f"\n### {NET_TITLES[net]}\n\n{run_facts(r, facts)}\n\nThe same variants on {NET_TITLES[net]} "
             "(the final paper's rate, length and per-layer rates for this net); dense test accuracy "
             f"{', '.join(f'{100 * a:.2f}%' for a in r['dense']['early_stop_accuracy'])}.\n\n{images}\n\n"
-            f"*Mask criteria, mask-1 and mask-0 actions on {NET_TITLES[net]}; replicate Zhou et al.'s figures "
-            f"for this net.*\n\n{_level_table(level_rounds(r), criteria + mask1[1:] + mask0[1:])}\n\n"
+            f"*Mask criteria, mask-1 and mask-0 actions on {NET_TITLES[net]}; {tag}.*\n\n"
+            f"{_level_table(level_rounds(r), criteria + mask1[1:] + mask0[1:])}\n\n"
             f"**The statements on {NET_TITLES[net]}:**\n\n{ledger_table(verdicts)}\n")
     return text, verdicts

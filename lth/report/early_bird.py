@@ -10,6 +10,7 @@ import numpy as np
 
 from lth.report import early_bird_claims
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
+from lth.report.figures import figure_title, run_scale
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import FAILS, Verdict
 from lth.report.ledger.rules import at_least, at_most, reduced_scale, unless_reduced, untestable
@@ -52,6 +53,9 @@ def _retrained_verdicts(claims: dict[str, Any], pairs: list[tuple[dict[str, Any]
             at_least(claims["eb_savings"], saving, tol_saving, "the early-bird scheme saves less training here")]
 
 
+SOURCE = "You et al.'s Fig. 1"
+
+
 def distance_figure(path: Path, result: dict[str, Any]) -> None:
     """You et al. Fig. 1 style: the distance between the channel masks of every pair of epochs, per ratio
     (trial 0), the early-bird epoch marked."""
@@ -70,8 +74,8 @@ def distance_figure(path: Path, result: dict[str, Any]) -> None:
         ax.set_xlabel("epoch")
         ax.set_ylabel("epoch")
         fig.colorbar(image, ax=ax, fraction=0.046)
-    fig.suptitle("You et al. Fig. 1: normalised Hamming distance between the channel masks of two epochs "
-                 "(VGG with batch norm, CIFAR-10, trial 0)", fontsize=10)
+    figure_title(fig, "Normalised Hamming distance between the channel masks of two epochs (VGG with batch norm, "
+                      f"CIFAR-10, trial 0)\n{run_scale([result]).tag(SOURCE)}", fontsize=10)
     save_figure(fig, path)
 
 
@@ -135,7 +139,7 @@ channels each step had; batch norm and pooling left out). Dense test accuracy af
 ![mask distances](figures/early_bird_distances.png)
 
 *Distance between the channel masks of every pair of epochs for each pruning ratio, the early-bird epoch
-dashed; replicates You et al.'s Fig. 1 (their VGG-16 at 160 epochs; ours at the reduced scale above).*
+dashed (You et al. draw their VGG-16 at 160 epochs); {run_scale([r]).tag(SOURCE)}.*
 
 {birds}
 

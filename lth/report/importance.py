@@ -11,13 +11,13 @@ import numpy as np
 
 from lth.report import importance_claims
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
-from lth.report.figures import PmAxis, PmSeries, pm_figure
+from lth.report.figures import PmAxis, PmSeries, figure_title, pm_figure
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import at_least, at_most, unless_reduced, untestable
 from lth.report.ledger.statistics import Spread, difference, mean_tolerance
 from lth.report.net_studies import (COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced,
-                                    figure_name, not_run_note)
+                                    figure_name, not_run_note, study_scale)
 
 METRICS_DEFINED = {
     "magnitude": "|w|, pooled over all layers (global magnitude pruning, the seed's baseline)",
@@ -104,8 +104,18 @@ def _versus_dense(claim: Claim, rounds: list[dict[str, Any]]) -> Verdict:
     return at_least(claim, gap, tol, "the tickets are significantly less accurate than the dense net")
 
 
-def overlap_figure(path: Path, parts: dict[str, Any], pm: float) -> None:
-    """The IoU matrix of every member's ticket at one level (the seed's overlap matrix)."""
+SOURCES = {"metrics": "the seed's accuracy-vs-sparsity comparison", "overlap": "the seed's overlap comparison"}
+
+
+def _tags(r: dict[str, Any], net: str) -> dict[str, str]:
+    """Whether each figure of one net's run replicates the seed's comparison or illustrates it (reduced)."""
+    scale = study_scale(r, net, len(r["rounds"]))
+    return {kind: scale.tag(source) for kind, source in SOURCES.items()}
+
+
+def overlap_figure(path: Path, parts: dict[str, Any], pm: float, net_title: str, tag: str) -> None:
+    """The IoU matrix of every member's ticket at one level (the seed's overlap matrix) of ``net_title``'s run;
+    ``tag``: whether it replicates the seed's or illustrates it at a reduced scale."""
     matrix, labels = parts["matrix"], parts["labels"]
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(labels), 0.6 + 0.5 * len(labels)))
     image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
@@ -115,21 +125,24 @@ def overlap_figure(path: Path, parts: dict[str, Any], pm: float) -> None:
     ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     fig.colorbar(image, ax=ax, label="intersection over union of surviving weights")
-    ax.set_title(f"Ticket overlap at Pm {pm:.1f}% (LeNet-300-100, global pruning by each metric)", fontsize=9)
+    figure_title(fig, f"Ticket overlap at Pm {pm:.1f}% ({net_title}, global pruning by each metric)\n{tag}",
+                 fontsize=9)
     save_figure(fig, path)
 
 
 def net_figures(r: dict[str, Any], net: str, figures: Path) -> tuple[float, str]:
     """Draw one net's accuracy-vs-Pm and overlap figures; return the sparsest Pm and the per-round table."""
-    c, rounds = r["config"], metric_rounds(r)
+    c, rounds, tags = r["config"], metric_rounds(r), _tags(r, net)
     series = [PmSeries(rounds, m, m, COLORS[i], "-" if m == "magnitude" else "--")
               for i, m in enumerate(c["metrics"])]
     pm_figure(figures / figure_name("importance", net, "metrics"), series,
               PmAxis("percent of weights remaining (Pm)", minor_ticks=False),
-              f"Vandersmissen & Oramas: IMP with global pruning by each importance value ({NET_TITLES[net]})")
+              f"Vandersmissen & Oramas: IMP with global pruning by each importance value ({NET_TITLES[net]})"
+              f"\n{tags['metrics']}")
     last = len(r["rounds"]) - 1
     last_pm = 100 * rounds[last]["ticket"]["pm"][0]
-    overlap_figure(figures / figure_name("importance", net, "overlap"), overlap_parts(r, last), last_pm)
+    overlap_figure(figures / figure_name("importance", net, "overlap"), overlap_parts(r, last), last_pm,
+                   NET_TITLES[net], tags["overlap"])
     rows = []
     for i in range(1, len(r["rounds"])):
         parts = overlap_parts(r, i)
@@ -154,7 +167,8 @@ def conv_part(r: dict[str, Any], net: str, figures: Path) -> tuple[str, list[Ver
     text = (f"\n### {NET_TITLES[net]}\n\n{run_facts(r, facts)}\n\n"
             f"![importance metrics](figures/{figure_name('importance', net, 'metrics')})\n\n"
             f"![ticket overlap](figures/{figure_name('importance', net, 'overlap')})\n\n*The same metrics on "
-            f"{NET_TITLES[net]} (the final paper's rate and length for this net).*\n\n{table}\n\n"
+            f"{NET_TITLES[net]} (the final paper's rate and length for this net); {_tags(r, net)['metrics']}.*"
+            f"\n\n{table}\n\n"
             f"**The seed's statements on {NET_TITLES[net]}:**\n\n{ledger_table(verdicts)}\n")
     return text, verdicts
 
@@ -174,7 +188,7 @@ def importance_section(results: Path, figures: Path) -> Section | None:
         return None
     r = read_json(path)
     c = r["config"]
-    last_pm, table = net_figures(r, "lenet", figures)
+    (last_pm, table), tags = net_figures(r, "lenet", figures), _tags(r, "lenet")
     verdicts = importance_verdicts(r)
     not_run = not_run_note(results, "importance", c["nets"])
     facts, metric_rows = _facts(c), [[m, METRICS_DEFINED.get(m, "").replace("|", "\\|")] for m in c["metrics"]]
@@ -195,13 +209,13 @@ in both init and batches (the overlap of unrelated tickets).
 
 ![importance metrics](figures/importance_metrics.png)
 
-*Early-stop iteration and test accuracy at early stop vs Pm for IMP by each importance value; replicates the
-seed's accuracy-vs-sparsity comparison of its metrics.*
+*Early-stop iteration and test accuracy at early stop vs Pm for IMP by each importance value;
+{tags['metrics']}.*
 
 ![ticket overlap](figures/importance_overlap.png)
 
 *Intersection over union of the surviving weights of every pair of tickets at Pm {last_pm:.1f}% (rows: metric,
-trial); replicates the seed's overlap comparison.*
+trial); {tags['overlap']}.*
 
 {table}
 

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.lines import Line2D
 
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
+from lth.report.figures import panel_legend_below
 
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
 
@@ -51,18 +53,23 @@ def stopping_row(name: str, rounds: list[dict[str, Any]], threshold: float) -> l
 
 
 def _trajectory_panel(ax: Any, run: dict[str, Any], title: str, threshold: float) -> None:
+    """One net's distance of the mask at iteration t to the final one: a colour per level, solid over all
+    weights and dashed over the survivors; the legend (levels, then the two measures) below the panel."""
     its = np.array(run["iterations"]) / run["iterations"][-1] * 100
+    handles, labels = [], []
     for i, level in enumerate(run["levels"]):
         d = np.array(level["distance"])                                 # [trials, points]
-        ax.plot(its, d.mean(0), color=COLORS[i], label=f"Pm {100 * level['pm']:.1f}%: of all weights")
-        ax.plot(its, d.mean(0) / (2 * level["pm"]), color=COLORS[i], linestyle="--",
-                label=f"Pm {100 * level['pm']:.1f}%: of the survivors")
+        handles += ax.plot(its, d.mean(0), color=COLORS[i])
+        labels.append(f"Pm {100 * level['pm']:.1f}%")
+        ax.plot(its, d.mean(0) / (2 * level["pm"]), color=COLORS[i], linestyle="--")
+    handles += [Line2D([], [], color="k"), Line2D([], [], color="k", linestyle="--")]
+    labels += ["of all weights", "of the survivors"]
     ax.axhline(threshold, color="k", linewidth=0.7, linestyle=":")
     ax.set_xlabel("percent of the training")
     ax.set_ylabel("distance to the final mask")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6)
+    panel_legend_below(ax, (handles, labels))
 
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
@@ -77,11 +84,12 @@ def _imp_panel(ax: Any, imp: dict[str, Any], threshold: float) -> None:
     ax.axhline(threshold, color="k", linewidth=0.7, linestyle=":", label=f"the rule's {100 * threshold:g}%")
     ax.set_xscale("log")
     ax.invert_xaxis()
+    ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xlabel("Pm of the earlier ticket (%)")
     ax.set_ylabel("distance to the next round's ticket")
     ax.set_title("IMP (mnist_v1 run): consecutive tickets", fontsize=9)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    panel_legend_below(ax)
 
 
 def distance_figure(path: Path, r: dict[str, Any], threshold: float) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from lth.report import mnist_claims
 from lth.report.common import Section, diverged_count, level_pm, nearest_level, read_json, run_facts
-from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure, role_series
+from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure, role_series, run_scale
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.levels import DENSE, LevelSpreads
 from lth.report.ledger.records import Claim, Verdict
@@ -15,7 +15,7 @@ from lth.report.ledger.statistics import role_mean, spearman, spearman_critical
 from lth.report.lenet_levels import (accuracy_gap, censored, early_stopping_note, falls_verdict, han_verdict,
                                      levels_table, range_verdict)
 
-PM_AXIS = PmAxis("percent of weights remaining (Pm)", xlim=(110, 1.2), xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.9))
+PM_AXIS = PmAxis("percent of weights remaining (Pm)", xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.9))   # x range: the levels
 
 
 def _one_shot_rounds(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -113,25 +113,33 @@ def _one_shot_verdicts(result: dict[str, Any], claims: dict[str, Claim]) -> list
                           lambda a, b: a > b, "one-shot tickets stop being more accurate at another level")]
 
 
-def mnist_figures(result: dict[str, Any], figures: Path) -> None:
-    """The page's four figures: curves (Fig. 3), tickets vs controls (Figs. 1, 4), iterative vs one-shot, Han."""
+FIGURE_SOURCES = {"curves": "paper Fig. 3", "controls": "paper Figs. 1 and 4 (a, b) and v1 §4",
+                  "oneshot": "paper Fig. 4 (c) and v1 §4", "han": "v1 §6"}
+
+
+def mnist_figures(result: dict[str, Any], figures: Path) -> dict[str, str]:
+    """The page's four figures: curves (Fig. 3), tickets vs controls (Figs. 1, 4), iterative vs one-shot, Han;
+    return each one's 'replicates ...' or 'illustration (reduced: ...)' for its caption."""
     rounds = result["rounds"]
+    drawn = {"curves": [], "controls": [len(rounds)], "oneshot": [len(rounds), len(_one_shot_rounds(result))],
+             "han": [len(rounds)]}
+    tags = {name: run_scale([result], drawn[name]).tag(source) for name, source in FIGURE_SOURCES.items()}
     panels = [CurvesPanel(rounds, ylim=(90, 100)), CurvesPanel(rounds, title="zoom", ylim=(96, 99.2), legend=False)]
     curves_figure(figures / "mnist_curves.png", panels, (12, 4.3),
-                  "LeNet-300-100 winning tickets: test accuracy during training (replicates paper Fig. 3)")
+                  f"LeNet-300-100 winning tickets: test accuracy during training\n{tags['curves']}")
     pm_figure(figures / "mnist_controls.png",
               [role_series(role, rounds) for role in ("ticket", "reinit", "rewire", "random_mask")
                if any(role in r for r in rounds)],
-              PM_AXIS, "Iterative pruning: winning tickets vs controls (replicates paper Figs. 1 and 4; v1 §4)")
+              PM_AXIS, f"Iterative pruning: winning tickets vs controls\n{tags['controls']}")
     pm_figure(figures / "mnist_oneshot.png",
               [role_series("ticket", rounds, "iterative pruning"),
                role_series("one_shot", [{"one_shot": r["ticket"]} for r in _one_shot_rounds(result)], "one-shot pruning")],
-              PM_AXIS, "Iterative vs one-shot pruning (replicates paper Fig. 4 a/b vs c; v1 §4)")
+              PM_AXIS, f"Iterative vs one-shot pruning\n{tags['oneshot']}")
     han = [role_series("ticket", rounds, "rewind to init (lottery ticket)")]
     if "han" in rounds[-1]:
         han.append(role_series("han", [{"han": r.get("han", r["ticket"])} for r in rounds]))
-    pm_figure(figures / "mnist_han.png", han, PM_AXIS, "Rewinding vs Han et al.'s continued training (v1 §6)")
-
+    pm_figure(figures / "mnist_han.png", han, PM_AXIS, f"Rewinding vs Han et al.'s continued training\n{tags['han']}")
+    return tags
 
 
 def _scale_note(result: dict[str, Any]) -> str:
@@ -185,24 +193,26 @@ def mnist_section(results: Path, figures: Path) -> Section | None:
     if not path.exists():
         return None
     result = read_json(path)
-    mnist_figures(result, figures)
+    tags = mnist_figures(result, figures)
     verdicts = mnist_verdicts(result)
     table, levels = ledger_table(verdicts), levels_table(result["rounds"])
     text = _intro(result) + f"""![test accuracy curves](figures/mnist_curves.png)
 
-*Test accuracy over training for winning tickets at several Pm (mean, min–max band); replicates paper Fig. 3.*
+*Test accuracy over training for winning tickets at several Pm: the mean over the trials still running at
+each iteration, drawn to the longest trial's end (thin once a trial has stopped: each training stops at its
+own point), and the min–max band where two or more run; {tags['curves']}.*
 
 ![tickets vs controls](figures/mnist_controls.png)
 
-*Early-stop iteration and accuracy vs Pm for tickets and controls; replicates paper Figs. 1 and 4 (a, b).*
+*Early-stop iteration and accuracy vs Pm for tickets and controls; {tags['controls']}.*
 
 ![iterative vs one-shot](figures/mnist_oneshot.png)
 
-*Iterative vs one-shot pruning; replicates paper Fig. 4 (c) and v1 §4.*
+*Iterative vs one-shot pruning; {tags['oneshot']}.*
 
 ![rewind vs Han](figures/mnist_han.png)
 
-*Rewinding to the initialisation vs Han et al.'s continued training (v1 §6, "weight resetting").*
+*Rewinding to the initialisation vs Han et al.'s continued training ("weight resetting"); {tags['han']}.*
 
 **The papers' statements: the claims ledger for this experiment** (a claim holds when our measurement is
 consistent with it within the stated tolerance; the tolerances come from the spread of this run's trials):

@@ -10,7 +10,7 @@ import numpy as np
 
 from lth.report import mnist_v1_claims
 from lth.report.common import Section, diverged_count, level_pm, nearest_level, read_json, run_facts
-from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure, role_series
+from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure, role_series, run_scale
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.levels import DENSE, LevelSpreads
 from lth.report.ledger.records import Claim, Verdict
@@ -21,7 +21,7 @@ from lth.report.ledger.statistics import (Spread, Tolerance, difference, role_me
 from lth.report.lenet_levels import (accuracy_gap, censored, difference_to_dense, early_stopping_note, falls_verdict,
                                      levels_table, sustained_crossing)
 
-PM_AXIS = PmAxis("percent of weights remaining (Pm)", xlim=(110, 1.0), xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.8))
+PM_AXIS = PmAxis("percent of weights remaining (Pm)", xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.8))   # x range: the levels
 
 
 def one_shot_levels(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -192,23 +192,31 @@ def _level_note(config: dict[str, Any]) -> str:
     return f"{controls} {where}{one_shot}"
 
 
-def mnist_v1_figures(result: dict[str, Any], figures: Path) -> None:
-    """The page's figures: curves, one-shot with controls, iterative with controls, and Han where trained."""
+FIGURE_SOURCES = {"curves": "v1 Fig. 3", "one_shot": "v1 §3", "iterative": "v1 §4", "han": "v1 §6"}
+
+
+def mnist_v1_figures(result: dict[str, Any], figures: Path) -> dict[str, str]:
+    """The page's figures: curves, one-shot with controls, iterative with controls, and Han where trained;
+    return each one's 'replicates ...' or 'illustration (reduced: ...)' for its caption."""
     rounds, levels = result["rounds"], one_shot_levels(result)
-    curves_figure(figures / "mnist_v1_curves.png", [CurvesPanel(rounds, ylim=(90, 100))], (6.5, 4.3),
-                  "v1 setup (N(0, 0.1)): test accuracy during training at several IMP levels (v1 Fig. 3 style)")
+    drawn = {"curves": [], "one_shot": [len(levels)], "iterative": [len(rounds), len(levels)], "han": [len(rounds)]}
+    tags = {name: run_scale([result], drawn[name]).tag(source) for name, source in FIGURE_SOURCES.items()}
+    curves_figure(figures / "mnist_v1_curves.png", [CurvesPanel(rounds, ylim=(90, 100))], (7.5, 4.3),
+                  f"v1 setup (N(0, {result['config']['init_std']:g})): test accuracy during training at several "
+                  f"IMP levels\n{tags['curves']}")
     pm_figure(figures / "mnist_v1_one_shot.png",
               [role_series(role, levels) for role in ("ticket", "reinit", "rewire") if any(role in lv for lv in levels)],
-              PM_AXIS, "v1 §3: one-shot pruning, tickets vs random reinit and random rewiring")
+              PM_AXIS, f"One-shot pruning: tickets vs random reinit and random rewiring\n{tags['one_shot']}")
     pm_figure(figures / "mnist_v1_iterative.png",
               [role_series(role, rounds) for role in ("ticket", "reinit", "rewire") if any(role in r for r in rounds)]
               + [role_series("one_shot", [{"one_shot": lv["ticket"]} for lv in levels], "one-shot ticket")],
-              PM_AXIS, "v1 §4: iterative pruning with controls, and one-shot tickets")
+              PM_AXIS, f"Iterative pruning with controls, and one-shot tickets\n{tags['iterative']}")
     if any("han" in r for r in rounds):         # (not trained when han_baseline is off)
         pm_figure(figures / "mnist_v1_han.png",
                   [role_series("ticket", rounds, "rewind to init (lottery ticket)"),
                    role_series("han", [{"han": r.get("han", r["ticket"])} for r in rounds])],
-                  PM_AXIS, "v1 §6: resetting to the init vs Han et al.'s continued training")
+                  PM_AXIS, f"Resetting to the init vs Han et al.'s continued training\n{tags['han']}")
+    return tags
 
 
 def _scale_note(result: dict[str, Any]) -> str:
@@ -246,23 +254,25 @@ def mnist_v1_section(results: Path, figures: Path) -> Section | None:
         return None
     result = read_json(path)
     rounds = result["rounds"]
-    mnist_v1_figures(result, figures)
+    tags = mnist_v1_figures(result, figures)
     verdicts = mnist_v1_verdicts(result)
     one_shot_rows = levels_table(one_shot_levels(result))
     has_han = any("han" in r for r in rounds)
     han_figure = ("![v1 Han](figures/mnist_v1_han.png)\n\n*Resetting to the init vs Han et al.'s continued training "
-                  "(v1 §6, \"weight resetting\").*\n\n" if has_han else "")
+                  f"(\"weight resetting\"); {tags['han']}.*\n\n" if has_han else "")
     text = _intro(result, has_han) + f"""![v1 one-shot with controls](figures/mnist_v1_one_shot.png)
 
-*One-shot pruning: tickets vs random reinit and random rewiring (v1 §3, control experiments 1 and 2).*
+*One-shot pruning: tickets vs random reinit and random rewiring (control experiments 1 and 2); {tags['one_shot']}.*
 
 ![v1 iterative](figures/mnist_v1_iterative.png)
 
-*Iterative pruning with its controls, and one-shot tickets (v1 §4).*
+*Iterative pruning with its controls, and one-shot tickets; {tags['iterative']}.*
 
 {han_figure}![v1 curves](figures/mnist_v1_curves.png)
 
-*Test accuracy during training at several IMP levels (mean, min–max band).*
+*Test accuracy during training at several IMP levels: the mean over the trials still running at each
+iteration, drawn to the longest trial's end (thin once a trial has stopped), and the min–max band where two or
+more run; {tags['curves']}.*
 
 **The first version's statements, on its own setup** (tolerances from this run's trial spread):
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from lth.report.figures import Scale, run_scale
 from lth.report.ledger.rules import reduced_scale
 from lth.report.ledger.statistics import Spread, Tolerance, difference
 from lth.report.rates import conv_rates_note
@@ -46,6 +47,16 @@ def claims_for(records: list[Any], net: str) -> dict[str, Any]:
 def conv_reduced(config: dict[str, Any]) -> str | None:
     """Why a conv net's run cannot test the statements (reduced width or images), as for the CIFAR stages."""
     return reduced_scale({"width": config["conv_width"], "train_examples": config["conv_train_examples"]})
+
+
+def study_scale(result: dict[str, Any], net: str, levels: int) -> Scale:
+    """The scale of one net's run of a study drawing ``levels`` Pm levels (a conv net at the conv width,
+    training images and length of its config), for its figures' titles and captions."""
+    c = result["config"]
+    if net != "lenet":
+        iterations = c["conv_iterations"][CONV_NETS.index(net)] if "conv_iterations" in c else c["iterations"]
+        c = {**c, "width": c["conv_width"], "train_examples": c["conv_train_examples"], "iterations": iterations}
+    return run_scale([{"profile": result["profile"], "config": c}], [levels])
 
 
 def figure_name(study: str, net: str, kind: str) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 
 from lth.report import rewinding_claims
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
+from lth.report.figures import Scale, figure_title, run_scale
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Verdict
 from lth.report.ledger.rules import at_most, equals, exceeds, reduced_scale, unless_reduced, untestable
@@ -76,6 +77,14 @@ def rewinding_verdicts(net: str, result: dict[str, Any]) -> list[Verdict]:
                                              if result["config"]["iterations"] < 30000 else []))
 
 
+SOURCE = "the papers' rewinding and instability-vs-k figures"
+
+
+def _scale(runs: dict[str, dict[str, Any]]) -> Scale:
+    """The scale of the rewinding runs drawn (their levels: the dense net's and each IMP round's)."""
+    return run_scale(list(runs.values()), [1 + len(r["rounds"]) for r in runs.values()])
+
+
 def rewinding_figure(path: Path, runs: dict[str, dict[str, Any]]) -> None:
     """Per network: ticket accuracy vs Pm for every k against reinit and the dense net (left), and the
     instability of the dense nets and the sparsest tickets vs k (right)."""
@@ -110,7 +119,8 @@ def rewinding_figure(path: Path, runs: dict[str, dict[str, Any]]) -> None:
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7)
             ax.set_title(f"{NETS[net]}, learning rate {r['config']['lr']:g}", fontsize=9)
-    fig.suptitle("Frankle et al.: rewinding to iteration k (accuracy vs Pm) and linear mode connectivity", fontsize=10)
+    figure_title(fig, "Frankle et al.: rewinding to iteration k (accuracy vs Pm) and linear mode connectivity\n"
+                      + _scale(runs).tag(SOURCE), fontsize=10)
     save_figure(fig, path)
 
 
@@ -156,7 +166,7 @@ def rewinding_section(results: Path, figures: Path) -> Section | None:
             "its ends. A network is stable below 2 points. Later IMP rounds prune copy 0's ticket of the first k "
             "(k = 0), one mask lineage for every k.\n\n![rewinding](figures/rewinding.png)\n\n*Ticket accuracy vs Pm "
             "for each rewinding iteration k against random reinit and the dense net (left), instability vs k "
-            "(right); replicates the papers' rewinding and instability-vs-k figures at a much smaller scale.*\n\n" + "\n".join(parts)
+            f"(right); {_scale(runs).tag(SOURCE)}.*\n\n" + "\n".join(parts)
             + (f"\nReduced scale here: {', '.join(reduced)}; read them as an illustration of the procedure.\n\n"
                if reduced else "\n")
             + "**The statements, on these runs:**\n\n" + ledger_table(verdicts) + "\n")

@@ -10,7 +10,7 @@ import numpy as np
 
 from lth.report import sweeps_claims
 from lth.report.common import Section, level_pm, markdown_table, plt, read_json, run_facts
-from lth.report.figures import PmAxis, PmSeries, pm_figure
+from lth.report.figures import PmAxis, PmSeries, pm_figure, run_scale
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.levels import LevelSpreads
 from lth.report.ledger.records import Claim, Verdict
@@ -147,10 +147,14 @@ def _series(items: list[tuple[str, list[dict[str, Any]]]]) -> list[PmSeries]:
 def _network_size_part(r: dict[str, Any], figures: Path) -> tuple[str, list[Verdict]]:
     """The network-size sweep: its two figures, the tickets' sizes and its statements."""
     sizes = r["sizes"]
+    one_shot, iterative = [len(_one_shot(s)) for s in sizes], [len(s["rounds"]) for s in sizes]
     pm_figure(figures / "sweep_network_size_one_shot.png", _series([(s["label"], _one_shot(s)) for s in sizes]),
-              PM_AXIS, "v1 §6: one-shot tickets of LeNets of several sizes")
+              PM_AXIS, "One-shot tickets of LeNets of several sizes\n"
+              + run_scale([r], one_shot).tag("v1 §6's one-shot network-size figure"))
     pm_figure(figures / "sweep_network_size_iterative.png", _series([(s["label"], s["rounds"]) for s in sizes]),
-              PM_AXIS, "v1 §6: iterative tickets of LeNets of several sizes")
+              PM_AXIS, "Iterative tickets of LeNets of several sizes\n"
+              + run_scale([r], iterative).tag("v1 §6's iterative network-size figure"))
+    tag = run_scale([r], one_shot + iterative).tag("v1 §6's network-size figures")
     rows = [[s["label"], f"{s['weights_total']:,}"]
             + [f"{ticket_size(s, levels, metric, largest):,}" for levels in (_one_shot(s), s["rounds"])
                for metric, largest in (("early_stop_iteration", False), ("early_stop_accuracy", True))]
@@ -160,11 +164,36 @@ def _network_size_part(r: dict[str, Any], figures: Path) -> tuple[str, list[Verd
     text = (f"### Network size\n\n{run_facts(r, _facts(r))}\n\n"
             "![one-shot sizes](figures/sweep_network_size_one_shot.png)\n\n"
             "![iterative sizes](figures/sweep_network_size_iterative.png)\n\n*LeNets "
-            + ", ".join(s["label"] for s in sizes) + " (3:1 like 300-100); replicates v1 §6's one-shot and "
-            "iterative network-size figures.*\n\n**Ticket sizes** (weights of the level with the smallest "
+            + ", ".join(s["label"] for s in sizes) + f" (3:1 like 300-100), one-shot and iterative tickets; {tag}.*"
+            "\n\n**Ticket sizes** (weights of the level with the smallest "
             "mean early-stop iteration, and of the most accurate level; v1's two definitions):\n\n"
             f"{table}\n")
     return text, network_size_verdicts(r)
+
+
+def _init_scale_part(r: dict[str, Any], figures: Path) -> str:
+    """The init-scale sweep's two figures (sigma at or above 0.1, at or below) and their caption."""
+    tag = run_scale([r], [len(s["rounds"]) for s in r["settings"]]).tag("v1 §6's two initialisation figures")
+    for side, keep, name in (("above", lambda v: v >= 0.1, "sweep_init_scale.png"),
+                             ("below", lambda v: v <= 0.1, "sweep_init_scale_small.png")):
+        pm_figure(figures / name, _series([(s["label"], s["rounds"]) for s in r["settings"] if keep(s["value"])]),
+                  PM_AXIS, f"Iterative tickets at init scales N(0, sigma), sigma {side} or at 0.1\n{tag}")
+    return (f"### Initialisation scale\n\n{run_facts(r, _facts(r))}\n\n"
+            "![init scale, larger](figures/sweep_init_scale.png)\n\n"
+            "![init scale, smaller](figures/sweep_init_scale_small.png)\n\n*Tickets of LeNet-300-100 at "
+            "N(0, sigma) for sigma " + ", ".join(f"{s['value']:g}" for s in r["settings"]) + " (each trial's "
+            f"draws shared across sigmas, scaled), sigma >= 0.1 and <= 0.1; {tag}.*\n")
+
+
+def _pruning_rate_part(r: dict[str, Any], figures: Path) -> str:
+    """The pruning-rate sweep's figure and its caption."""
+    tag = run_scale([r], [len(s["rounds"]) for s in r["settings"]]).tag("v1 §6's pruning-rate figure")
+    pm_figure(figures / "sweep_pruning_rate.png", _series([(s["label"], s["rounds"]) for s in r["settings"]]),
+              PM_AXIS, f"Iterative tickets at several pruning rates per round (output layer at half)\n{tag}")
+    return (f"### Pruning rate\n\n{run_facts(r, _facts(r))}\n\n![pruning rate](figures/sweep_pruning_rate.png)\n\n"
+            "*Tickets pruned at " + ", ".join(f"{100 * s['value']:g}%" for s in r["settings"]) + " of each "
+            "hidden layer per round (the output layer at half) down to Pm "
+            f"{100 * r['config']['min_remaining']:g}%; {tag}.*\n")
 
 
 def sweeps_section(results: Path, figures: Path) -> Section | None:
@@ -176,26 +205,12 @@ def sweeps_section(results: Path, figures: Path) -> Section | None:
     parts, verdicts, profiles = [], [], set()
     if "init_scale" in runs:
         r = runs["init_scale"]
-        for side, keep, name in (("above", lambda v: v >= 0.1, "sweep_init_scale.png"),
-                                 ("below", lambda v: v <= 0.1, "sweep_init_scale_small.png")):
-            pm_figure(figures / name, _series([(s["label"], s["rounds"]) for s in r["settings"] if keep(s["value"])]),
-                      PM_AXIS, f"v1 §6: iterative tickets at init scales N(0, sigma), sigma {side} or at 0.1")
+        parts.append(_init_scale_part(r, figures))
         verdicts += init_scale_verdicts(r)
-        parts.append(f"### Initialisation scale\n\n{run_facts(r, _facts(r))}\n\n"
-                     "![init scale, larger](figures/sweep_init_scale.png)\n\n"
-                     "![init scale, smaller](figures/sweep_init_scale_small.png)\n\n*Tickets of LeNet-300-100 at "
-                     "N(0, sigma) for sigma " + ", ".join(f"{s['value']:g}" for s in r["settings"]) + " (each trial's "
-                     "draws shared across sigmas, scaled), sigma >= 0.1 and <= 0.1; replicates v1 §6's two "
-                     "initialisation figures.*\n")
     if "pruning_rate" in runs:
         r = runs["pruning_rate"]
-        pm_figure(figures / "sweep_pruning_rate.png", _series([(s["label"], s["rounds"]) for s in r["settings"]]),
-                  PM_AXIS, "v1 §6: iterative tickets at several pruning rates per round (output layer at half)")
+        parts.append(_pruning_rate_part(r, figures))
         verdicts += pruning_rate_verdicts(r)
-        parts.append(f"### Pruning rate\n\n{run_facts(r, _facts(r))}\n\n![pruning rate](figures/sweep_pruning_rate.png)\n\n"
-                     "*Tickets pruned at " + ", ".join(f"{100 * s['value']:g}%" for s in r["settings"]) + " of each "
-                     "hidden layer per round (the output layer at half) down to Pm "
-                     f"{100 * r['config']['min_remaining']:g}%; replicates v1 §6's pruning-rate figure.*\n")
     if "network_size" in runs:
         part, size_verdicts = _network_size_part(runs["network_size"], figures)
         parts.append(part)

@@ -8,6 +8,7 @@ import math
 
 from lth.report import papers, xor_claims
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
+from lth.report.figures import figure_title, legend_below
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import at_least, equals, exceeds, table_verdict
@@ -53,9 +54,10 @@ def xor_figure(result: dict[str, Any], path: Path) -> None:
         ax.set_ylim(0, 102)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"% of {result['config']['trials']} trials")
-    axes[1].legend(loc="lower right", fontsize=8)
-    fig.suptitle(f"Winning tickets train where random nets of the same width fail "
-                 f"(profile {result['profile']})", fontsize=11)
+    legend_below(fig, axes, bars=False)           # the bars (1 SE) mostly hide behind the markers
+    figure_title(fig, f"XOR, 2-H-1 nets: success rates by hidden units, random init vs pruned from "
+                      f"{result['config']['pruning']['start_units']} units and reset, ours and the paper's "
+                      f"(profile {result['profile']})")
     save_figure(fig, path)
 
 
@@ -294,7 +296,8 @@ round; the {start}-unit column is the unpruned network of the same trials):
 ![XOR success rates](figures/{figure.name})
 
 *Figure: success rates vs. hidden units: random initialisation (grey) against nets pruned from {start} units
-with the product heuristic and reset to their initialisation (blue/orange); crosses are the paper's numbers.*
+with the product heuristic and reset to their initialisation (blue/orange); crosses are the paper's numbers;
+the bars (± one binomial standard error) are mostly hidden by the markers.*
 
 **What the paper leaves open and we chose** (all are `xor` params): hidden activation
 `{config['activation']}` with a sigmoid output and binary cross-entropy; optimizer `{config['optimizer']}` at
