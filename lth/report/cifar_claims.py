@@ -23,7 +23,7 @@ def _cifar_claims() -> list[Claim]:
         out.append(Claim(f"{net}_above_dense_pm", "cifar", f"{title} tickets stay above the original network's "
                           "accuracy while Pm > 2%", FINAL + " §3", 2.0, "% Pm",
                           "smallest IMP level down to which every level's mean ticket accuracy is not below the "
-                          "dense net's by more than two standard errors"))
+                          "dense net's by more than the tolerance"))
         raise_pp, adds = _DROPOUT[net]
         out.append(Claim(f"{net}_dropout_raises_dense", "cifar", f"dropout raises the dense {title}'s accuracy by "
                           f"{raise_pp:g} pp", FINAL + " §3, Fig. 6", raise_pp, "pp",

@@ -42,16 +42,16 @@ CLAIMS = [
            "above the dense net's"),
     Claim("v1_one_shot_accuracy_drops_pm", "mnist_v1", "one-shot accuracy begins to drop off at 15%",
            V1 + " §4", 15.0, "% Pm",
-           "largest one-shot level from which on every sparser level is below the dense net by more than 2 SE"),
+           "largest one-shot level from which on every sparser level is below the dense net by more than the tolerance"),
     Claim("v1_reinit_accuracy_drops_pm", "mnist_v1", "reinitialised controls' accuracy begins to drop off once "
            "pruned to 37%", V1 + " §4", 37.0, "% Pm",
-           "largest IMP level from which on every sparser level's reinit is below the dense net by more than 2 SE"),
+           "largest IMP level from which on every sparser level's reinit is below the dense net by more than the tolerance"),
     Claim("v1_ticket_accuracy_drops_pm", "mnist_v1", "iterative tickets' accuracy drops off when pruned to 1.5%",
            V1 + " §4", 1.5, "% Pm",
-           "largest IMP level from which on every sparser level's tickets are below the dense net by more than 2 SE"),
+           "largest IMP level from which on every sparser level's tickets are below the dense net by more than the tolerance"),
     Claim("v1_rewire_accuracy_drops_pm", "mnist_v1", "randomly rewired controls' accuracy begins to drop off "
            "around 52%", V1 + " §4", 52.0, "% Pm",
-           "largest IMP level from which on every sparser level's rewiring is below the dense net by more than 2 SE"),
+           "largest IMP level from which on every sparser level's rewiring is below the dense net by more than the tolerance"),
     Claim("v1_ticket_matches_dense_1_8", "mnist_v1", "iterative pruning: accuracy slightly increases before "
           "matching the original network's accuracy once the network has been pruned to 1.8%", V1 + " §4", 0.0,
           "pp", "IMP tickets at the level nearest Pm 1.8%: mean test accuracy at early stop minus the dense net's",
