@@ -13,7 +13,8 @@ COUNTS = (("holds", HOLDS), ("fails", FAILS), ("not_testable", UNTESTABLE))
 
 
 def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
-    """How many claims hold, fail and are not testable (and belong to another setup, when any do)."""
+    """How many claims hold, fail and are not testable (and belong to another setup, when any do): the counts
+    of metrics.json and of the report's first-screen table alike."""
     counts = {name: sum(v.verdict == verdict for v in verdicts) for name, verdict in COUNTS}
     other = sum(v.verdict == OTHER_SETUP for v in verdicts)
     return {**counts, **({"other_setup": other} if other else {})}

@@ -7,11 +7,13 @@ from typing import Any
 from lth.report import mnist_claims
 from lth.report.common import Section, diverged_count, nearest_level, read_json, run_facts
 from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure, role_series
+from lth.report.findings import ticket_finding
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Verdict
 from lth.report.ledger.rules import at_least, equals, on_ladder, untestable
 from lth.report.ledger.statistics import TrialSpread, role_mean
 from lth.report.lenet_levels import early_stopping_note, falls_verdict, levels_table
+from lth.report.scale import RunConfig
 
 PM_AXIS = PmAxis("percent of weights remaining (Pm)", xlim=(110, 1.2), xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.9))
 
@@ -192,4 +194,10 @@ consistent with it within the stated tolerance; the tolerances come from the spr
 
 {levels}
 """
-    return Section(text, verdicts, result["profile"], mnist_claims.HEADLINE)
+    return Section(text, verdicts, result["profile"], mnist_claims.HEADLINE,
+                   scale=[RunConfig("LeNet-300-100", "mnist", result["config"])],
+                   finding=ticket_finding(result["rounds"]),
+                   key_figure=("mnist_controls.png", "tickets vs controls",
+                               "MNIST, LeNet-300-100: early-stop iteration and test accuracy vs Pm of the winning "
+                               "tickets and of their random reinit, rewiring and random-mask controls (replicates "
+                               "paper Figs. 1 and 4)"))

@@ -11,11 +11,13 @@ import numpy as np
 from lth.report import mnist_v1_claims
 from lth.report.common import Section, diverged_count, level_pm, nearest_level, read_json, run_facts
 from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure, role_series
+from lth.report.findings import ticket_finding
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Verdict
 from lth.report.ledger.rules import at_least, at_most, equals, exceeds, on_ladder, untestable
 from lth.report.ledger.statistics import TrialSpread, pooled_sd, role_mean
 from lth.report.lenet_levels import early_stopping_note, falls_from, falls_verdict, levels_table, sustained_crossing
+from lth.report.scale import RunConfig
 
 PM_AXIS = PmAxis("percent of weights remaining (Pm)", xlim=(110, 1.0), xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.8))
 
@@ -244,4 +246,6 @@ def mnist_v1_section(results: Path, figures: Path) -> Section | None:
 
 {one_shot_rows}
 """
-    return Section(text, verdicts, result["profile"], mnist_v1_claims.HEADLINE)
+    return Section(text, verdicts, result["profile"], mnist_v1_claims.HEADLINE,
+                   scale=[RunConfig("LeNet-300-100, v1 setup", "mnist_v1", result["config"])],
+                   finding=ticket_finding(rounds))

@@ -11,10 +11,12 @@ import numpy as np
 from lth.report import sweeps_claims
 from lth.report.common import Section, level_pm, markdown_table, nearest_level, plt, read_json, run_facts
 from lth.report.figures import PmAxis, PmSeries, pm_figure
+from lth.report.findings import best_setting
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Verdict
 from lth.report.ledger.rules import exceeds, untestable
 from lth.report.ledger.statistics import TrialSpread, difference_tolerance, pooled_sd
+from lth.report.scale import RunConfig
 
 PM_AXIS = PmAxis("percent of weights remaining (Pm)")
 
@@ -167,6 +169,16 @@ def _network_size_part(r: dict[str, Any], figures: Path) -> tuple[str, list[Verd
     return text, network_size_verdicts(r)
 
 
+SWEEP_NAMES = {"init_scale": "init scale", "pruning_rate": "pruning rate", "network_size": "network size"}
+
+
+def sweeps_finding(runs: dict[str, dict[str, Any]]) -> str:
+    """Per setting sweep (init scale, pruning rate): the setting whose tickets are the most accurate."""
+    best = [best_setting([(s["label"], s["rounds"]) for s in runs[kind]["settings"]])
+            for kind in ("init_scale", "pruning_rate") if kind in runs]
+    return f"most accurate tickets at {' and at '.join(best)}" if best else ""
+
+
 def sweeps_section(results: Path, figures: Path) -> Section | None:
     """The three sweeps that have results: figures, ticket sizes, statements."""
     runs = {kind: read_json(results / "sweeps" / f"{kind}.json") for kind in ("init_scale", "pruning_rate", "network_size")
@@ -205,7 +217,9 @@ def sweeps_section(results: Path, figures: Path) -> Section | None:
             "weights, zero biases, Adam 1.2e-3 as in `mnist_v1`), tickets only (rewound to their init each round), "
             "every setting and trial of one architecture in one population per round.\n\n" + "\n".join(parts)
             + "\n**The first version's §6 statements, on these runs:**\n\n" + ledger_table(verdicts) + "\n")
-    return Section(text, verdicts, ", ".join(sorted(profiles)), sweeps_claims.HEADLINE)
+    return Section(text, verdicts, ", ".join(sorted(profiles)), sweeps_claims.HEADLINE,
+                   scale=[RunConfig(SWEEP_NAMES[kind], f"sweep_{kind}", r["config"]) for kind, r in runs.items()],
+                   finding=sweeps_finding(runs))
 
 
 def _facts(result: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from lth.report.common import Section, markdown_table, plt, read_json, run_facts
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import equals, exceeds
+from lth.report.scale import RunConfig
 
 HEURISTIC_NAMES = {"input_magnitude": "Input magnitude", "output_magnitude": "Output magnitude",
                    "product": "Product"}
@@ -239,6 +240,21 @@ def pruning_table(config: dict[str, Any], pruning: dict[str, Any]) -> str:
     return markdown_table(header, rows)
 
 
+def xor_finding(result: dict[str, Any]) -> str:
+    """The smallest pruned width: how often the best pruned-and-reset nets find the decision boundary, against
+    nets of that width from a random init."""
+    config, pruning = result["config"], result["pruning"]
+    width = str(min(config["pruning"]["targets"]))
+    mode, heuristic = max(((m, h) for m in MODE_NAMES if m in pruning for h in pruning[m]),
+                          key=lambda mh: pruning[mh[0]][mh[1]][width]["db"])
+    text = (f"{width}-unit nets pruned from {config['pruning']['start_units']} and reset find the decision boundary "
+            f"in {pruning[mode][heuristic][width]['db']:.1f}% of trials ({MODE_NAMES[mode].lower()}, "
+            f"{HEURISTIC_NAMES[heuristic].lower()})")
+    if width in result["random_init"]:
+        text += f"; {width}-unit nets from a random init in {result['random_init'][width]['db']:.1f}%"
+    return text
+
+
 def xor_section(results: Path, figures: Path) -> Section | None:
     """Both XOR tables with the paper's numbers beside ours, the figure, and the choices we made."""
     path = results / "xor" / "results.json"
@@ -287,4 +303,5 @@ Rates over all trials, including those whose unpruned net failed.
 
 {ledger_table(verdicts)}
 """
-    return Section(text, verdicts, result["profile"], xor_claims.HEADLINE)
+    return Section(text, verdicts, result["profile"], xor_claims.HEADLINE,
+                   scale=[RunConfig("XOR", "xor", config)], finding=xor_finding(result))
