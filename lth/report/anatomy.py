@@ -14,6 +14,7 @@ from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import FAILS, HOLDS, Claim, Verdict
 from lth.report.ledger.rules import at_most, exceeds
 from lth.report.ledger.statistics import exact, mean_tolerance
+from lth.report.scale import RunConfig
 
 LAYER_NAMES = ("first hidden layer", "second hidden layer", "output layer")
 LAYER_COLOURS = ("tab:blue", "tab:orange", "tab:green")
@@ -105,6 +106,23 @@ def _proportional_verdict(claim: Claim, layer: dict[str, Any], pm: float) -> Ver
                    f"(Pm {pm:.1f}%)", band.trials)
 
 
+def anatomy_finding(stats: dict[str, Any]) -> str:
+    """How many of the first layer's survivors started beyond one SD of the init, at the sparsest examined
+    level against the unpruned net."""
+    first_layer = stats["layers"][0]
+    levels = [(lv["pm"], 100 * lv["layers"][first_layer]["beyond_1sd"]) for lv in stats["initialisations"]]
+    (dense_pm, dense), (pm, sparse) = max(levels), min(levels)
+    return (f"at Pm {pm:.1f}%, {sparse:.1f}% of the {_layer_title(0, stats['layers'])}'s surviving weights started "
+            f"beyond one SD of the init ({dense:.1f}% at Pm {dense_pm:.0f}%)")
+
+
+def anatomy_runs(results: Path, stats: dict[str, Any]) -> list[RunConfig]:
+    """The anatomy stage's config and that of the mnist_v1 run whose tickets it reads."""
+    tickets = results / "mnist_v1" / "lenet.json"
+    return [RunConfig("anatomy", "anatomy", stats["config"])] + (
+        [RunConfig("the mnist_v1 run's tickets", "mnist_v1", read_json(tickets)["config"])] if tickets.exists() else [])
+
+
 def anatomy_section(results: Path, figures: Path) -> Section | None:
     """Figures of v1 §5 (surviving initialisations, connections per unit), their numbers and two claims."""
     path = results / "mnist_v1" / "anatomy.json"
@@ -151,4 +169,5 @@ connection; means over trials):
 
 {markdown_table(["Pm %", "layer", "units", "mean incoming", "most", "no incoming", "no outgoing"], conn_rows)}
 """
-    return Section(text, verdicts, stats["profile"], anatomy_claims.HEADLINE)
+    return Section(text, verdicts, stats["profile"], anatomy_claims.HEADLINE, scale=anatomy_runs(results, stats),
+                   finding=anatomy_finding(stats))

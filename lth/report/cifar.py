@@ -16,6 +16,7 @@ from lth.report.ledger.records import Verdict
 from lth.report.ledger.rules import at_most, equals, exceeds, on_ladder, reduced_scale, untestable
 from lth.report.ledger.levels import DENSE, LevelSpreads
 from lth.report.ledger.statistics import Tolerance, difference, role_mean, versus_paper
+from lth.report.scale import RunConfig
 
 CONV_NETS = ("conv2", "conv4", "conv6")
 DEEP_NETS = ("vgg19", "resnet20")
@@ -297,6 +298,23 @@ def levels_table(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
     return markdown_table(["run", "Pm %", "ticket (early stop / acc. %)", "reinit"], level_rows)
 
 
+def cifar_finding(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
+    """The largest ticket gain over the dense net among the runs, in how many runs some level beats the dense
+    net, and the ticket-minus-reinit range at the runs' sparsest levels."""
+    numbers = {key: summary(result) for key, result in runs.items()}
+    gains = {key: s for key, s in numbers.items() if s["max_accuracy_gain_pp"] is not None}
+    if not gains:
+        return "dense nets only"
+    (net, variant), best = max(gains.items(), key=lambda item: item[1]["max_accuracy_gain_pp"])
+    above = sum(s["max_accuracy_gain_pp"] > 0 for s in gains.values())
+    text = (f"tickets up to {best['max_accuracy_gain_pp']:+.2f} pp vs the dense net ({NET_TITLE[net]} {variant}, "
+            f"Pm {best['max_accuracy_gain_pm']:.1f}%), above it at some level in {above} of {len(gains)} runs")
+    vs_reinit = [s["ticket_minus_reinit_pp"] for s in numbers.values() if s["ticket_minus_reinit_pp"] is not None]
+    if vs_reinit:
+        text += f"; ticket minus reinit at the sparsest level {min(vs_reinit):+.2f} to {max(vs_reinit):+.2f} pp"
+    return text
+
+
 def cifar_section(results: Path, figures: Path) -> Section | None:
     """Figures 5-8 (replicas, or illustrations at a reduced scale), headline numbers beside the paper's, and
     the per-level tables."""
@@ -334,4 +352,7 @@ and accuracy as for MNIST (5,000 validation images). Diverged runs: {diverged}.
 
 {levels}
 """
-    return Section(text, verdicts, first["profile"], cifar_claims.HEADLINE, runs_numbers)
+    return Section(text, verdicts, first["profile"], cifar_claims.HEADLINE, runs_numbers,
+                   scale=[RunConfig(f"{NET_TITLE[net]} {variant}", net, result["config"], variant)
+                          for (net, variant), result in sorted(runs.items())],
+                   finding=cifar_finding(runs))

@@ -25,12 +25,17 @@ FIGURE_DPI = 110
 class Section:
     """One report section: Markdown text, its claims' verdicts (the ledger: claims.json and the summary line),
     the profile its results were run at, the claims whose measured values are its headline numbers
-    (metrics.json), and any per-run numbers it reports beside its claims (claims.json)."""
+    (metrics.json), and any per-run numbers it reports beside its claims (claims.json). For the first screen:
+    its runs' configs (``scale``: judged against the paper's settings), a one-line ``finding`` computed from
+    its results, and a ``key_figure`` (file name in figures/, alt text, caption) to show there."""
     markdown: str
     verdicts: list[Any] = field(default_factory=list)     # lth.report.ledger.records.Verdict
     profile: str = ""
     headline: tuple[str, ...] = ()
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scale: list[Any] = field(default_factory=list)        # lth.report.scale.RunConfig
+    finding: str = ""
+    key_figure: tuple[str, str, str] | None = None
 
 
 def read_json(path: Path, require: tuple[str, ...] = ()) -> Any:

@@ -11,12 +11,14 @@ import numpy as np
 from lth.report import deconstruct_claims
 from lth.report.common import Section, markdown_table, plt, pm_axis, read_json, run_facts, save_figure
 from lth.report.figures import PmAxis, PmSeries, figure_title, legend_below, pm_figure
+from lth.report.findings import mean_accuracy
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import equals, exceeds, unless_reduced, untestable
 from lth.report.ledger.statistics import Spread, versus_paper
 from lth.report.net_studies import (COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced,
                                     figure_name, not_run_note, study_scale)
+from lth.report.scale import RunConfig
 
 BASE = "criterion/large_final"
 PM_AXIS = PmAxis("percent of weights remaining (Pm)", minor_ticks=False)
@@ -213,6 +215,22 @@ quotes up to 86% on MNIST.* {_learned_line(r)}
 """
 
 
+def deconstruct_finding(r: dict[str, Any]) -> str:
+    """At the sparsest level: the most accurate mask criterion against random masks; and the learned
+    supermask's accuracy (no weight trained)."""
+    level = r["levels"][-1]
+    criteria = {key.split("/", 1)[1]: mean_accuracy(members) for key, members in level["variants"].items()
+                if key.startswith("criterion/")}
+    best = max(criteria, key=criteria.get)
+    text = f"at Pm {100 * level['pm']:.1f}% the best mask criterion is {best} ({criteria[best]:.2f}%)"
+    text += f", random masks {criteria['random']:.2f}%" if "random" in criteria else ""
+    learned = r.get("learned_supermask")
+    if learned:
+        text += (f"; a learned supermask on the untrained init reaches {mean_accuracy(learned):.2f}% "
+                 f"(Pm {100 * np.mean(learned['pm']):.1f}%)")
+    return text
+
+
 def deconstruct_section(results: Path, figures: Path) -> Section | None:
     """The Zhou et al. section: LeNet's run with the supermasks and the ledger, then each conv net's run
     (None when the deconstruct stage has not run for LeNet)."""
@@ -236,7 +254,9 @@ def deconstruct_section(results: Path, figures: Path) -> Section | None:
             part, net_verdicts = conv_part(read_json(results / "deconstruct" / f"{net}.json"), net, figures)
             text += part
             verdicts += net_verdicts
-    return Section(text, verdicts, r["profile"], deconstruct_claims.HEADLINE)
+    return Section(text, verdicts, r["profile"], deconstruct_claims.HEADLINE,
+                   scale=[RunConfig("LeNet-300-100 and the conv nets", "deconstruct", r["config"])],
+                   finding=deconstruct_finding(r))
 
 
 def family_figures(r: dict[str, Any], net: str, figures: Path) -> tuple[list[str], list[str], list[str]]:

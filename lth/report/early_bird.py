@@ -15,6 +15,7 @@ from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import FAILS, Verdict
 from lth.report.ledger.rules import at_least, at_most, reduced_scale, unless_reduced, untestable
 from lth.report.ledger.statistics import Tolerance, mean_tolerance
+from lth.report.scale import RunConfig
 
 
 def _paired(retrained: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -107,6 +108,21 @@ def _facts(r: dict[str, Any]) -> str:
              f"on the batch-norm scales; retraining {c['retrain_epochs']} epochs")
 
 
+def early_bird_finding(r: dict[str, Any]) -> str:
+    """When the early-bird tickets are drawn, and how the retrained ones compare with tickets from the
+    fully trained net in accuracy and training cost."""
+    drawn = [e for ratio in r["ratios"].values() for e in ratio["early_bird_epoch"] if e is not None]
+    text = (f"channel masks settle: early-bird tickets drawn at epochs {min(drawn)}–{max(drawn)} of {r['epochs']}"
+            if drawn else f"no early-bird ticket drawn within {r['epochs']} epochs")
+    pairs = _paired(r["retrained"])
+    if pairs:
+        gap = np.mean([100 * (a["accuracy"] - b["accuracy"]) for a, b in pairs])
+        saving = np.mean([b["total_flops"] / a["total_flops"] for a, b in pairs])
+        text += (f"; retrained, {gap:+.2f} pp vs tickets of the trained net for {saving:.2f}x less "
+                 "training compute")
+    return text
+
+
 def early_bird_section(results: Path, figures: Path) -> Section | None:
     """The early-bird section (None when the early_bird stage has not run)."""
     path = results / "early_bird" / "vgg.json"
@@ -151,4 +167,5 @@ dashed (You et al. draw their VGG-16 at 160 epochs); {run_scale([r]).tag(SOURCE)
 
 {ledger_table(verdicts)}
 """
-    return Section(text, verdicts, r["profile"], early_bird_claims.HEADLINE)
+    return Section(text, verdicts, r["profile"], early_bird_claims.HEADLINE,
+                   scale=[RunConfig(c["arch"], "early_bird", c)], finding=early_bird_finding(r))

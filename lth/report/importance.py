@@ -12,12 +12,14 @@ import numpy as np
 from lth.report import importance_claims
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
 from lth.report.figures import PmAxis, PmSeries, figure_title, pm_figure
+from lth.report.findings import mean_accuracy
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import at_least, at_most, unless_reduced, untestable
 from lth.report.ledger.statistics import Spread, difference, mean_tolerance
 from lth.report.net_studies import (COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced,
                                     figure_name, not_run_note, study_scale)
+from lth.report.scale import RunConfig
 
 METRICS_DEFINED = {
     "magnitude": "|w|, pooled over all layers (global magnitude pruning, the seed's baseline)",
@@ -181,13 +183,26 @@ def _facts(c: dict[str, Any]) -> str:
             f"down to Pm {100 * c['min_remaining']:g}%")
 
 
+def importance_finding(r: dict[str, Any]) -> str:
+    """At the last round: how much the tickets of different importance values overlap against unrelated
+    tickets, and the range of their accuracies."""
+    parts, last = overlap_parts(r, len(r["rounds"]) - 1), metric_rounds(r)[-1]
+    between = np.mean([v for values in parts["between_metrics"].values() for v in values])
+    accuracies = [mean_accuracy(last[m]) for m in r["config"]["metrics"]]
+    text = (f"at Pm {100 * last['ticket']['pm'][0]:.1f}% the tickets of different importance values overlap "
+            f"IoU {between:.2f}")
+    if parts["between_trials"]:
+        text += f" (unrelated tickets {np.mean(parts['between_trials']):.2f})"
+    return text + f"; their accuracies {min(accuracies):.2f}–{max(accuracies):.2f}%"
+
+
 def importance_section(results: Path, figures: Path) -> Section | None:
     """The layerwise-importance section (None when the importance stage has not run)."""
     path = results / "importance" / "lenet.json"
     if not path.exists():
         return None
     r = read_json(path)
-    c = r["config"]
+    c, scale = r["config"], [RunConfig("LeNet-300-100 and the conv nets", "importance", r["config"])]
     (last_pm, table), tags = net_figures(r, "lenet", figures), _tags(r, "lenet")
     verdicts = importance_verdicts(r)
     not_run = not_run_note(results, "importance", c["nets"])
@@ -230,4 +245,4 @@ trial); {tags['overlap']}.*
             part, net_verdicts = conv_part(read_json(results / "importance" / f"{net}.json"), net, figures)
             text += part
             verdicts += net_verdicts
-    return Section(text, verdicts, r["profile"], importance_claims.HEADLINE)
+    return Section(text, verdicts, r["profile"], importance_claims.HEADLINE, scale=scale, finding=importance_finding(r))

@@ -11,6 +11,7 @@ from matplotlib.lines import Line2D
 
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
 from lth.report.figures import panel_legend_below
+from lth.report.scale import RunConfig
 
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
 
@@ -183,6 +184,18 @@ stopped ticket gives up against the run's sparsest ticket that still matches the
 ticket):"""
 
 
+def mask_distance_finding(r: dict[str, Any], threshold: float) -> str:
+    """Where the stopping rule stops the mnist_v1 IMP search, over all weights and over the survivors."""
+    imp = r["imp_mnist_v1"]
+    stops = {how: imp_stop(imp[key], threshold) for how, key in (("all weights", "distance"),
+                                                                   ("the survivors", "relative"))}
+    where = {how: "never stops" if stop is None else
+             f"stops at round {stop} (Pm {100 * np.mean(imp['pm'][stop]):.1f}%)" for how, stop in stops.items()}
+    return (f"the {100 * threshold:g}% rule on the `mnist_v1` IMP search {where['all weights']} over all weights, "
+            f"whatever the tickets learn; over the survivors (each round changes "
+            f"{100 * np.mean(imp['relative'][0]):.0f}% of them) it {where['the survivors']}")
+
+
 def mask_distance_section(results: Path, figures: Path) -> Section | None:
     """The unstructured-mask-distance section (None when the mask_distance stage has not run)."""
     path = results / "mask_distance" / "distances.json"
@@ -194,4 +207,5 @@ def mask_distance_section(results: Path, figures: Path) -> Section | None:
     text = (f"{_intro(r, threshold)}\n{settle_table(r, threshold)}\n\n{_rule_paragraph(r, threshold)}\n\n"
             f"{rules_table(results, threshold)}\n\nNo statement of a paper is tested here (the rule is a heuristic); "
             "see the early-bird section for You et al.'s.\n")
-    return Section(text, [], r["profile"])
+    return Section(text, [], r["profile"], scale=[RunConfig("LeNet-300-100 and Conv-2", "mask_distance", r["config"])],
+                   finding=mask_distance_finding(r, threshold))

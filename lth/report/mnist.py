@@ -14,6 +14,8 @@ from lth.report.ledger.rules import at_least, equals, exceeds, untestable
 from lth.report.ledger.statistics import role_mean, spearman, spearman_critical
 from lth.report.lenet_levels import (accuracy_gap, censored, early_stopping_note, falls_verdict, han_verdict,
                                      levels_table, range_verdict)
+from lth.report.findings import ticket_finding
+from lth.report.scale import RunConfig
 
 PM_AXIS = PmAxis("percent of weights remaining (Pm)", xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.9))   # x range: the levels
 
@@ -223,4 +225,9 @@ consistent with it within the stated tolerance; the tolerances come from the spr
 
 {levels}
 """
-    return Section(text, verdicts, result["profile"], mnist_claims.HEADLINE)
+    return Section(text, verdicts, result["profile"], mnist_claims.HEADLINE,
+                   scale=[RunConfig("LeNet-300-100", "mnist", result["config"])],
+                   finding=ticket_finding(result["rounds"]),
+                   key_figure=("mnist_controls.png", "tickets vs controls",
+                               "MNIST, LeNet-300-100: early-stop iteration and test accuracy vs Pm of the winning "
+                               f"tickets and of their random reinit, rewiring and random-mask controls; {tags['controls']}"))

@@ -20,6 +20,8 @@ from lth.report.ledger.statistics import (Spread, Tolerance, difference, role_me
                                           t_quantile, trials)
 from lth.report.lenet_levels import (accuracy_gap, censored, difference_to_dense, early_stopping_note, falls_verdict,
                                      levels_table, sustained_crossing)
+from lth.report.findings import ticket_finding
+from lth.report.scale import RunConfig
 
 PM_AXIS = PmAxis("percent of weights remaining (Pm)", xticks=(100, 51.3, 21.1, 7.0, 3.6, 1.8))   # x range: the levels
 
@@ -286,4 +288,6 @@ more run; {tags['curves']}.*
 
 {one_shot_rows}
 """
-    return Section(text, verdicts, result["profile"], mnist_v1_claims.HEADLINE)
+    return Section(text, verdicts, result["profile"], mnist_v1_claims.HEADLINE,
+                   scale=[RunConfig("LeNet-300-100, v1 setup", "mnist_v1", result["config"])],
+                   finding=ticket_finding(rounds))

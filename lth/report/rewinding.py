@@ -15,6 +15,7 @@ from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Verdict
 from lth.report.ledger.rules import at_most, equals, exceeds, reduced_scale, unless_reduced, untestable
 from lth.report.ledger.statistics import Spread, difference, exact
+from lth.report.scale import RunConfig
 
 NETS = {"vgg19": "VGG-19", "resnet20": "ResNet-20"}
 STABLE_POINTS = 2.0
@@ -124,6 +125,19 @@ def rewinding_figure(path: Path, runs: dict[str, dict[str, Any]]) -> None:
     save_figure(fig, path)
 
 
+def rewinding_finding(runs: dict[str, dict[str, Any]]) -> str:
+    """Per network: the rewinding iteration whose ticket beats random reinit by most, against k = 0."""
+    parts = []
+    for net, r in runs.items():
+        last = r["rounds"][-1]
+        reinit = np.mean([100 * a for a in last["reinit"]["accuracy"]])
+        gaps = {int(k): np.mean(_copies(entry["ticket"])) - reinit for k, entry in last["k"].items()}
+        best = max(gaps, key=gaps.get)
+        parts.append(f"{NETS[net]} tickets rewound to k = {best} {gaps[best]:+.2f} pp vs reinit "
+                     f"(k = {min(gaps)}: {gaps[min(gaps)]:+.2f} pp)")
+    return "; ".join(parts)
+
+
 def rewinding_section(results: Path, figures: Path) -> Section | None:
     """The rewinding and linear-mode-connectivity section (None when no rewinding stage has run)."""
     runs = {net: read_json(results / "rewinding" / f"{net}.json") for net in NETS
@@ -171,4 +185,6 @@ def rewinding_section(results: Path, figures: Path) -> Section | None:
                if reduced else "\n")
             + "**The statements, on these runs:**\n\n" + ledger_table(verdicts) + "\n")
     profiles = {r["profile"] for r in runs.values()}
-    return Section(text, verdicts, ", ".join(sorted(profiles)), rewinding_claims.HEADLINE)
+    return Section(text, verdicts, ", ".join(sorted(profiles)), rewinding_claims.HEADLINE,
+                   scale=[RunConfig(NETS[net], f"rewinding_{net}", r["config"]) for net, r in runs.items()],
+                   finding=rewinding_finding(runs))

@@ -10,5 +10,6 @@ from lth.stage_run import StageRun
 
 
 def stage(run: StageRun) -> str:
-    """Rebuild the report from the results files into reports/; returns the stage's one-line summary."""
-    return write_report(run.results, Path("reports"), code_commit())
+    """Rebuild the report from the results files into reports/ (the runs' scale judged against the paper's
+    settings in the run's params file); returns the stage's one-line summary."""
+    return write_report(run.results, Path("reports"), code_commit(), run.params)

@@ -18,6 +18,8 @@ from lth.report.ledger.rules import at_least, exceeds, untestable
 from lth.report.ledger.statistics import (Spread, difference, exact, ratio, role_mean, spearman, spearman_critical,
                                           trials)
 from lth.report.lenet_levels import censored
+from lth.report.findings import best_setting
+from lth.report.scale import RunConfig
 
 PM_AXIS = PmAxis("percent of weights remaining (Pm)")
 
@@ -196,6 +198,16 @@ def _pruning_rate_part(r: dict[str, Any], figures: Path) -> str:
             f"{100 * r['config']['min_remaining']:g}%; {tag}.*\n")
 
 
+SWEEP_NAMES = {"init_scale": "init scale", "pruning_rate": "pruning rate", "network_size": "network size"}
+
+
+def sweeps_finding(runs: dict[str, dict[str, Any]]) -> str:
+    """Per setting sweep (init scale, pruning rate): the setting whose tickets are the most accurate."""
+    best = [best_setting([(s["label"], s["rounds"]) for s in runs[kind]["settings"]])
+            for kind in ("init_scale", "pruning_rate") if kind in runs]
+    return f"most accurate tickets at {' and at '.join(best)}" if best else ""
+
+
 def sweeps_section(results: Path, figures: Path) -> Section | None:
     """The three sweeps that have results: figures, ticket sizes, statements."""
     runs = {kind: read_json(results / "sweeps" / f"{kind}.json") for kind in ("init_scale", "pruning_rate", "network_size")
@@ -220,7 +232,9 @@ def sweeps_section(results: Path, figures: Path) -> Section | None:
             "weights, zero biases, Adam 1.2e-3 as in `mnist_v1`), tickets only (rewound to their init each round), "
             "every setting and trial of one architecture in one population per round.\n\n" + "\n".join(parts)
             + "\n**The first version's §6 statements, on these runs:**\n\n" + ledger_table(verdicts) + "\n")
-    return Section(text, verdicts, ", ".join(sorted(profiles)), sweeps_claims.HEADLINE)
+    return Section(text, verdicts, ", ".join(sorted(profiles)), sweeps_claims.HEADLINE,
+                   scale=[RunConfig(SWEEP_NAMES[kind], f"sweep_{kind}", r["config"]) for kind, r in runs.items()],
+                   finding=sweeps_finding(runs))
 
 
 def _facts(result: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import at_least, equals, exceeds, table_verdict
 from lth.report.ledger.statistics import Tolerance, t_quantile
+from lth.report.scale import RunConfig
 
 HEURISTIC_NAMES = {"input_magnitude": "Input magnitude", "output_magnitude": "Output magnitude",
                    "product": "Product"}
@@ -261,6 +262,21 @@ def pruning_table(config: dict[str, Any], pruning: dict[str, Any]) -> str:
     return markdown_table(header, rows)
 
 
+def xor_finding(result: dict[str, Any]) -> str:
+    """The smallest pruned width: how often the best pruned-and-reset nets find the decision boundary, against
+    nets of that width from a random init."""
+    config, pruning = result["config"], result["pruning"]
+    width = str(min(config["pruning"]["targets"]))
+    mode, heuristic = max(((m, h) for m in MODE_NAMES if m in pruning for h in pruning[m]),
+                          key=lambda mh: pruning[mh[0]][mh[1]][width]["db"])
+    text = (f"{width}-unit nets pruned from {config['pruning']['start_units']} and reset find the decision boundary "
+            f"in {pruning[mode][heuristic][width]['db']:.1f}% of trials ({MODE_NAMES[mode].lower()}, "
+            f"{HEURISTIC_NAMES[heuristic].lower()})")
+    if width in result["random_init"]:
+        text += f"; {width}-unit nets from a random init in {result['random_init'][width]['db']:.1f}%"
+    return text
+
+
 def xor_section(results: Path, figures: Path) -> Section | None:
     """Both XOR tables with the paper's numbers beside ours, the figure, and the choices we made."""
     path = results / "xor" / "results.json"
@@ -269,8 +285,7 @@ def xor_section(results: Path, figures: Path) -> Section | None:
     result = read_json(path)
     config, random_init, pruning = result["config"], result["random_init"], result["pruning"]
     table1, table2 = random_init_table(random_init), pruning_table(config, pruning)
-    start = config["pruning"]["start_units"]
-    figure = figures / "xor_success_rates.png"
+    start, figure = config["pruning"]["start_units"], figures / "xor_success_rates.png"
     xor_figure(result, figure)
     verdicts = xor_verdicts(result)
     se = max(max(r["db_se"], r["zl_se"]) for r in random_init.values())
@@ -310,4 +325,5 @@ Rates over all trials, including those whose unpruned net failed.
 
 {ledger_table(verdicts)}
 """
-    return Section(text, verdicts, result["profile"], xor_claims.HEADLINE)
+    return Section(text, verdicts, result["profile"], xor_claims.HEADLINE,
+                   scale=[RunConfig("XOR", "xor", config)], finding=xor_finding(result))

@@ -19,8 +19,8 @@ def _value(value: float | None, unit: str) -> str:
 
 def _tolerance(v: Verdict) -> str:
     if v.tolerance is None or v.claim.unit == "% Pm":
-        return v.tolerance_how or "–"
-    return f"± {v.tolerance:.3g} ({v.tolerance_how})"
+        return f"x{v.tolerance:.3g}" if v.tolerance is not None else "–"
+    return f"± {v.tolerance:.3g}"
 
 
 def _verdict(v: Verdict) -> str:
@@ -30,16 +30,19 @@ def _verdict(v: Verdict) -> str:
 
 
 def ledger_table(verdicts: Sequence[Verdict]) -> str:
-    """The claims of one section as a Markdown table: statement, source, paper, ours, tolerance, trials, margin
-    (distance to the verdict's threshold in tolerances), verdict, and how ours is computed."""
-    rows = []
-    for v in verdicts:
+    """The claims of one section as a Markdown table (number, statement, source, paper, ours, tolerance, trials,
+    margin: the distance to the verdict's threshold in tolerances, verdict) and, beneath it, how each value and
+    its tolerance are computed (numbered as the rows, so that no table row carries a paragraph)."""
+    rows, notes = [], []
+    for i, v in enumerate(verdicts, 1):
         c = v.claim
         margin = f"{v.margin:+.2f}" if v.margin is not None else "–"
-        rows.append([c.quote, c.source, _value(c.paper, c.unit), _value(v.measured, c.unit), _tolerance(v),
-                     v.trials or "–", margin, _verdict(v), c.how])
-    return markdown_table(["statement", "source", "paper", "ours", "tolerance", "trials", "margin", "verdict",
-                           "computed from"], rows)
+        rows.append([str(i), c.quote, c.source, _value(c.paper, c.unit), _value(v.measured, c.unit), _tolerance(v),
+                     v.trials or "–", margin, _verdict(v)])
+        notes.append(f"{i}. {c.how}" + (f"; tolerance: {v.tolerance_how}" if v.tolerance_how else "") + ".")
+    table = markdown_table(["#", "statement", "source", "paper", "ours", "tolerance", "trials", "margin",
+                            "verdict"], rows)
+    return f"{table}\n\n*How each row is computed:*\n\n" + "\n".join(notes)
 
 
 def counts(verdicts: Sequence[Verdict]) -> dict[str, int]:

@@ -116,9 +116,12 @@ def table_verdict(claim: Claim, cells: Sequence[Verdict]) -> Verdict:
 
 
 def noise_limited(claim: Claim, measured: float | None, tol: Tolerance | None, why: str) -> Verdict:
-    """A statement the runs cannot resolve: the effect it needs is inside the trial spread (``why``)."""
-    return Verdict(claim, UNTESTABLE, measured, tol.value if tol else None, tol.how if tol else "",
-                   why, tol.trials if tol else "")
+    """A Pm-level statement the runs cannot resolve (``why``): the effect that locates it is inside the trial spread
+    (the tolerance there is named in the reason, not in the Pm column)."""
+    if tol is None:
+        return Verdict(claim, UNTESTABLE, measured, None, "", why)
+    return Verdict(claim, UNTESTABLE, measured, None, tol.how, f"{why} (the tolerance there: ± {tol.value:.3g})",
+                   tol.trials)
 
 
 def untestable(claim: Claim, why: str, measured: float | None = None) -> Verdict:
