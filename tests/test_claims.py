@@ -267,3 +267,31 @@ def test_xor_verdicts_by_hand():
 def test_calibration_distance_by_hand():
     rates = {str(w): {"db": db + 1.0, "zl": zl - 2.5} for w, (db, zl) in ledger_random().items()}
     assert calibration_distance({"rates": rates}) == pytest.approx((2.5, 1.75))
+
+
+def _deconstruct_result(supermask_best):
+    """Two levels, five trials; every variant at large_final's accuracy except those named below."""
+    from lth.report.deconstruct import BASE
+    names = [BASE, "criterion/magnitude_increase", "criterion/large_init", "criterion/small_init",
+             "criterion/small_final", "mask0/freeze_init", "mask0/freeze_moved_away"]
+    names += [f"mask1/{a}{s}" for a in ("reinit", "reshuffle", "constant") for s in ("", "_init_sign")]
+    worse = {"criterion/large_init": 0.01, "criterion/small_init": 0.01, "criterion/small_final": 0.01,
+             "mask0/freeze_init": 0.005, "mask1/reinit": 0.01, "mask1/reshuffle": 0.01, "mask1/constant": 0.01,
+             "mask1/reinit_init_sign": 0.003, "mask1/reshuffle_init_sign": 0.003, "mask1/constant_init_sign": 0.003}
+    levels = [{"round": r, "variants": {n: _level(pm, its(1000), acc(0.98 - worse.get(n, 0.0))) for n in names}}
+              for r, pm in ((1, 51.3), (2, 21.1))]
+    accuracy = [[a - 0.002, a - 0.001, a, a + 0.001, a + 0.002] for a in (0.5, supermask_best, 0.7)]
+    return {"levels": levels, "config": {},
+            "supermasks": {"large_final_same_sign, signed constant": {"pm": [0.5, 0.2, 0.05], "accuracy": accuracy}}}
+
+
+def test_deconstruct_verdicts_by_hand():
+    from lth.report.deconstruct import deconstruct_verdicts
+    v = {x.claim.key: x for x in deconstruct_verdicts(_deconstruct_result(0.86))}
+    assert v["zhou_small_init_worse"].measured == pytest.approx(1.0) and v["zhou_small_init_worse"].verdict == HOLDS
+    kept = v["zhou_sign_kept_mildly_worse"]               # the three sign-keeping schemes pooled: 0.3 pp below
+    assert kept.measured == pytest.approx(0.3) and kept.trials == "10 vs 30" and kept.verdict == HOLDS
+    assert v["zhou_sign_matters_reinit"].measured == pytest.approx(0.7)
+    assert v["zhou_supermask_86"].measured == pytest.approx(86.0) and v["zhou_supermask_86"].verdict == HOLDS
+    higher = {x.claim.key: x for x in deconstruct_verdicts(_deconstruct_result(0.92))}["zhou_supermask_86"]
+    assert higher.verdict == FAILS                       # "up to 86%" is a maximum: 92% does not match it
