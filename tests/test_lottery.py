@@ -60,8 +60,8 @@ def test_rewiring_and_random_mask_statistics():
 
 
 def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
-    """Round 1's tickets start from the original init under the pruned mask; reinit controls share the
-    mask with fresh weights; Han starts from the trained weights."""
+    """Round 1's tickets start from the original init under the pruned mask and Han from the trained weights
+    (the ticket chain); the controls, trained after every round, share round 1's mask with fresh weights."""
     calls = []
     real = population.train_in_processes
 
@@ -77,11 +77,13 @@ def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
     T, R = TINY.trials, TINY.reinit_per_ticket
     init0, _, trained0 = calls[0]
     params1, masks1, _ = calls[1]
+    controls, control_masks, _ = calls[run.rounds + 1]
     for name in run.names:
         assert torch.equal(params1[name][:T], init0[name])                      # rewind to W0
-        assert torch.equal(masks1[name][T:T + T * R], masks1[name][:T].repeat_interleave(R, 0))
-        assert not torch.equal(params1[name][T:T + R], init0[name][:1].repeat(R, *[1] * (init0[name].dim() - 1)))
+        assert params1[name].shape[0] == 2 * T                                 # the chain: tickets and Han
         assert torch.equal(params1[name][-T:], trained0.params[name])           # Han continues training
+        assert torch.equal(control_masks[name][:T * R], masks1[name][:T].repeat_interleave(R, 0))
+        assert not torch.equal(controls[name][:R], init0[name][:1].repeat(R, *[1] * (init0[name].dim() - 1)))
         # tickets' masks remove 20% (hidden) / 10% (output) of weights by |trained|
         rate = 0.1 if name == run.names[-1] else 0.2
         alive = masks1[name][:T].flatten(1).sum(1).double() / masks1[name][0].numel()
@@ -90,6 +92,27 @@ def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
     assert set(results["rounds"][1]) >= {"ticket", "reinit", "rewire", "random_mask", "han"}
     assert len(results["rounds"][1]["reinit"]["pm"]) == T * R
     assert len(results["rounds"][2]["curves"]["test_accuracy"]) == T
+
+
+def test_every_member_matches_its_rounds_one_population_training(tmp_path):
+    """The ticket chain and the later controls population give each member exactly the result it gets when
+    its round trains as one population (tickets, reinits, rewirings, random masks, Han; default seeds): the
+    reference is round 1's population built by hand from the dense-trained weights and trained in one call."""
+    results = MnistLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False).run()
+    reference = MnistLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "ref.pt", progress=False)
+    state = reference.driver.start(lambda: {"rounds": [], "one_shot": None})
+    reference._round_step(0, state)
+    dense = state["ticket_trained"]
+    masks = prune_by_rate({n: dense[n].abs() for n in reference.names}, dense_masks(dense, reference.names),
+                          reference.rates)
+    controls, control_masks = reference._control_members(1, masks)
+    params = {n: torch.cat([reference.init[n], controls[n], dense[n]]) for n in reference.init}
+    all_masks = {n: torch.cat([masks[n], control_masks[n], masks[n]]) for n in reference.names}
+    layout = reference._layout(1)
+    assert layout.count("han") == layout.count("ticket") == TINY.trials and len(set(layout)) == 5
+    _, summary = reference.trainer.train(params, all_masks, layout, 1, "imp", torch.arange(TINY.trials))
+    for role in ("ticket", "reinit", "rewire", "random_mask", "han"):
+        assert summary[role] == results["rounds"][1][role], role
 
 
 def _run(checkpoint: Path, out: Path) -> subprocess.Popen:
@@ -197,7 +220,7 @@ def test_a_checkpoint_of_another_dataset_or_code_is_not_resumed(written_by, unin
     capsys.readouterr()
     results = MnistLottery(TINY, tiny_data(source_sha256=HASH), cpu, checkpoint, progress=False).run()
     assert "written by another config, dataset or code version; starting over" in capsys.readouterr().err
-    assert len(trainings) == imp_rounds(TINY, inputs=30) + 1 + 1     # every IMP round and the one-shot population
+    assert len(trainings) == imp_rounds(TINY, inputs=30) + 1 + 2     # every IMP round, the controls, the one-shot
     assert json.dumps(results, sort_keys=True) == uninterrupted
     trainings.clear()
     again = MnistLottery(TINY, tiny_data(source_sha256=HASH), cpu, checkpoint, progress=False).run()

@@ -173,50 +173,80 @@ class Lottery:
     def _fresh_init(self, count_per_ticket: int, round_index: Any) -> dict[str, torch.Tensor]:
         return fresh_init(self.model, self.config, count_per_ticket, round_index, self.device)
 
-    def _imp_round(self, r: int, state: dict[str, Any]) -> dict[str, Any]:
-        """Round r: prune the previous tickets, rewind, and train tickets with every control at once."""
-        config, controls, T = self.config, self.controls, self.trials
-        curves = r in config.curve_rounds
-        train = self.trainer.train
-        if r == 0:
-            masks = dense_masks(self.init, self.names)
-            result, summary = train(self.init, masks, ["ticket"] * T, 0, "imp",
-                                    torch.arange(T, device=self.device) if curves else None)
-            state["ticket_masks"], state["ticket_trained"] = masks, result.params
-            if controls.han_baseline:
-                state["han_masks"], state["han_trained"] = masks, result.params
-            return summary
-        ticket_masks = self.prune({n: state["ticket_trained"][n].abs() for n in self.names}, state["ticket_masks"])
-        parts, mask_parts, roles = [self.init], [ticket_masks], ["ticket"] * T
-        if controls.reinit_per_ticket and (r - 1) % controls.reinit_every == 0:
-            R = controls.reinit_per_ticket
-            parts.append(self._fresh_init(R, r))
-            mask_parts.append(repeat_each(ticket_masks, R))
-            roles += ["reinit"] * (T * R)
-        extra = (r - 1) % controls.extra_controls_every == 0
-        if extra and controls.rewire_per_ticket:
-            W = controls.rewire_per_ticket
-            seeds = [derive_seed(config.seed, "rewire", r, t, j) for t in range(T) for j in range(W)]
+    def _layout(self, r: int) -> list[str]:
+        """Round ``r``'s members in the order that defines their batch seeds (``derive_seed(seed, "data", "imp",
+        r, position)``): tickets, random reinits, rewirings, random masks, Han's baseline. The tickets and Han's
+        baseline train in the round's own step, the controls later with every round's controls; each member
+        keeps its seed, so its result is the one it would have in the round's full population."""
+        c, T = self.controls, self.trials
+        roles = ["ticket"] * T
+        if r > 0 and c.reinit_per_ticket and (r - 1) % c.reinit_every == 0:
+            roles += ["reinit"] * (T * c.reinit_per_ticket)
+        extra = r > 0 and (r - 1) % c.extra_controls_every == 0
+        roles += ["rewire"] * (T * c.rewire_per_ticket) if extra else []
+        roles += ["random_mask"] * (T * c.random_mask_per_ticket) if extra else []
+        return roles + (["han"] * T if c.han_baseline and r > 0 else [])
+
+    def _control_members(self, r: int, ticket_masks: Masks) -> tuple[dict[str, torch.Tensor], Masks]:
+        """Round ``r``'s controls (weights and masks) in ``_layout`` order: reinits of the ticket's mask,
+        rewirings of its weights, random masks of its size."""
+        config, layout = self.config, self._layout(r)
+        parts, mask_parts = [], []
+        R, W, M = (layout.count(role) // self.trials for role in ("reinit", "rewire", "random_mask"))
+        if R:
+            parts.append(self._fresh_init(R, r)), mask_parts.append(repeat_each(ticket_masks, R))
+        if W:
+            seeds = [derive_seed(config.seed, "rewire", r, t, j) for t in range(self.trials) for j in range(W)]
             params, masks = rewire(repeat_each(self.init, W), repeat_each(ticket_masks, W), seeds)
             parts.append(params), mask_parts.append(masks)
-            roles += ["rewire"] * (T * W)
-        if extra and controls.random_mask_per_ticket:
-            M = controls.random_mask_per_ticket
-            seeds = [derive_seed(config.seed, "random_mask", r, t, j) for t in range(T) for j in range(M)]
+        if M:
+            seeds = [derive_seed(config.seed, "random_mask", r, t, j) for t in range(self.trials) for j in range(M)]
             parts.append(repeat_each(self.init, M))
             mask_parts.append(random_masks_like(repeat_each(ticket_masks, M), seeds))
-            roles += ["random_mask"] * (T * M)
-        if controls.han_baseline:
+        return concat_members(parts), concat_members(mask_parts)
+
+    def _imp_round(self, r: int, state: dict[str, Any]) -> dict[str, Any]:
+        """Round r of the ticket chain: prune the previous tickets (and Han's baseline), rewind, train both;
+        the round's mask is kept for its controls (``_controls_step``)."""
+        T, layout = self.trials, self._layout(r)
+        curves = torch.arange(T, device=self.device) if r in self.config.curve_rounds else None
+        masks = (dense_masks(self.init, self.names) if r == 0 else
+                 self.prune({n: state["ticket_trained"][n].abs() for n in self.names}, state["ticket_masks"]))
+        parts, mask_parts, roles, positions = [self.init], [masks], ["ticket"] * T, list(range(T))
+        if "han" in layout:
             han_masks = self.prune({n: state["han_trained"][n].abs() for n in self.names}, state["han_masks"])
             parts.append(state["han_trained"]), mask_parts.append(han_masks)
             roles += ["han"] * T
-        result, summary = train(concat_members(parts), concat_members(mask_parts), roles, r, "imp",
-                                torch.arange(T, device=self.device) if curves else None)
-        state["ticket_masks"], state["ticket_trained"] = ticket_masks, members_slice(result.params, 0, T)
-        if controls.han_baseline:
-            state["han_masks"] = han_masks
+            positions += list(range(len(layout) - T, len(layout)))
+        result, summary = self.trainer.train(concat_members(parts), concat_members(mask_parts), roles, r, "imp",
+                                             curves, self.trainer.member_seeds("imp", r, positions))
+        state["ticket_masks"], state["ticket_trained"] = masks, members_slice(result.params, 0, T)
+        state.setdefault("round_masks", {})[r] = masks
+        if self.controls.han_baseline:
+            state["han_masks"] = han_masks if "han" in layout else masks
             state["han_trained"] = members_slice(result.params, len(roles) - T, len(roles))
         return summary
+
+    def _controls_step(self, state: dict[str, Any]) -> None:
+        """Every round's controls in one population (they need nothing of later rounds), each with its seed
+        from its round's layout; their summaries join their rounds' records."""
+        parts, mask_parts, roles, seeds = [], [], [], []
+        for r in range(1, self.rounds + 1):
+            layout = self._layout(r)
+            positions = [k for k, role in enumerate(layout) if role not in ("ticket", "han")]
+            if not positions:
+                continue
+            params, masks = self._control_members(r, state["round_masks"][r])
+            parts.append(params), mask_parts.append(masks)
+            roles += [f"{layout[k]}@{r}" for k in positions]
+            seeds += self.trainer.member_seeds("imp", r, positions)
+        if roles:
+            _, summary = self.trainer.train(concat_members(parts), concat_members(mask_parts), roles, 0, "controls",
+                                            None, seeds)
+            for key, record in summary.items():
+                role, r = key.split("@")
+                state["rounds"][int(r)][role] = record
+        state["round_masks"] = {}
 
     def _one_shot(self, state: dict[str, Any]) -> list[dict[str, Any]]:
         """Prune the dense-trained tickets straight to every one-shot level, rewind and train (one population)."""
@@ -245,6 +275,7 @@ class Lottery:
         """Every IMP round (resuming from the checkpoint if one matches this config), then one-shot."""
         self.driver.start(lambda: {"rounds": [], "one_shot": None})
         steps = [(f"round {r}", functools.partial(self._round_step, r)) for r in range(self.rounds + 1)]
-        state = self.driver.run(steps + [("one-shot", self._one_shot_step)], unit="rounds")
+        state = self.driver.run(steps + [("controls", self._controls_step), ("one-shot", self._one_shot_step)],
+                                unit="steps")
         return {"rounds": state["rounds"], "one_shot": state["one_shot"],
                 "layer_rates": self.rates, "weights": {n: int(self.init[n][0].numel()) for n in self.names}}

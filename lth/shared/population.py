@@ -90,7 +90,7 @@ class PopulationTrainer:
         ``(label, round_index)``."""
         model = self.model if model is None else model
         if seeds is None:
-            seeds = [derive_seed(self.seed, "data", label, round_index, k) for k in range(len(roles))]
+            seeds = self.member_seeds(label, round_index, range(len(roles)))
         evaluations, eval_members = {"validation": self.data.validation}, {}
         if curves_for is not None:
             evaluations["test"] = self.curve_test if self.curve_test is not None else self.data.test
@@ -106,6 +106,11 @@ class PopulationTrainer:
         if curves_for is not None:
             summary["curves"] = curve_summary(result)
         return result, summary
+
+    def member_seeds(self, label: str, round_index: Any, positions: Any) -> list[int]:
+        """The batch-order seeds of the members at ``positions`` of population ``(label, round_index)``: what
+        ``train`` gives them by default, so a member trained in another population keeps its batches."""
+        return [derive_seed(self.seed, "data", label, round_index, k) for k in positions]
 
     def _run(self, job: TrainJob, key: list[Any], members: int) -> TrainResult:
         """The training itself, resumed from the driver state's snapshot of ``key`` if there is one, saving
