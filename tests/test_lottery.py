@@ -260,3 +260,18 @@ def test_extra_controls_train_only_every_nth_round(tmp_path):
         if extra:
             assert len(r["rewire"]["pm"]) == len(r["random_mask"]["pm"]) == config.trials
             assert r["rewire"]["pm"] == r["ticket"]["pm"]          # the ticket's per-layer counts, elsewhere
+
+
+def test_population_wide_draws_keep_each_rounds_controls_in_its_population(monkeypatch, tmp_path):
+    """With draws shared by a population (here one batch order for all members, as dropout and augmentation
+    draw for the whole population), a member's result depends on who trains beside it: the controls then
+    train in their round's population, as the tickets' one-population layout defines, and nothing after."""
+    trainings = _count_trainings(monkeypatch)
+    run = MnistLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False)
+    run.settings = dataclasses.replace(run.settings, shared_data_order=True)
+    run.trainer.settings = run.settings
+    results = run.run()
+    T = TINY.trials
+    assert trainings[1] == len(run._layout(1)) > 2 * T                     # round 1: tickets, controls and Han
+    assert len(trainings) == run.rounds + 1 + 1                          # the rounds and the one-shot levels
+    assert len(results["rounds"][1]["reinit"]["pm"]) == T * TINY.reinit_per_ticket

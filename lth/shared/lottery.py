@@ -203,16 +203,29 @@ class Lottery:
             seeds = [derive_seed(config.seed, "random_mask", r, t, j) for t in range(self.trials) for j in range(M)]
             parts.append(repeat_each(self.init, M))
             mask_parts.append(random_masks_like(repeat_each(ticket_masks, M), seeds))
-        return concat_members(parts), concat_members(mask_parts)
+        return (concat_members(parts), concat_members(mask_parts)) if parts else ({}, {})
+
+    def _defers_controls(self) -> bool:
+        """Whether the controls train after the ticket chain: only when a member's training is independent of
+        the population it trains in (its own batch order; no population-wide draws for dropout or
+        augmentation, which are seeded by the population's first member); else each round trains as one."""
+        s = self.settings
+        return not (s.shared_data_order or s.augment or getattr(self.model, "dropout", 0.0))
 
     def _imp_round(self, r: int, state: dict[str, Any]) -> dict[str, Any]:
-        """Round r of the ticket chain: prune the previous tickets (and Han's baseline), rewind, train both;
-        the round's mask is kept for its controls (``_controls_step``)."""
+        """Round r: prune the previous tickets (and Han's baseline), rewind, train both (the ticket chain), with
+        the round's controls unless they train later (``_controls_step``, which keeps the round's mask)."""
         T, layout = self.trials, self._layout(r)
         curves = torch.arange(T, device=self.device) if r in self.config.curve_rounds else None
         masks = (dense_masks(self.init, self.names) if r == 0 else
                  self.prune({n: state["ticket_trained"][n].abs() for n in self.names}, state["ticket_masks"]))
         parts, mask_parts, roles, positions = [self.init], [masks], ["ticket"] * T, list(range(T))
+        if r > 0 and not self._defers_controls():
+            controls, control_masks = self._control_members(r, masks)
+            if controls:
+                parts.append(controls), mask_parts.append(control_masks)
+            roles = layout[:len(layout) - layout.count("han")]
+            positions = list(range(len(roles)))
         if "han" in layout:
             han_masks = self.prune({n: state["han_trained"][n].abs() for n in self.names}, state["han_masks"])
             parts.append(state["han_trained"]), mask_parts.append(han_masks)
@@ -221,7 +234,8 @@ class Lottery:
         result, summary = self.trainer.train(concat_members(parts), concat_members(mask_parts), roles, r, "imp",
                                              curves, self.trainer.member_seeds("imp", r, positions))
         state["ticket_masks"], state["ticket_trained"] = masks, members_slice(result.params, 0, T)
-        state.setdefault("round_masks", {})[r] = masks
+        if self._defers_controls():
+            state.setdefault("round_masks", {})[r] = masks
         if self.controls.han_baseline:
             state["han_masks"] = han_masks if "han" in layout else masks
             state["han_trained"] = members_slice(result.params, len(roles) - T, len(roles))
@@ -231,7 +245,7 @@ class Lottery:
         """Every round's controls in one population (they need nothing of later rounds), each with its seed
         from its round's layout; their summaries join their rounds' records."""
         parts, mask_parts, roles, seeds = [], [], [], []
-        for r in range(1, self.rounds + 1):
+        for r in range(1, self.rounds + 1 if self._defers_controls() else 1):
             layout = self._layout(r)
             positions = [k for k, role in enumerate(layout) if role not in ("ticket", "han")]
             if not positions:
