@@ -13,7 +13,7 @@ from lth.report.figures import figure_title, legend_below, run_scale
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import FAILS, HOLDS, Claim, Verdict
 from lth.report.ledger.rules import at_most, exceeds
-from lth.report.ledger.statistics import exact, mean_tolerance
+from lth.report.ledger.statistics import mean_tolerance
 from lth.report.scale import RunConfig
 
 LAYER_NAMES = ("first hidden layer", "second hidden layer", "output layer")
@@ -99,11 +99,11 @@ def _proportional_verdict(claim: Claim, layer: dict[str, Any], pm: float) -> Ver
     incoming = np.asarray(layer["incoming_sorted"], dtype=float)
     density = incoming.sum() / (layer["units"] * layer["fan_in"])
     ratio = float(np.median(incoming) / layer["fan_in"] / density)
-    band = exact("a chosen band for 'nearly': a factor of 2 either side", "mean of the trials")
     inside = 0.5 <= ratio <= 2.0
-    return Verdict(claim, HOLDS if inside else FAILS, ratio, None, band.how,
+    return Verdict(claim, HOLDS if inside else FAILS, ratio, None,
+                   "a chosen band for 'nearly': a factor of 2 either side",
                    "" if inside else f"the median unit's share of its fan-in is x{ratio:.2f} the layer's "
-                   f"(Pm {pm:.1f}%)", band.trials)
+                   f"(Pm {pm:.1f}%)", "mean of the trials")
 
 
 def anatomy_finding(stats: dict[str, Any]) -> str:

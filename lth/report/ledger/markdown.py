@@ -25,24 +25,31 @@ def _tolerance(v: Verdict) -> str:
 
 def _verdict(v: Verdict) -> str:
     label = {CELL: "cell", FITTED: "fitted (calibration target, not tested)"}.get(v.claim.kind)
-    text = f"**{v.verdict}**" + (f": {v.why}" if v.why else "")
-    return f"{label}: {text}" if label else text
+    return f"{label}: **{v.verdict}**" if label else f"**{v.verdict}**"
+
+
+def _note(i: int, v: Verdict) -> str:
+    """Row ``i``'s line beneath the table: how ours and its tolerance are computed, and why the verdict is what it
+    is (the reason it fails or what would test it)."""
+    parts = [v.claim.how] + ([f"tolerance: {v.tolerance_how}"] if v.tolerance_how else [])
+    return f"{i}. " + "; ".join(parts) + "." + (f" **Why {v.verdict}:** {v.why.rstrip('.')}." if v.why else "")
 
 
 def ledger_table(verdicts: Sequence[Verdict]) -> str:
     """The claims of one section as a Markdown table (number, statement, source, paper, ours, tolerance, trials,
     margin: the distance to the verdict's threshold in tolerances, verdict) and, beneath it, how each value and
-    its tolerance are computed (numbered as the rows, so that no table row carries a paragraph)."""
+    its tolerance are computed and why its verdict is what it is (numbered as the rows, so that no table row
+    carries a paragraph)."""
     rows, notes = [], []
     for i, v in enumerate(verdicts, 1):
         c = v.claim
         margin = f"{v.margin:+.2f}" if v.margin is not None else "–"
         rows.append([str(i), c.quote, c.source, _value(c.paper, c.unit), _value(v.measured, c.unit), _tolerance(v),
                      v.trials or "–", margin, _verdict(v)])
-        notes.append(f"{i}. {c.how}" + (f"; tolerance: {v.tolerance_how}" if v.tolerance_how else "") + ".")
+        notes.append(_note(i, v))
     table = markdown_table(["#", "statement", "source", "paper", "ours", "tolerance", "trials", "margin",
                             "verdict"], rows)
-    return f"{table}\n\n*How each row is computed:*\n\n" + "\n".join(notes)
+    return f"{table}\n\n*How each row is computed, and why its verdict:*\n\n" + "\n".join(notes)
 
 
 def counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
