@@ -81,6 +81,10 @@ def test_one_row_per_section_in_registry_order_with_its_claims_counts(built):
         expected = ([str(verdicts.count("holds")), str(verdicts.count("does not hold")),
                      str(verdicts.count("not testable at this profile"))] if verdicts else ["–"] * 3)
         assert [row[3], row[4], row[5].split(" (")[0]] == expected, name
+        directions = [c["verdict"] for c in claims[name]["claims"].values() if c["kind"] == "direction"]
+        hold = directions.count("direction holds at reduced scale")
+        testable = hold + directions.count("direction does not hold at reduced scale")
+        assert row[6] == (f"{hold} of {testable} hold" if testable else "–"), name
         assert row[1] == next(e.source for e in EXPERIMENTS if e.page == name)
 
 
@@ -98,7 +102,7 @@ def test_the_mnist_finding_is_computed_from_its_results(built):
     rounds = json.loads((built["results"] / "mnist" / "lenet.json").read_text())["rounds"]
     accuracy = [100 * np.mean(r["ticket"]["early_stop_accuracy"]) for r in rounds]
     best = int(np.argmax(accuracy[1:])) + 1
-    finding = built["rows"]["mnist"][6]
+    finding = built["rows"]["mnist"][7]
     assert f"{accuracy[best] - accuracy[0]:+.2f} pp" in finding
     assert f"Pm {100 * rounds[best]['ticket']['pm'][0]:.1f}%" in finding
     sparsest = min(100 * r["ticket"]["pm"][0] for r, a in zip(rounds[1:], accuracy[1:]) if a >= accuracy[0])

@@ -15,10 +15,13 @@ COUNTS = (("holds", HOLDS), ("fails", FAILS), ("not_testable", UNTESTABLE))
 
 def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
     """How many statements hold, fail and are not testable (and belong to another setup, when any do):
-    statements only, never a table's cells or a fitted calibration target."""
+    statements only, never a table's cells or a fitted calibration target; apart from them, when a section has
+    any, how many reduced-scale directions hold, fail and are not testable."""
     n = counts(verdicts)
-    return {**{name: n[verdict] for name, verdict in COUNTS}, **({"other_setup": n[OTHER_SETUP]}
-                                                                 if n[OTHER_SETUP] else {})}
+    directions = {key: n[key] for key in ("directions_hold", "directions_fail", "directions_untestable")}
+    return {**{name: n[verdict] for name, verdict in COUNTS},
+            **({"other_setup": n[OTHER_SETUP]} if n[OTHER_SETUP] else {}),
+            **(directions if any(directions.values()) else {})}
 
 
 def headline_metrics(sections: dict[str, Section]) -> dict[str, Any]:

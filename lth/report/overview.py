@@ -15,7 +15,7 @@ from lth.report.scale import ILLUSTRATION_BELOW, Scale, scale_cell, scale_note
 
 SOURCES = {e.page: e.source for e in EXPERIMENTS if e.page is not None}
 COLUMNS = ["experiment", "paper figure / section", "scale run", "holds", "fails", "not testable",
-           "finding (from our results)"]
+           "directions at reduced scale", "finding (from our results)"]
 
 # Parts of the sources that no stage runs at any profile (a page names them beside its figures too).
 NOT_YET = ["Zhou et al.'s iterative-pruning runs and their Bernoulli-sampled learned supermask (`deconstruct` prunes "
@@ -44,10 +44,12 @@ OPEN_QUESTIONS = [
 def _counts(section: Section) -> list[str]:
     """The holds / fails / not-testable cells ('–' for a section without claims), as in metrics.json."""
     if not section.verdicts:
-        return ["–", "–", "–"]
+        return ["–", "–", "–", "–"]
     counts = verdict_counts(section.verdicts)
     other = f" (+{counts['other_setup']} other setup)" if counts.get("other_setup") else ""
-    return [str(counts["holds"]), str(counts["fails"]), f"{counts['not_testable']}{other}"]
+    testable = counts.get("directions_hold", 0) + counts.get("directions_fail", 0)
+    directions = f"{counts['directions_hold']} of {testable} hold" if testable else "–"
+    return [str(counts["holds"]), str(counts["fails"]), f"{counts['not_testable']}{other}", directions]
 
 
 def experiments_table(sections: dict[str, Section], scales: dict[str, Scale], anchors: dict[str, str]) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 from typing import Sequence
 
 from lth.report.common import markdown_table
-from lth.report.ledger.records import CELL, FAILS, FITTED, HOLDS, OTHER_SETUP, UNTESTABLE, VERDICT_CODES, Verdict
+from lth.report.ledger.records import (CELL, DIRECTION, DIRECTION_FAILS, DIRECTION_HOLDS, FAILS, FITTED, HOLDS,
+                                       OTHER_SETUP, UNTESTABLE, VERDICT_CODES, Verdict)
 
 HOW_COUNTED = ("Counted are the papers' statements, each once: a table of the paper is one statement (it holds when "
                "every cell does; its cells are listed beneath it and not counted), and a number our setting was "
-               "calibrated to is listed as fitted and never counted.")
+               "calibrated to is listed as fitted and never counted. The direction of an effect tested at a reduced "
+               "scale (e.g. tickets beat random reinit in a narrower net) is counted apart: it is evidence for the "
+               "paper's effect, not its value reproduced.")
 
 
 def _value(value: float | None, unit: str) -> str:
@@ -44,7 +47,8 @@ def ledger_table(verdicts: Sequence[Verdict]) -> str:
     for i, v in enumerate(verdicts, 1):
         c = v.claim
         margin = f"{v.margin:+.2f}" if v.margin is not None else "–"
-        rows.append([str(i), c.quote, c.source, _value(c.paper, c.unit), _value(v.measured, c.unit), _tolerance(v),
+        paper = f"> {_value(c.paper, c.unit)}" if c.kind == DIRECTION else _value(c.paper, c.unit)
+        rows.append([str(i), c.quote, c.source, paper, _value(v.measured, c.unit), _tolerance(v),
                      v.trials or "–", margin, _verdict(v)])
         notes.append(_note(i, v))
     table = markdown_table(["#", "statement", "source", "paper", "ours", "tolerance", "trials", "margin",
@@ -53,9 +57,14 @@ def ledger_table(verdicts: Sequence[Verdict]) -> str:
 
 
 def counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
-    """How many of the counted statements (never cells or fitted targets) have each verdict."""
+    """How many of the counted statements (never cells or fitted targets) have each verdict, and how many
+    reduced-scale directions hold, fail or are not testable (``directions_*``)."""
     counted = [v for v in verdicts if v.counted]
-    return {name: sum(v.verdict == name for v in counted) for name in VERDICT_CODES}
+    out = {name: sum(v.verdict == name for v in counted) for name in VERDICT_CODES}
+    directions = [v for v in verdicts if v.claim.kind == DIRECTION]
+    out.update({f"directions_{key}": sum(v.verdict == name for v in directions)
+                for key, name in (("hold", DIRECTION_HOLDS), ("fail", DIRECTION_FAILS), ("untestable", UNTESTABLE))})
+    return out
 
 
 def summary_line(verdicts: Sequence[Verdict], profile: str) -> str:
@@ -64,5 +73,8 @@ def summary_line(verdicts: Sequence[Verdict], profile: str) -> str:
     testable = n[HOLDS] + n[FAILS]
     other = (f" and {n[OTHER_SETUP]} belong to another paper version's setup (listed, not compared)"
              if n[OTHER_SETUP] else "")
+    directions = n["directions_hold"] + n["directions_fail"]
+    reduced = (f" Apart from these, at reduced scale the direction of {n['directions_hold']} of {directions} "
+               "testable effects holds (evidence for the effect, not the paper's value)." if directions else "")
     return (f"**{n[HOLDS]} of {testable} testable statements hold at profile `{profile}`**; "
-            f"{n[UNTESTABLE]} more are not testable at this profile{other}.")
+            f"{n[UNTESTABLE]} more are not testable at this profile{other}.{reduced}")

@@ -8,11 +8,15 @@ from typing import Any
 
 HOLDS, FAILS = "holds", "does not hold"
 UNTESTABLE, OTHER_SETUP = "not testable at this profile", "other setup, not compared"
-VERDICT_CODES = {HOLDS: 1, FAILS: 0, UNTESTABLE: None, OTHER_SETUP: None}
+# the verdicts of a direction record: the sign of a paper's effect in our reduced-scale runs, never "reproduced"
+DIRECTION_HOLDS, DIRECTION_FAILS = "direction holds at reduced scale", "direction does not hold at reduced scale"
+VERDICT_CODES = {HOLDS: 1, FAILS: 0, UNTESTABLE: None, OTHER_SETUP: None, DIRECTION_HOLDS: None, DIRECTION_FAILS: None}
+DIRECTION_CODES = {DIRECTION_HOLDS: 1, DIRECTION_FAILS: 0}
 
 # what a record is: a statement of a paper (counted once), one cell of a table shown beneath the table's one
-# statement (not counted), or a calibration target our setting was fitted to (listed, never counted)
-STATEMENT, CELL, FITTED = "statement", "cell", "fitted"
+# statement (not counted), a calibration target our setting was fitted to (listed, never counted), or the
+# direction of a paper's effect tested at a reduced scale (counted apart from the statements)
+STATEMENT, CELL, FITTED, DIRECTION = "statement", "cell", "fitted", "direction"
 
 FINAL = "Frankle & Carbin, ICLR 2019"
 V1 = "Frankle & Carbin 2018 (arXiv v1)"
@@ -51,10 +55,14 @@ class Verdict:
     margin: float | None = None
 
     def metrics(self) -> dict[str, Any]:
-        """The entry of reports/claims.json: measured, paper, tolerance, margin, verdict (and 1/0/null)."""
-        return {"measured": _rounded(self.measured), "paper": self.claim.paper,
-                "tolerance": _rounded(self.tolerance), "margin": _rounded(self.margin), "trials": self.trials,
-                "verdict": self.verdict, "holds": VERDICT_CODES[self.verdict]}
+        """The entry of reports/claims.json: measured, paper, tolerance, margin, verdict (and 1/0/null; a
+        direction record's 1/0/null in ``direction_holds``, its ``holds`` always null)."""
+        out = {"measured": _rounded(self.measured), "paper": self.claim.paper,
+               "tolerance": _rounded(self.tolerance), "margin": _rounded(self.margin), "trials": self.trials,
+               "verdict": self.verdict, "holds": VERDICT_CODES[self.verdict]}
+        if self.claim.kind == DIRECTION:
+            out["direction_holds"] = DIRECTION_CODES.get(self.verdict)
+        return out
 
     @property
     def counted(self) -> bool:

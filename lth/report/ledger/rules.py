@@ -13,9 +13,11 @@ Either makes the verdict "not testable at this profile (too few trials)". ``MIN_
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, Callable, Sequence
 
-from lth.report.ledger.records import FAILS, HOLDS, OTHER_SETUP, UNTESTABLE, Claim, Verdict
+from lth.report.ledger.records import (DIRECTION_FAILS, DIRECTION_HOLDS, FAILS, HOLDS, OTHER_SETUP, UNTESTABLE, Claim,
+                                       Verdict)
 from lth.report.ledger.statistics import Tolerance
 
 MIN_DOF = 2       # chosen: the fewest degrees of freedom of a spread we treat as an estimate of it
@@ -67,6 +69,17 @@ def exceeds(claim: Claim, measured: float | None, tol: Tolerance, why_not: str =
 def at_most(claim: Claim, measured: float | None, tol: Tolerance, why_not: str = "") -> Verdict:
     """'No better than': holds when measured <= paper + tolerance (not significantly above)."""
     return _judge(claim, measured, tol, lambda m: claim.paper + tol.value - m, why_not)
+
+
+def direction(claim: Claim, measured: float | None, tol: Tolerance, why_not: str = "") -> Verdict:
+    """A paper's effect at reduced scale (``claim.kind`` DIRECTION, ``claim.paper`` its contrast, no effect):
+    the direction holds when ``measured`` lies beyond the contrast by more than the tolerance, as ``exceeds``
+    judges an effect; not testable when the tolerance cannot be estimated. Never a "holds": a direction seen in a
+    narrower, shorter run is not the paper's value reproduced."""
+    verdict = exceeds(claim, measured, tol, why_not or "not beyond the trial spread at reduced scale")
+    if verdict.verdict == UNTESTABLE:
+        return verdict
+    return replace(verdict, verdict=DIRECTION_HOLDS if verdict.verdict == HOLDS else DIRECTION_FAILS)
 
 
 def _neighbours(levels: list[float], measured: float) -> tuple[float, float]:
