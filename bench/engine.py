@@ -10,9 +10,10 @@ in one process and split over processes; the step rates of paper-size Conv-2 and
 (for the README's cost estimate of the `paper` profile); and the step rate of every CIFAR net as the pipeline
 trains it (a params.yaml profile, `quick` unless --pipeline-profile says otherwise: the section's width, batch
 size, optimizer and augmentation, and the population a pruning round trains, trials x (1 + reinit_per_ticket),
-in groups of members as ``lth.shared.subsets.population_chunk`` groups them on this device). On CUDA the
-stage's numerics are set first (``lth.device.configure_numerics``: cuDNN autotuning, no TF32). Prints the
-ratios; --json prints one JSON object.
+in groups of members as ``lth.shared.subsets.population_chunk`` groups them on this device), with, for
+Conv-2/4/6 trained one member at a time, a practical ceiling (its convolutions, pools, fc products and Adam
+timed alone). On CUDA the stage's numerics are set first (``lth.device.configure_numerics``: cuDNN
+autotuning, no TF32). Prints the ratios; --json prints one JSON object.
 """
 from __future__ import annotations
 
@@ -25,10 +26,11 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from lth.config import read_params, resolve_section
-from lth.core.convnets import make_convnet
+from lth.core.convnets import CONV_PLANS, VGGS, make_convnet
 from lth.core.cpu_fastpath import gradient_block_members
 from lth.core.engine import Split, TrainJob, TrainResult, TrainSettings, train_in_chunks, train_population
 from lth.core.masks import dense_masks, prune_by_rate
@@ -243,6 +245,55 @@ def pipeline_configs(profile: str, nets: list[str]) -> dict[str, tuple[str, Cifa
     return configs
 
 
+def conv_step_floor(device: torch.device, config: CifarConfig) -> dict[str, float]:
+    """A practical ceiling for one member's step of a Conv-2/4/6 net at ``config``'s width and batch size: its
+    convolutions (forward, input gradient except the first layer's, weight gradient; channels-last, as the
+    model runs them), max-pools and fc products, and Adam over its weights, each timed alone. A float32 step
+    built from these kernels pays at least their sum (ReLUs, masks and bookkeeping come on top)."""
+    model = make_convnet(config.arch, config.width, config.dropout)
+    shapes, batch, cl = model.shapes(), config.batch_size, torch.channels_last
+    generator = torch.Generator().manual_seed(0)
+
+    def randn(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator).to(device)
+
+    calls, channels, size, index = [], 3, 32, 0
+    for item in CONV_PLANS[config.arch]:
+        if item == "M":
+            x = randn(batch, channels, size, size).contiguous(memory_format=cl).requires_grad_()
+            y = F.max_pool2d(x, 2)
+            calls.append(lambda x=x, y=y: (F.max_pool2d(x.detach(), 2),
+                                           torch.autograd.grad(y, x, torch.ones_like(y), retain_graph=True)))
+            size //= 2
+            continue
+        weight = randn(*shapes[f"conv{index}.weight"][0])
+        x = randn(batch, channels, size, size).contiguous(memory_format=cl)
+        grad = randn(batch, weight.shape[0], size, size).contiguous(memory_format=cl)
+        mask = (False, True, True) if index == 0 else (True, True, True)
+        calls.append(lambda x=x, w=weight, g=grad, m=mask: (
+            F.conv2d(x, w, None, padding=1),
+            torch.ops.aten.convolution_backward(g, x, w, [w.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, m)))
+        channels, index = weight.shape[0], index + 1
+    features = channels * size * size
+    for i, out in enumerate([*model.fc_sizes, model.classes]):
+        h, w, g = randn(batch, features), randn(out, features), randn(batch, out)
+        calls.append(lambda h=h, w=w, g=g: (h @ w.t(), g.t() @ h, g @ w))
+        features = out
+    params = {name: randn(1, *shape) for name, (shape, kind) in shapes.items()}
+    optimizer = PopulationOptimizer(params, set(), TrainSettings(iterations=1, optimizer="adam", lr=1e-3))
+    gradients = {name: torch.randn_like(p) for name, p in optimizer.state.items()}
+
+    def adam() -> None:
+        for name, p in optimizer.state.items():
+            p.grad = gradients[name]
+        optimizer.step()
+
+    kernels_ms = _ms_per_call(device, lambda: [call() for call in calls])
+    adam_ms = _ms_per_call(device, adam)
+    return {"kernels_ms": round(kernels_ms, 2), "adam_ms": round(adam_ms, 2),
+            "model_steps_per_s": round(1e3 / (kernels_ms + adam_ms), 1)}
+
+
 def pipeline_conv_rate(device: torch.device, config: CifarConfig, iterations: int) -> dict[str, Any]:
     """Model-steps/s of one CIFAR net as a pruning round of the pipeline trains it: the config's net,
     width, dropout, batch size, optimizer, schedule and augmentation; trials x (1 + reinit_per_ticket)
@@ -255,8 +306,12 @@ def pipeline_conv_rate(device: torch.device, config: CifarConfig, iterations: in
     settings = config.to_train_settings(iterations=iterations, eval_every=0, patience=0)
     job = _conv_job(device, make_convnet(config.arch, config.width, config.dropout), members, settings)
     rate = _timed_engine_rate(device, job, warmup=2, train=lambda j: train_in_chunks(j, chunk))
-    return {"members": members, "chunk": chunk, "width": config.width, "batch_size": config.batch_size,
-            "optimizer": config.optimizer, "augment": config.augment, "model_steps_per_s": round(rate, 2)}
+    row = {"members": members, "chunk": chunk, "width": config.width, "batch_size": config.batch_size,
+           "optimizer": config.optimizer, "augment": config.augment, "model_steps_per_s": round(rate, 2)}
+    if config.arch in CONV_PLANS and config.arch not in VGGS and chunk == 1:
+        row["ceiling"] = conv_step_floor(device, config)
+        row["fraction_of_ceiling"] = round(rate / row["ceiling"]["model_steps_per_s"], 3)
+    return row
 
 
 
@@ -404,7 +459,10 @@ def print_report(report: dict[str, Any]) -> None:
         groups = "all at once" if r["chunk"] >= r["members"] else f"{r['chunk']} at a time"
         print(f"{r['net']:>8} as the {r['profile']} pipeline trains it (width {r['width']:g}, batch {r['batch_size']}, "
               f"{r['optimizer']}{', augmented' if r['augment'] else ''}; K={r['members']}, {groups}): "
-              f"{r['model_steps_per_s']:.2f} model-steps/s")
+              f"{r['model_steps_per_s']:.2f} model-steps/s" + (
+                  f", {100 * r['fraction_of_ceiling']:.0f}% of its ceiling ({r['ceiling']['kernels_ms']:.2f} ms "
+                  f"convolutions, pools and products + {r['ceiling']['adam_ms']:.2f} ms Adam alone = at most "
+                  f"{r['ceiling']['model_steps_per_s']:.0f})" if "ceiling" in r else ""))
 
 
 def main(argv: list[str] | None = None) -> None:
