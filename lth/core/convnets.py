@@ -72,7 +72,8 @@ def enter_population(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
     """Images [B, C, H, W] (one batch shared by all members) as they are, or one batch per member
     [K, B, C, H, W] in the population layout; and whether the batch is shared."""
     shared = x.dim() == 4
-    return (x if shared else to_member_channels(x)), shared
+    h = x if shared else to_member_channels(x)
+    return h.contiguous(memory_format=torch.channels_last), shared
 
 
 def masked(params: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], name: str) -> torch.Tensor:
@@ -80,15 +81,30 @@ def masked(params: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], name
     return mask_gradient(params[name], masks.get(name))
 
 
+class _ChannelsFirst(torch.autograd.Function):
+    """Feature maps held channels-last, copied to the channels-first order that flattening follows; the
+    gradient goes back channels-last, the layout the convolutions, ReLUs and pools before it use (given
+    channels-first, their backward passes convert it element by element, slower than the step's convolutions)."""
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor) -> torch.Tensor:
+        return h.contiguous()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad.contiguous(memory_format=torch.channels_last)
+
+
 def to_member_features(h: torch.Tensor, members: int) -> torch.Tensor:
     """[B, K*C, H, W] -> [K, B, C*H*W] (each member's flattened features, in a single net's order)."""
     batch = h.shape[0]
-    return h.reshape(batch, members, -1).transpose(0, 1)
+    return _ChannelsFirst.apply(h).reshape(batch, members, -1).transpose(0, 1)
 
 
 class _PopulationNet:
     """Shared parameter bookkeeping of the conv populations: shapes -> initial parameters."""
-    eval_chunk = 1000      # examples per evaluation chunk (feature maps of K members must fit in memory)
+    eval_chunk = 250       # examples per evaluation chunk: feature maps of K members must fit in memory, and on
+                           # a CPU chunks whose maps stay in cache evaluate faster (bench/README.md)
 
     def shapes(self) -> dict[str, tuple[tuple[int, ...], str]]:
         """name -> (per-member shape, kind) with kind weight | bias | bn_weight | bn_bias | mean | var."""
