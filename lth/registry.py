@@ -27,6 +27,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("xor", ("xor",), "XOR unit pruning: random-init and pruning success tables", "v1 §2", "xor"),
     Experiment("xor_calibration", ("xor_calibration",), "XOR: the choices v1 leaves open, swept on its first table",
                "v1 §2", None),
+    Experiment("xor_sensitivity", ("xor_sensitivity",), "XOR: the pruning table at the calibration's closest "
+               "settings", "v1 §2", None),
     Experiment("mnist", ("mnist",), "LeNet-300-100: IMP, one-shot, reinit / rewiring / random-mask controls, Han",
                "final paper Figs. 1, 3, 4", "mnist"),
     Experiment("mnist_v1", ("mnist_v1",), "LeNet-300-100 in v1's setup, controls at every level",

@@ -13,7 +13,8 @@ from lth.report.ledger.rules import (at_least, at_most, equals, exceeds, on_ladd
                                      untestable)
 from lth.report.ledger.statistics import Spread, Tolerance, difference, pooled_sd, ratio, t_quantile, versus_paper
 from lth.report.mnist import mnist_verdicts
-from lth.report.xor import calibration_distance, xor_verdicts
+from lth.report.xor import xor_verdicts
+from lth.xor_target import calibration_distance
 
 CLAIM = Claim("k", "mnist", "q", "s", 1.0, "pp", "h")
 WIDE = math.inf          # degrees of freedom of a tolerance that is not a trial spread
@@ -266,7 +267,7 @@ def test_xor_verdicts_by_hand():
 
 def test_calibration_distance_by_hand():
     rates = {str(w): {"db": db + 1.0, "zl": zl - 2.5} for w, (db, zl) in ledger_random().items()}
-    assert calibration_distance({"rates": rates}) == pytest.approx((2.5, 1.75))
+    assert calibration_distance(rates) == pytest.approx((2.5, 1.75))
 
 
 def _deconstruct_result(supermask_best):

@@ -19,15 +19,17 @@ from lth.experiments.anatomy import AnatomyConfig
 from lth.shared.lenet import MnistConfig
 from lth.shared.lenet_v1 import MnistV1Config
 from lth.experiments.sweeps import InitScaleConfig, NetworkSizeConfig, PruningRateConfig
-from lth.experiments.xor import XorConfig
 from lth.experiments.xor_calibration import XorCalibrationConfig
+from lth.experiments.xor_sensitivity import XorSensitivityConfig
+from lth.shared.xor_tables import XorConfig
 
 from fakedata import write_prepared_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
 SCHEMAS = {"data": (DataConfig, False), "xor": (XorConfig, False), "mnist": (MnistConfig, False),
-           "xor_calibration": (XorCalibrationConfig, False), "mnist_v1": (MnistV1Config, False),
+           "xor_calibration": (XorCalibrationConfig, False), "xor_sensitivity": (XorSensitivityConfig, False),
+           "mnist_v1": (MnistV1Config, False),
            "anatomy": (AnatomyConfig, False), "sweep_init_scale": (InitScaleConfig, False),
            "sweep_pruning_rate": (PruningRateConfig, False), "sweep_network_size": (NetworkSizeConfig, False),
            **{net: (CifarConfig, True) for net in CIFAR_NETS}}
@@ -73,6 +75,12 @@ def test_committed_params_are_valid_for_every_stage_and_profile():
     ("xor.learning_rate", 0.1, r"xor.learning_rate: unknown key; allowed keys of xor: .*\blr\b.*hidden_units"),
     ("xor.profiles.smoke", {"trials": -1}, r"xor.profiles.smoke.trials = -1"),
     ("xor.profiles.fast", {}, r"xor.profiles.fast: unknown profile"),
+    ("xor.loss", "hinge", r"xor.loss = 'hinge': must be one of bce, mse"),
+    ("xor_calibration.losses", ["bce", "l1"], r"xor_calibration.losses\[1\] = 'l1': must be one of bce, mse"),
+    ("xor_calibration.screen_trials", 2000, r"xor_calibration.screen_trials = 2000: must be below "
+                                            r"xor_calibration.trials \(2000\), or 0 for no screen"),
+    ("xor_calibration.finalists", 0, r"xor_calibration.finalists = 0: must be an integer >= 1"),
+    ("xor_sensitivity.settings", 0, r"xor_sensitivity.settings = 0: must be an integer >= 1"),
     ("profile", "huge", r"profile = 'huge': must be one of smoke, quick, paper"),
     ("data.validation_size", 0, r"data.validation_size = 0: must be an integer >= 1"),
     ("mnist.output_rate", 1.0, r"mnist.output_rate = 1.0: must be a finite number >= 0 and < 1"),

@@ -58,8 +58,8 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     cifar = {f"cifar_conv@{net}-{variant}" for net in ("conv2", "conv4", "conv6") for variant in ("plain", "dropout")}
     cifar |= {f"cifar_deep@{net}-{variant}" for net in ("vgg19", "resnet20")
               for variant in ("high_lr", "low_lr", "warmup")}
-    assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "xor_calibration", "mnist",
-                      "mnist_v1", "anatomy", "deconstruct", "importance", "early_bird", "mask_distance",
+    assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "xor_calibration", "xor_sensitivity",
+                      "mnist", "mnist_v1", "anatomy", "deconstruct", "importance", "early_bird", "mask_distance",
                       "rewinding@vgg19", "rewinding@resnet20", "report", *cifar,
                       *(f"sweep@{kind}" for kind in ("init_scale", "pruning_rate", "network_size"))}
     report = (project / "reports" / "report.md").read_text()

@@ -89,6 +89,7 @@ def test_run_times_name_each_stage_and_its_host(tmp_path):
     host = {"cpu": "Some CPU", "cores": 2, "avx512": False, "avx512_bf16": False}
     files = {"xor/timing.json": {"random_init_s": 10.0, "pruning_s": 5.0},
              "xor/calibration_timing.json": {"total_s": 300.0, "device": "cpu", "host": host},
+             "xor/sensitivity_timing.json": {"total_s": 100.0, "device": "cpu", "host": host},
              "cifar/resnet20_high_lr_timing.json": {"total_s": 60.0, "device": "cpu"},
              "cifar/conv2_plain_timing.json": {"total_s": 45.0, "device": "cpu"},
              "mnist/timing.json": {"total_s": 10.0, "device": "cpu", "host": host},
@@ -103,6 +104,7 @@ def test_run_times_name_each_stage_and_its_host(tmp_path):
     text = timing_section(tmp_path).markdown
     assert "| `xor` | 15 | – | – | not recorded |" in text
     assert "| `xor_calibration` | 300 | – | cpu | Some CPU, 2 cores, no AVX-512 |" in text
+    assert "| `xor_sensitivity` | 100 | – | cpu | Some CPU, 2 cores, no AVX-512 |" in text
     assert "| `mnist` | 10 | 450 (45/s) | cpu |" in text
     assert "`cifar_deep@resnet20-high_lr`" in text and "`cifar_conv@conv2-plain`" in text
-    assert "| all of them | 430 (7.2 min) |" in text
+    assert "| all of them | 530 (8.8 min) |" in text

@@ -10,14 +10,14 @@ from lth.report import papers, xor_claims
 from lth.report.common import Section, markdown_table, plt, read_json, run_facts, save_figure
 from lth.report.figures import figure_title, legend_below
 from lth.report.ledger.markdown import ledger_table
-from lth.report.ledger.records import Claim, Verdict
-from lth.report.ledger.rules import at_least, equals, exceeds, table_verdict
+from lth.report.ledger.records import CELL, FITTED, STATEMENT, Claim, Verdict
+from lth.report.ledger.rules import equals, table_verdict
 from lth.report.ledger.statistics import Tolerance, t_quantile
 from lth.report.scale import RunConfig
+from lth.report.xor_calibration import LOSS_NAMES, calibration_part, describe_setting
+from lth.report.xor_rates import HEURISTIC_NAMES, MODE_NAMES, difference_verdict, paper_se
+from lth.report.xor_sensitivity import sensitivity_part
 
-HEURISTIC_NAMES = {"input_magnitude": "Input magnitude", "output_magnitude": "Output magnitude",
-                   "product": "Product"}
-MODE_NAMES = {"one_shot": "One-shot", "iterative": "Iterative"}
 
 
 def _fmt(rate: dict[str, Any], key: str) -> str:
@@ -62,39 +62,14 @@ def xor_figure(result: dict[str, Any], path: Path) -> None:
     save_figure(fig, path)
 
 
-def _paper_se(paper: float, trials: int) -> float:
-    """Binomial standard error (pp) of a rate ``paper`` % measured on ``trials`` nets (the paper's trial count
-    is not stated: we assume it ran as many as we do)."""
-    p = paper / 100
-    return 100 * math.sqrt(p * (1 - p) / trials)
-
-
 def _cell_verdict(claim: Claim, rate: dict[str, Any], metric: str) -> Verdict:
     se = rate[metric + "_se"]
-    paper_se = _paper_se(claim.paper, rate["trials"])
+    theirs = paper_se(claim.paper, rate["trials"])
     z = t_quantile(math.inf)
-    tol = Tolerance(z * math.hypot(se, paper_se), f"{z:.2f} SE of the difference: our binomial SE {se:.2f} pp and "
-                    f"the paper's {paper_se:.2f} pp at our {rate['trials']} trials (its count is not stated)",
+    tol = Tolerance(z * math.hypot(se, theirs), f"{z:.2f} SE of the difference: our binomial SE {se:.2f} pp and "
+                    f"the paper's {theirs:.2f} pp at our {rate['trials']} trials (its count is not stated)",
                     math.inf, f"{rate['trials']} (paper ?)")
     return equals(claim, rate[metric], tol, "differs from the paper's rate beyond sampling error")
-
-
-def _difference_verdict(claim: Claim, a: dict[str, Any], b: dict[str, Any],
-                        paper_rates: tuple[float, float] | None = None) -> Verdict:
-    """DB rate of ``a`` minus ``b``: significantly above 0, or (given the paper's two rates: 'much higher') not
-    below the paper's difference beyond the sampling error of ours and the paper's."""
-    paper_effect = paper_rates is not None
-    z = t_quantile(math.inf)
-    ses = [a["db_se"], b["db_se"]]
-    if paper_effect:
-        ses += [_paper_se(p, a["trials"]) for p in paper_rates]
-    tol = Tolerance(z * math.sqrt(sum(se ** 2 for se in ses)),
-                    f"{z:.2f} SE of the difference of two rates (binomial SEs {a['db_se']:.2f} and {b['db_se']:.2f} pp"
-                    + (", and the paper's two at our trial count)" if paper_effect else ")"), math.inf,
-                    f"{a['trials']} vs {b['trials']}")
-    rule = at_least if paper_effect else exceeds
-    return rule(claim, a["db"] - b["db"], tol, "the difference is smaller than the paper's beyond sampling error"
-                if paper_effect else "the difference is within sampling error or reversed")
 
 
 def _cells(result: dict[str, Any]) -> tuple[list[Verdict], list[Verdict]]:
@@ -123,107 +98,17 @@ def xor_verdicts(result: dict[str, Any]) -> list[Verdict]:
     out = [table_verdict(claims["xor_pruning_table"], cells)] if cells else []
     iterative, one_shot = pruning.get("iterative", {}), pruning.get("one_shot", {})
     if "2" in iterative.get("product", {}) and "2" in one_shot.get("product", {}):
-        out.append(_difference_verdict(claims["xor_iterative_beats_one_shot"], iterative["product"]["2"],
+        out.append(difference_verdict(claims["xor_iterative_beats_one_shot"], iterative["product"]["2"],
                                        one_shot["product"]["2"]))
     others = [iterative[h]["2"] for h in ("input_magnitude", "output_magnitude") if "2" in iterative.get(h, {})]
     if "2" in iterative.get("product", {}) and others:
-        out.append(_difference_verdict(claims["xor_product_best"], iterative["product"]["2"],
+        out.append(difference_verdict(claims["xor_product_best"], iterative["product"]["2"],
                                        max(others, key=lambda r: r["db"])))
     if "2" in iterative.get("product", {}) and "2" in random_init:
-        out.append(_difference_verdict(claims["xor_tickets_beat_random_init"], iterative["product"]["2"],
+        out.append(difference_verdict(claims["xor_tickets_beat_random_init"], iterative["product"]["2"],
                                        random_init["2"],
                                        (papers.XOR_PRUNING[("iterative", "product")][2][0], papers.XOR_RANDOM_INIT[2][0])))
     return out + cells + fitted
-
-
-CHOICE_KEYS = ("activation", "optimizer", "lr", "init", "init_std", "bias_init")
-
-
-def calibration_distance(setting: dict[str, Any]) -> tuple[float, float]:
-    """(largest, mean) |ours - paper| in pp over the paper's random-init table (DB and ZL at every width)."""
-    gaps = [abs(setting["rates"][str(w)][key] - paper[i]) for w, paper in papers.XOR_RANDOM_INIT.items()
-            if str(w) in setting["rates"] for i, key in enumerate(("db", "zl"))]
-    return max(gaps), sum(gaps) / len(gaps)
-
-
-def describe_setting(setting: dict[str, Any]) -> str:
-    """A setting of the calibration grid in words."""
-    init = (f"N(0, {setting['init_std']:g})" if setting["init"] == "normal" else setting["init"])
-    return (f"{setting['activation']}, {setting['optimizer']} lr {setting['lr']:g}, weights {init}, biases "
-            f"{'like the weights' if setting.get('bias_init') == 'like_weights' else '0'}")
-
-
-def calibration_figure(settings: list[dict[str, Any]], path: Path) -> None:
-    """Heat map of every setting's largest distance to the paper's random-init table."""
-    rows = sorted({(s["activation"], s["optimizer"], s["lr"]) for s in settings})
-    columns = sorted({(s["init"], s["init_std"], s["bias_init"]) for s in settings})
-    grid = [[math.nan] * len(columns) for _ in rows]
-    for s in settings:
-        grid[rows.index((s["activation"], s["optimizer"], s["lr"]))][
-            columns.index((s["init"], s["init_std"], s["bias_init"]))] = calibration_distance(s)[0]
-    fig, ax = plt.subplots(figsize=(1.1 * len(columns) + 3, 0.42 * len(rows) + 2))
-    image = ax.imshow(grid, cmap="viridis_r", vmin=0, vmax=60, aspect="auto")
-    for i, row in enumerate(grid):
-        for j, value in enumerate(row):
-            if not math.isnan(value):
-                ax.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=7,
-                        color="white" if value > 30 else "black")
-    ax.set_yticks(range(len(rows)), [f"{a}, {o} {lr:g}" for a, o, lr in rows], fontsize=8)
-    ax.set_xticks(range(len(columns)), [(f"N(0,{std:g})" if init == "normal" else init) +
-                                        ("\nbias~w" if bias == "like_weights" else "\nbias 0")
-                                        for init, std, bias in columns], fontsize=7)
-    fig.colorbar(image, ax=ax, label="largest |ours - paper| (pp)")
-    ax.set_title("XOR calibration: distance of each setting to the paper's random-init table", fontsize=10)
-    save_figure(fig, path)
-
-
-def calibration_part(results: Path, figures: Path, config: dict[str, Any]) -> str:
-    """The calibration sweep: its best settings, the heat map, and whether the xor setting is the closest."""
-    path = results / "xor" / "calibration.json"
-    if not path.exists():
-        return "\n**Calibration**: no results (run `dvc repro xor_calibration`).\n"
-    calibration = read_json(path)
-    settings = sorted(calibration["settings"], key=calibration_distance)
-    figure = figures / "xor_calibration.png"
-    calibration_figure(settings, figure)
-    widths = [w for w in papers.XOR_RANDOM_INIT if str(w) in settings[0]["rates"]]
-    rows = []
-    for s in settings[:10]:
-        worst, mean = calibration_distance(s)
-        rows.append([describe_setting(s), f"{worst:.1f}", f"{mean:.1f}"] +
-                    [f"{s['rates'][str(w)]['db']:.1f} / {s['rates'][str(w)]['zl']:.1f}" for w in widths])
-    rows.append(["paper", "", ""] + ["{:.1f} / {:.1f}".format(*papers.XOR_RANDOM_INIT[w]) for w in widths])
-    table = markdown_table(["setting", "largest gap (pp)", "mean gap (pp)"] + [f"{w} units DB / ZL" for w in widths],
-                           rows)
-    best = settings[0]
-    ours = {key: config.get(key, "zero" if key == "bias_init" else None) for key in CHOICE_KEYS}
-    chosen = all(ours[key] == best[key] or (key == "init_std" and best["init"] != "normal") for key in CHOICE_KEYS)
-    grid = calibration["config"]
-    if chosen:
-        status = f"The `xor` section uses the closest setting ({describe_setting(best)})."
-    else:
-        status = (f"**The `xor` section does not use the closest setting** ({describe_setting(best)}); it uses "
-                  f"{describe_setting({**ours, 'rates': {}})}.")
-    worst = calibration_distance(best)[0]
-    goal = ("every random-init rate of it is within 3 pp of the paper's" if worst <= 3 else
-            f"its largest gap is {worst:.1f} pp: the goal of every rate within 3 pp of the paper's is not met by "
-            "any setting of this grid")
-    return f"""
-**Calibration of what the paper leaves open** (stage `xor_calibration`, random-init table only, profile
-`{calibration['profile']}`): {len(settings)} settings = activations {grid['activations']} x optimizers (SGD at
-{grid['sgd_lrs']}, Adam at {grid['adam_lrs']}) x weight inits ({', '.join(grid['inits'])}; `normal` at std
-{grid['normal_stds']}) x bias inits {grid['bias_inits']}, {grid['trials']} trials per setting and width,
-{grid['iterations']} iterations; the zero-loss threshold is held at {grid['zero_loss_threshold']}. Ranked by the
-largest |ours - paper| over the ten numbers (then the mean). {status} Of the closest, {goal}. The pruning table
-above is run with the `xor` setting and was never tuned on.
-
-{table}
-
-![XOR calibration](figures/{figure.name})
-
-*Figure: every setting's largest distance (pp) to the paper's random-init table; rows: hidden activation and
-optimizer, columns: weight and bias init.*
-"""
 
 
 def random_init_table(random_init: dict[str, Any]) -> str:
@@ -277,6 +162,20 @@ def xor_finding(result: dict[str, Any]) -> str:
     return text
 
 
+def _choices(config: dict[str, Any]) -> str:
+    """What v1 states of its XOR setup, and what it leaves open and we chose (the `xor` params)."""
+    return f"""**What the paper states and what it leaves open.** Stated (v1 §2): the widths of its random-init table, 1000
+iterations, success as finding the decision boundary and as reaching "zero loss", pruning from 10 units one-shot or
+2 units per round, the three heuristics, and the reset to the original initialisation. Left open, and chosen here by
+the calibration below (all are `xor` params): hidden activation `{config['activation']}`, one sigmoid output
+trained on {LOSS_NAMES[config.get('loss', 'bce')]}; optimizer `{config['optimizer']}` at lr {config['lr']}; weights
+{describe_setting(config).split('weights ')[1]}; full batch; the zero-loss threshold ({config['zero_loss_threshold']},
+on the binary cross-entropy whichever loss trains the net) and the trial count. DB/ZL judged after the last
+iteration; the input-magnitude heuristic scores a unit by the mean |incoming weight|, the output-magnitude one by its
+|outgoing weight|, the product by |outgoing| × Σ|incoming|. Rates over all trials, including those whose unpruned
+net failed."""
+
+
 def xor_section(results: Path, figures: Path) -> Section | None:
     """Both XOR tables with the paper's numbers beside ours, the figure, and the choices we made."""
     path = results / "xor" / "results.json"
@@ -287,7 +186,9 @@ def xor_section(results: Path, figures: Path) -> Section | None:
     table1, table2 = random_init_table(random_init), pruning_table(config, pruning)
     start, figure = config["pruning"]["start_units"], figures / "xor_success_rates.png"
     xor_figure(result, figure)
-    verdicts = xor_verdicts(result)
+    sensitivity, across = sensitivity_part(results)
+    kinds = {STATEMENT: 0, CELL: 1, FITTED: 2}
+    verdicts = sorted(xor_verdicts(result) + across, key=lambda v: kinds.get(v.claim.kind, 3))
     se = max(max(r["db_se"], r["zl_se"]) for r in random_init.values())
     text = f"""## XOR: winning tickets in 2-H-1 networks (paper v1, Section 2)
 
@@ -314,13 +215,8 @@ round; the {start}-unit column is the unpruned network of the same trials):
 with the product heuristic and reset to their initialisation (blue/orange); crosses are the paper's numbers;
 the bars (± one binomial standard error) are mostly hidden by the markers.*
 
-**What the paper leaves open and we chose** (all are `xor` params): hidden activation
-`{config['activation']}` with a sigmoid output and binary cross-entropy; optimizer `{config['optimizer']}` at
-lr {config['lr']}; weights {describe_setting({**config, 'rates': {}}).split('weights ')[1]}; DB/ZL judged after
-the last iteration; the input-magnitude heuristic scores a unit by the mean |incoming weight|, the
-output-magnitude one by its |outgoing weight|, the product by |outgoing| × Σ|incoming|.
-Rates over all trials, including those whose unpruned net failed.
-{calibration_part(results, figures, config)}
+{_choices(config)}
+{calibration_part(results, figures, config)}{sensitivity}
 **The paper's statements: the claims ledger for this experiment**:
 
 {ledger_table(verdicts)}
