@@ -107,7 +107,8 @@ def xor_verdicts(result: dict[str, Any]) -> list[Verdict]:
     if "2" in iterative.get("product", {}) and "2" in random_init:
         out.append(difference_verdict(claims["xor_tickets_beat_random_init"], iterative["product"]["2"],
                                        random_init["2"],
-                                       (papers.XOR_PRUNING[("iterative", "product")][2][0], papers.XOR_RANDOM_INIT[2][0])))
+                                       (papers.XOR_PRUNING[("iterative", "product")][2][0],
+                                        papers.XOR_RANDOM_INIT[2][0])))
     return out + cells + fitted
 
 
@@ -164,8 +165,8 @@ def xor_finding(result: dict[str, Any]) -> str:
 
 def _choices(config: dict[str, Any]) -> str:
     """What v1 states of its XOR setup, and what it leaves open and we chose (the `xor` params)."""
-    return f"""**What the paper states and what it leaves open.** Stated (v1 §2): the widths of its random-init table, 1000
-iterations, success as finding the decision boundary and as reaching "zero loss", pruning from 10 units one-shot or
+    return f"""**What the paper states and what it leaves open.** Stated (v1 §2): the widths of its random-init table,
+1000 iterations, success as finding the decision boundary and as reaching "zero loss", pruning from 10 units one-shot or
 2 units per round, the three heuristics, and the reset to the original initialisation. Left open, and chosen here by
 the calibration below (all are `xor` params): hidden activation `{config['activation']}`, one sigmoid output
 trained on {LOSS_NAMES[config.get('loss', 'bce')]}; optimizer `{config['optimizer']}` at lr {config['lr']}; weights

@@ -127,8 +127,8 @@ def calibration_part(results: Path, figures: Path, config: dict[str, Any]) -> st
 Adam at {grid['adam_lrs']}) x weight inits ({', '.join(grid['inits'])}; `normal` at std {grid['normal_stds']}) x bias
 inits {grid['bias_inits']}, {grid['iterations']} full-batch iterations; the zero-loss criterion (mean binary
 cross-entropy below {grid['zero_loss_threshold']}, under either loss) is held fixed. Measured by
-{_screen_text(grid, settings, final, screen, min(5, len(final)))}. Ranked by the largest |ours - paper| over the ten numbers (then the
-mean). {_status(best, config)} Of the closest, {goal}. The pruning table above is run with the `xor` setting and
+{_screen_text(grid, settings, final, screen, min(5, len(final)))}. Ranked by the largest |ours - paper| over the
+ten numbers (then the mean). {_status(best, config)} Of the closest, {goal}. The pruning table above is run with the `xor` setting and
 was never tuned on.
 
 {_top_table(final, screen, 10)}

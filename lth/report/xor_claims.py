@@ -11,7 +11,8 @@ CLAIMS = [
            "DB rate at 2 units, product heuristic: iterative minus one-shot (holds when significantly above 0)"),
     Claim("xor_product_best", "xor", "the magnitude product heuristic provides the best results (iterative, "
            "2 units: 91.5% vs 83.8% and 78.6%)", XOR_SOURCE, 0.0, "pp",
-           "DB rate at 2 units, iterative: product minus the better of input and output magnitude (holds when significantly above 0)"),
+           "DB rate at 2 units, iterative: product minus the better of input and output magnitude (holds when "
+           "significantly above 0)"),
     Claim("xor_tickets_beat_random_init", "xor", "winning tickets find the correct decision boundary at a much "
           "higher rate than randomly initialised networks of the same size (2 units: 91.5% vs 49.1%)",
           V1 + " §2, §9", 42.4, "pp",
@@ -46,8 +47,8 @@ def cell_claim(table: str, mode: str, heuristic: str, units: int, metric: str, p
     """One cell of the paper's XOR tables as a claim (``table``: random_init | pruning)."""
     name = "DB" if metric == "db" else "ZL"
     if table == "random_init":
-        return Claim(f"xor_random_{units}_units_{metric}", "xor",
-                      f"random init, {units} units: {paper:g}% {'find the decision boundary' if metric == 'db' else 'reach zero loss'}",
+        outcome = "find the decision boundary" if metric == "db" else "reach zero loss"
+        return Claim(f"xor_random_{units}_units_{metric}", "xor", f"random init, {units} units: {paper:g}% {outcome}",
                       XOR_SOURCE + ", first table", paper, "%",
                       f"{name} rate of the random-init nets; calibration target (the xor setting is the calibration's "
                       "closest to this table, so agreement here is fitted, not tested)", kind=FITTED)

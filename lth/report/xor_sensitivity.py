@@ -86,16 +86,18 @@ def sensitivity_sentence(sensitivity: dict[str, Any]) -> str:
             f"(iterative, product) find the decision boundary between {low:+.1f} and {high:+.1f} pp more often than "
             f"random {width}-unit nets (the paper: {paper:+.1f} pp); the gap exceeds {z:.2f} binomial standard errors "
             f"in {significant} of {len(gaps)} settings and is at least the paper's in {reaching}; it is largest with "
-            f"{describe_setting(high_row)} and smallest with {describe_setting(low_row)}.{_one_shot_clause(rows, width)}")
+            f"{describe_setting(high_row)} and smallest with {describe_setting(low_row)}."
+            f"{_one_shot_clause(rows, width)}")
 
 
 def _one_shot_clause(rows: list[dict[str, Any]], width: str) -> str:
     """' One-shot product tickets: between A and B pp against random nets, below them in k of n settings.'"""
-    gaps = [gap(_ticket(r, "one_shot", width), r["random_init"][width])[0] for r in rows if _ticket(r, "one_shot", width)]
+    gaps = [gap(_ticket(r, "one_shot", width), r["random_init"][width])[0] for r in rows
+            if _ticket(r, "one_shot", width)]
     if not gaps:
         return ""
-    return (f" One-shot product tickets find it between {min(gaps):+.1f} and {max(gaps):+.1f} pp more often than random "
-            f"{width}-unit nets (below them in {sum(g < 0 for g in gaps)} of {len(gaps)} settings; the paper: "
+    return (f" One-shot product tickets find it between {min(gaps):+.1f} and {max(gaps):+.1f} pp more often than "
+            f"random {width}-unit nets (below them in {sum(g < 0 for g in gaps)} of {len(gaps)} settings; the paper: "
             f"{papers.XOR_PRUNING[('one_shot', 'product')][int(width)][0] - papers.XOR_RANDOM_INIT[int(width)][0]:+.1f}"
             " pp).")
 

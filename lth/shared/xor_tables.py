@@ -130,7 +130,8 @@ def _rates_of(config: XorConfig, loss: torch.Tensor, accuracy: torch.Tensor, par
 def _one_shot(config: XorConfig, trained: dict[str, torch.Tensor], run_population) -> dict[str, Any]:
     """Every heuristic's one-shot pruning of the trained dense nets to every target, in one population."""
     heuristics, targets = config.pruning.heuristics, sorted(set(config.pruning.targets), reverse=True)
-    all_alive = torch.ones(config.trials, config.pruning.start_units, dtype=torch.bool, device=trained["fc0.weight"].device)
+    all_alive = torch.ones(config.trials, config.pruning.start_units, dtype=torch.bool,
+                           device=trained["fc0.weight"].device)
     alive = torch.cat([keep_top_units(unit_scores(trained, h), all_alive, t) for h in heuristics for t in targets])
     _, loss, accuracy = run_population(alive, len(heuristics) * len(targets), "xor one-shot")
     return {h: {str(t): _rates_of(config, loss, accuracy, i * len(targets) + j) for j, t in enumerate(targets)}
