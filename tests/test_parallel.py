@@ -13,7 +13,8 @@ from results_compare import assert_same_result
 from lth.core.engine import Split, TrainJob, TrainSettings, train_in_chunks
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.core.models import PopulationMLP
-from lth.core.processes import member_ranges, split_ranges, train_in_processes, worker_count
+from lth.core.processes import (draws_per_population, member_ranges, split_ranges, train_in_processes,
+                                worker_count)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked (Linux)")
@@ -48,6 +49,31 @@ def test_member_ranges_and_worker_count():
     assert worker_count(torch.device("cuda"), 100) == 1
     assert worker_count(torch.device("cpu"), 1) == 1
     assert worker_count(torch.device("cpu"), 100) == torch.get_num_threads()
+
+
+def test_split_ranges_regroup_only_where_grouping_cannot_matter():
+    """Without shared draws a split population is cut into about four groups per process (at least 8 members
+    each) for the workers to share; with them each process keeps one consecutive share."""
+    assert split_ranges(195, 2, 195) == [[0, 97], [97, 195]]
+    regrouped = split_ranges(195, 2, 195, regroup=True)
+    assert regrouped[:5] == [[0, 25], [25, 50], [50, 75], [75, 97], [97, 122]] and regrouped[-1] == [172, 195]
+    assert split_ranges(10, 2, 10, regroup=True) == [[0, 5], [5, 10]]        # groups of fewer than 8: not cut
+    assert split_ranges(40, 2, 4, regroup=True) == split_ranges(40, 2, 4)     # a smaller chunk is kept
+    assert not draws_per_population(TrainSettings(iterations=1), PopulationMLP((4, 3, 2)))
+    assert draws_per_population(TrainSettings(iterations=1, shared_data_order=True), PopulationMLP((4, 3, 2)))
+    assert draws_per_population(TrainSettings(iterations=1, augment=True), PopulationMLP((4, 3, 2)))
+
+
+def test_regrouped_split_equals_one_process():
+    """A population of 40 split over two processes in groups of up to 8, handed out to whichever worker is
+    free (the last group first), gives every member the bits it gets in one population."""
+    settings = TrainSettings(iterations=40, batch_size=8, optimizer="adam", lr=3e-3, eval_every=20)
+    job = _job(settings, list(range(100, 140)), members=40, track_best="validation")
+    snapshots = []
+    split = train_in_processes(job, 40, 2, on_snapshot=snapshots.append, snapshot_every_s=0)
+    assert snapshots and snapshots[-1]["ranges"] == [[0, 8], [8, 16], [16, 20], [20, 28], [28, 36], [36, 40]]
+    assert {"result"} <= {key for group in snapshots[-1]["groups"] if group for key in group}
+    _assert_same(train_in_chunks(job, 40), split)
 
 
 @pytest.mark.parametrize("shared", [False, True])

@@ -2,7 +2,8 @@
 
 Why: a LeNet population step is a chain of thin matrix products and memory-bound passes. One process
 with two threads splits every one of them in two and meets at a barrier after each; two single-thread
-processes, each with half the members, never wait for each other (bench/README.md has the measurements).
+processes, each training its own members, never wait for each other (bench/README.md has the measurements).
+A population is cut into groups that the workers take as they free up, so they finish together.
 Conv nets already use both cores fully with threads, so they stay in one process. The split is CPU-only:
 on a GPU a population trains in one process.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import io
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -32,6 +34,22 @@ from lth.core.engine import (GroupSnapshot, TrainJob, TrainResult, TrainSettings
                              join_results, train_group, train_in_groups)
 from lth.core.optimizer import make_optimizer
 from lth.io import load_torch
+
+
+# A split population is cut into about this many groups per worker process (when its members' results do not
+# depend on their grouping), handed out to whichever worker is free: in the lotteries' controls populations the
+# later members (the sparser rounds' controls) train several times longer than the first, and with one
+# consecutive share per process one worker trained alone for the last third of the time (docs/measurements.md).
+GROUPS_PER_PROCESS = 4
+# ... but never in groups smaller than this: a population steps less efficiently the smaller it is.
+MIN_GROUP = 8
+
+
+def draws_per_population(settings: TrainSettings, model: Any) -> bool:
+    """Whether a population's random draws are shared (one batch order for all, or dropout and augmentation
+    draws seeded by its first member): then a member's result depends on which members it trains with, so its
+    groups must keep their composition; otherwise any grouping gives every member the same bits."""
+    return bool(settings.shared_data_order or settings.augment or getattr(model, "dropout", 0.0))
 
 
 def worker_count(device: torch.device, members: int) -> int:
@@ -50,36 +68,42 @@ def member_ranges(members: int, parts: int) -> list[tuple[int, int]]:
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def split_ranges(members: int, processes: int, chunk: int) -> list[list[int]]:
-    """The member groups of a population split over ``processes``: each process's consecutive share,
-    cut into groups of at most ``chunk`` members (the groups ``train_in_chunks`` would train in it)."""
+def split_ranges(members: int, processes: int, chunk: int, regroup: bool = False) -> list[list[int]]:
+    """The member groups of a population split over ``processes``: each process's consecutive share, cut into
+    groups of at most ``chunk`` members (the groups ``train_in_chunks`` would train in it) and, with
+    ``regroup`` (results independent of grouping), into about ``GROUPS_PER_PROCESS`` groups per process of
+    at least ``MIN_GROUP`` members, so that the workers can share the load."""
+    if regroup and processes > 1:
+        chunk = min(chunk, max(MIN_GROUP, math.ceil(members / (processes * GROUPS_PER_PROCESS))))
     return [r for start, stop in member_ranges(members, processes) for r in chunk_ranges(start, stop, chunk)]
 
 
 def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupSnapshot | None = None,
                        on_snapshot: Callable[[GroupSnapshot], None] | None = None,
                        snapshot_every_s: float = 600.0) -> TrainResult:
-    """``train_in_groups`` with the groups spread over ``processes`` single-threaded worker processes (each
-    takes a consecutive run of groups); the same result as one process.
+    """``train_in_groups`` with the groups spread over ``processes`` single-threaded worker processes; the
+    same result as one process. A worker takes the next unfinished group whenever it is free, the last
+    groups first (a lottery's population lists its longest-training members last), so a slow group does not
+    hold up the others.
 
     Snapshots have ``train_in_groups``' schema: every group's member range and latest state (its worker's
     loop snapshot or, once finished, its result). Resuming restarts only the unfinished groups, and works
     from a one-process snapshot and on a machine with another number of cores. With ``processes`` <= 1 this
     is ``train_in_groups`` in this process."""
     members = job.members
+    regroup = not draws_per_population(job.settings, job.model)
     ranges = ([list(r) for r in resume["ranges"]] if resume is not None
-              else split_ranges(members, max(1, processes), chunk))
+              else split_ranges(members, max(1, processes), chunk, regroup))
     check_ranges(ranges, members)
     if processes <= 1 or members < 2:
         return train_in_groups(job, ranges, resume, on_snapshot, snapshot_every_s)
     groups: list[dict[str, Any] | None] = list(resume["groups"]) if resume is not None else [None] * len(ranges)
-    pending = [i for i, g in enumerate(groups) if g is None or "result" not in g]
-    shares = [pending[a:b] for a, b in member_ranges(len(pending), processes)] if pending else []
+    pending = [i for i, g in enumerate(groups) if g is None or "result" not in g][::-1]
     _import_what_optimizers_import(job.settings)
-    pool = _WorkerPool(job, ranges, groups, on_snapshot, snapshot_every_s)
+    pool = _WorkerPool(job, ranges, groups, pending, on_snapshot, snapshot_every_s)
     try:
-        for number, share in enumerate(shares):
-            pool.start(share, show_progress=number == 0)
+        for number in range(min(processes, len(pending))):
+            pool.start(show_progress=number == 0)
         pool.collect()
     finally:
         pool.stop()
@@ -87,41 +111,54 @@ def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupS
 
 
 class _WorkerPool:
-    """The forked workers of one split training and the parent's side of their pipes."""
+    """The forked workers of one split training, the queue of groups they take from, and the parent's side of
+    their pipes."""
 
     def __init__(self, job: TrainJob, ranges: list[list[int]], groups: list[dict[str, Any] | None],
-                 on_snapshot: Callable[[GroupSnapshot], None] | None, snapshot_every_s: float):
-        self.job, self.ranges, self.groups = job, ranges, groups
+                 pending: list[int], on_snapshot: Callable[[GroupSnapshot], None] | None, snapshot_every_s: float):
+        self.job, self.ranges, self.groups, self.pending = job, ranges, groups, pending
         self.on_snapshot, self.snapshot_every_s = on_snapshot, snapshot_every_s
         self.context = multiprocessing.get_context("fork")
+        self.taken = self.context.Value("i", 0)      # how many of ``pending`` workers have taken (shared memory)
         self.parent = os.getpid()
-        self.workers: dict[multiprocessing.connection.Connection, tuple[list[int], multiprocessing.Process]] = {}
+        # per worker: its process and the group it trains now (None before its first)
+        self.workers: dict[multiprocessing.connection.Connection, list[Any]] = {}
 
-    def members(self, share: list[int]) -> str:
-        """The members a worker trains, for messages."""
-        return f"{self.ranges[share[0]][0]}-{self.ranges[share[-1]][1] - 1}"
+    def members(self, index: int | None) -> str:
+        """The members of group ``index``, for messages."""
+        return "(none yet)" if index is None else f"{self.ranges[index][0]}-{self.ranges[index][1] - 1}"
 
-    def start(self, share: list[int], show_progress: bool) -> None:
-        """Fork a worker that trains the groups ``share`` one after another."""
+    def start(self, show_progress: bool) -> None:
+        """Fork a worker that trains groups until none is left."""
         receiver, sender = self.context.Pipe(duplex=False)
-        process = self.context.Process(target=self.work, args=(share, show_progress, sender), daemon=True,
-                                       name=f"lth-members-{self.members(share)}")
+        process = self.context.Process(target=self.work, args=(show_progress, sender), daemon=True,
+                                       name=f"lth-worker-{len(self.workers)}")
         process.start()
         sender.close()
-        self.workers[receiver] = (share, process)
+        self.workers[receiver] = [process, None]
 
-    def work(self, share: list[int], show_progress: bool, connection: multiprocessing.connection.Connection) -> None:
-        """The worker's whole life: train its groups single-threaded, send snapshots and results."""
+    def take(self) -> int | None:
+        """The next group to train (None when every group is taken): one counter shared by all workers."""
+        with self.taken.get_lock():
+            position = self.taken.value
+            self.taken.value += 1
+        return self.pending[position] if position < len(self.pending) else None
+
+    def work(self, show_progress: bool, connection: multiprocessing.connection.Connection) -> None:
+        """The worker's whole life: train groups single-threaded as long as there are any (with a progress bar
+        for each when ``show_progress``), send snapshots and results."""
         _die_with_parent(self.parent)
         _fresh_progress_bar_locks()
         torch.set_num_threads(1)
         try:
-            for index in share:
+            while (index := self.take()) is not None:
+                connection.send_bytes(_pack(("start", index, None)))
                 send = ((lambda state, index=index: connection.send_bytes(_pack(("snapshot", index, state))))
                         if self.on_snapshot else None)
                 result = train_group(self.job, self.ranges, index, self.groups[index], send, self.snapshot_every_s,
-                                     progress=show_progress and index == share[0])
+                                     progress=show_progress)
                 connection.send_bytes(_pack(("done", index, result.to_state())))
+            connection.send_bytes(_pack(("finished", -1, None)))
         except BaseException:               # noqa: BLE001 - every failure must reach the parent
             connection.send_bytes(_pack(("error", -1, traceback.format_exc())))
         finally:
@@ -129,30 +166,34 @@ class _WorkerPool:
 
     def collect(self) -> None:
         """Receive snapshots and results until every worker is done; save a group snapshot after each
-        message while some worker still runs (once all are done the caller has the result to save)."""
+        snapshot or result while some group is unfinished (once all are done the caller has the result to save)."""
         while self.workers:
             for connection in multiprocessing.connection.wait(list(self.workers)):
-                share, process = self.workers[connection]
+                process, index = self.workers[connection]
                 try:
-                    kind, index, payload = _unpack(connection.recv_bytes())
+                    kind, message_index, payload = _unpack(connection.recv_bytes())
                 except EOFError:
                     process.join()
-                    raise RuntimeError(f"the worker process training members {self.members(share)} died "
+                    raise RuntimeError(f"the worker process training members {self.members(index)} died "
                                        f"(exit code {process.exitcode}) before it finished") from None
                 if kind == "error":
-                    raise RuntimeError(f"the worker process training members {self.members(share)} failed:\n"
+                    raise RuntimeError(f"the worker process training members {self.members(index)} failed:\n"
                                        f"{payload}")
-                self.groups[index] = {"snapshot": payload} if kind == "snapshot" else {"result": payload}
-                if kind == "done" and index == share[-1]:
+                if kind == "start":
+                    self.workers[connection][1] = message_index
+                    continue
+                if kind == "finished":
                     del self.workers[connection]
                     connection.close()
                     process.join()
-                if self.workers and self.on_snapshot is not None:
+                    continue
+                self.groups[message_index] = {"snapshot": payload} if kind == "snapshot" else {"result": payload}
+                if self.on_snapshot is not None and any(g is None or "result" not in g for g in self.groups):
                     self.on_snapshot({"ranges": self.ranges, "groups": list(self.groups)})
 
     def stop(self) -> None:
         """Kill whatever worker is still running (after a failure)."""
-        for connection, (_, process) in self.workers.items():
+        for connection, (process, _) in self.workers.items():
             process.kill()
             process.join()
             connection.close()

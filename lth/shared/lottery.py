@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from lth.core.engine import TrainSettings, members_slice
+from lth.core.processes import draws_per_population
 from lth.core.masks import Masks, dense_masks, prune_by_rate, prune_global, prune_lowest
 from lth.data import DeviceData, Split
 from lth.shared.driver import StudyDriver, study_fingerprint
@@ -209,8 +210,7 @@ class Lottery:
         """Whether the controls train after the ticket chain: only when a member's training is independent of
         the population it trains in (its own batch order; no population-wide draws for dropout or
         augmentation, which are seeded by the population's first member); else each round trains as one."""
-        s = self.settings
-        return not (s.shared_data_order or s.augment or getattr(self.model, "dropout", 0.0))
+        return not draws_per_population(self.settings, self.model)
 
     def _imp_round(self, r: int, state: dict[str, Any]) -> dict[str, Any]:
         """Round r: prune the previous tickets (and Han's baseline), rewind, train both (the ticket chain), with
