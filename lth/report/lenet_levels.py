@@ -66,8 +66,9 @@ def falls_verdict(claim: Claim, levels: Sequence[dict[str, Any]], role: str, den
 def range_verdict(claim: Claim, levels: Sequence[dict[str, Any]], metric: str, dense: dict[str, Any],
                   spreads: LevelSpreads, better: Callable[[float, float], bool], why_not: str) -> Verdict:
     """A range statement ('better than the dense net down to Pm X'): the sparsest level down to which every
-    level's tickets beat the dense net on ``metric`` (from the densest). The level that ends the range must
-    differ from the dense net beyond the tolerance, or the end is lost in the noise (not testable)."""
+    level's tickets beat the dense net on ``metric`` (from the densest). The end is located only when it is
+    bracketed: the level that ends the range and the last level inside it both differ from the dense net beyond
+    the tolerance; else the end is lost in the noise (not testable; a re-draw of the trials moved it)."""
     dense_mean = role_mean(dense, metric)
     ordered = sorted(levels[1:], key=lambda lv: -level_pm(lv))
     end, breaker = None, None
@@ -78,13 +79,16 @@ def range_verdict(claim: Claim, levels: Sequence[dict[str, Any]], metric: str, d
         end = lv
     ladder = [100.0] + [level_pm(lv) for lv in ordered]
     if breaker is not None:
-        tol, gap = difference_to_dense(breaker, metric, dense, spreads)
-        reason = too_few_trials(claim, tol) or ("" if abs(gap) > tol.value else
-                                                f"noise-limited: the level that ends the range (Pm "
-                                                f"{level_pm(breaker):.1f}%) differs from the dense net by less "
-                                                f"than the tolerance ({abs(gap):.3g} vs {tol.value:.3g})")
-        if reason:
-            return noise_limited(claim, level_pm(end) if end else None, tol, reason)
+        for side, level in (("ends", breaker), ("is the last inside", end)):
+            if level is None:
+                continue
+            tol, gap = difference_to_dense(level, metric, dense, spreads)
+            reason = too_few_trials(claim, tol) or ("" if abs(gap) > tol.value else
+                                                    f"noise-limited: the level that {side} the range (Pm "
+                                                    f"{level_pm(level):.1f}%) differs from the dense net by less "
+                                                    f"than the tolerance ({abs(gap):.3g} vs {tol.value:.3g})")
+            if reason:
+                return noise_limited(claim, level_pm(end) if end else None, tol, reason)
     return on_ladder(claim, level_pm(end) if end else None, ladder, why_not, f"{trials(ordered[0]['ticket'])} "
                      f"vs {trials(dense)}")
 
