@@ -52,13 +52,17 @@ def test_member_ranges_and_worker_count():
 
 
 def test_split_ranges_regroup_only_where_grouping_cannot_matter():
-    """Without shared draws a split population is cut into about four groups per process (at least 8 members
-    each) for the workers to share; with them each process keeps one consecutive share."""
+    """Without shared draws a split population is cut into about four groups per process (of at least
+    MIN_GROUP_WEIGHTS weights each) for the workers to share; with them each process keeps one consecutive
+    share."""
+    lenet = 266_610                                                             # 2,000,000 weights: 8 LeNets
     assert split_ranges(195, 2, 195) == [[0, 97], [97, 195]]
-    regrouped = split_ranges(195, 2, 195, regroup=True)
+    regrouped = split_ranges(195, 2, 195, regroup_weights=lenet)
     assert regrouped[:5] == [[0, 25], [25, 50], [50, 75], [75, 97], [97, 122]] and regrouped[-1] == [172, 195]
-    assert split_ranges(10, 2, 10, regroup=True) == [[0, 5], [5, 10]]        # groups of fewer than 8: not cut
-    assert split_ranges(40, 2, 4, regroup=True) == split_ranges(40, 2, 4)     # a smaller chunk is kept
+    assert split_ranges(10, 2, 10, regroup_weights=lenet) == [[0, 5], [5, 10]]  # groups of fewer than 8: not cut
+    assert split_ranges(40, 2, 4, regroup_weights=lenet) == split_ranges(40, 2, 4)  # a smaller chunk is kept
+    assert split_ranges(1600, 2, 1600, regroup_weights=41) == [[0, 800], [800, 1600]]  # tiny nets: not cut
+    assert len(split_ranges(1600, 2, 1600, regroup_weights=20_000)) == 8
     assert not draws_per_population(TrainSettings(iterations=1), PopulationMLP((4, 3, 2)))
     assert draws_per_population(TrainSettings(iterations=1, shared_data_order=True), PopulationMLP((4, 3, 2)))
     assert draws_per_population(TrainSettings(iterations=1, augment=True), PopulationMLP((4, 3, 2)))

@@ -4,8 +4,8 @@ Why: a LeNet population step is a chain of thin matrix products and memory-bound
 with two threads splits every one of them in two and meets at a barrier after each; two single-thread
 processes, each training its own members, never wait for each other (bench/README.md has the measurements).
 A population is cut into groups that the workers take as they free up, so they finish together.
-Conv nets already use both cores fully with threads, so they stay in one process. The split is CPU-only:
-on a GPU a population trains in one process.
+The small conv nets (Conv-2/4/6) gain from it too: their convolutions keep two threads only partly busy. The
+split is CPU-only: on a GPU a population trains in one process.
 
 Members are independent and each member's arithmetic does not depend on which other members share its
 process, so the split does not change the results (tests check them bit for bit against one process).
@@ -41,8 +41,10 @@ from lth.io import load_torch
 # later members (the sparser rounds' controls) train several times longer than the first, and with one
 # consecutive share per process one worker trained alone for the last third of the time (docs/measurements.md).
 GROUPS_PER_PROCESS = 4
-# ... but never in groups smaller than this: a population steps less efficiently the smaller it is.
-MIN_GROUP = 8
+# ... but never in groups of fewer weights than this (about eight LeNet-300-100s): a population steps less
+# efficiently the smaller it is, and a group of tiny nets (XOR's) pays mostly the per-step overhead, so their
+# populations are not cut at all.
+MIN_GROUP_WEIGHTS = 2_000_000
 
 
 def draws_per_population(settings: TrainSettings, model: Any) -> bool:
@@ -68,14 +70,21 @@ def member_ranges(members: int, parts: int) -> list[tuple[int, int]]:
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def split_ranges(members: int, processes: int, chunk: int, regroup: bool = False) -> list[list[int]]:
+def split_ranges(members: int, processes: int, chunk: int, regroup_weights: int | None = None) -> list[list[int]]:
     """The member groups of a population split over ``processes``: each process's consecutive share, cut into
-    groups of at most ``chunk`` members (the groups ``train_in_chunks`` would train in it) and, with
-    ``regroup`` (results independent of grouping), into about ``GROUPS_PER_PROCESS`` groups per process of
-    at least ``MIN_GROUP`` members, so that the workers can share the load."""
-    if regroup and processes > 1:
-        chunk = min(chunk, max(MIN_GROUP, math.ceil(members / (processes * GROUPS_PER_PROCESS))))
+    groups of at most ``chunk`` members (the groups ``train_in_chunks`` would train in it) and, given
+    ``regroup_weights`` (the weights of one member, where results do not depend on grouping), into about
+    ``GROUPS_PER_PROCESS`` groups per process of at least ``MIN_GROUP_WEIGHTS`` weights, so that the workers
+    can share the load."""
+    if regroup_weights is not None and processes > 1:
+        smallest = math.ceil(MIN_GROUP_WEIGHTS / max(1, regroup_weights))
+        chunk = min(chunk, max(smallest, math.ceil(members / (processes * GROUPS_PER_PROCESS))))
     return [r for start, stop in member_ranges(members, processes) for r in chunk_ranges(start, stop, chunk)]
+
+
+def member_weights(job: TrainJob) -> int:
+    """Weights (parameters) of one member of ``job``'s population."""
+    return sum(p[0].numel() for p in job.params.values())
 
 
 def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupSnapshot | None = None,
@@ -91,7 +100,7 @@ def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupS
     from a one-process snapshot and on a machine with another number of cores. With ``processes`` <= 1 this
     is ``train_in_groups`` in this process."""
     members = job.members
-    regroup = not draws_per_population(job.settings, job.model)
+    regroup = None if draws_per_population(job.settings, job.model) else member_weights(job)
     ranges = ([list(r) for r in resume["ranges"]] if resume is not None
               else split_ranges(members, max(1, processes), chunk, regroup))
     check_ranges(ranges, members)
