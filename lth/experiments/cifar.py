@@ -66,6 +66,10 @@ class CifarConfig(TrainingGroups, ImagesGroup, InitGroup, OptimizerGroup, SgdGro
 
 
 KIND_RATE = {"conv": "conv_rate", "fc": "fc_rate", "output": "output_rate"}
+# Nets whose populations train split over one single-threaded process per CPU core (``lth.core.processes``):
+# the small conv nets' steps keep two threads less busy than two processes (bench: docs/measurements.md).
+# VGG-19 and ResNet-20 share augmentation draws across their population and stay in one process.
+SPLIT_NETS = ("conv2", "conv4", "conv6")
 
 
 class CifarLottery(Lottery):
@@ -95,7 +99,8 @@ class CifarLottery(Lottery):
             rates, global_rate = {n: getattr(config, KIND_RATE[kinds[n]]) for n in names}, None
         super().__init__(config, model, names, rates, config.rounds, config.to_train_settings(), data, device,
                          checkpoint, progress, label=label, global_rate=global_rate, chunk=population_chunk(device),
-                         snapshot_every_s=snapshot_every_s, curve_test=curve_test)
+                         snapshot_every_s=snapshot_every_s, curve_test=curve_test,
+                         split_over_processes=config.arch in SPLIT_NETS)
 
 
 SECTIONS = {net: CifarConfig for net in CIFAR_NETS}
