@@ -48,6 +48,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                "follow-ups post", "mask_distance"),
     Experiment("rewinding", ("rewinding",), "late rewinding and linear mode connectivity (VGG-19, ResNet-20)",
                "Frankle et al. 2020", "rewinding"),
+    Experiment("double_descent", ("double_descent",), "double descent across the interpolation threshold, and IMP "
+               "tickets on the same axes", "seed 002 (Belkin et al.); He et al. 2022", "double_descent"),
     Experiment("report", ("report",), "the report, its figures, metrics and claims ledger", "all of the above",
                None),
 )

@@ -21,6 +21,7 @@ from lth.report.cifar import cifar_section
 from lth.report.common import Section
 from lth.report.data import data_section
 from lth.report.deconstruct import deconstruct_section
+from lth.report.double_descent import double_descent_section
 from lth.report.early_bird import early_bird_section
 from lth.report.importance import importance_section
 from lth.report.layout import Anchors, Heading, wrap_prose
@@ -41,7 +42,7 @@ PAGES: dict[str, Callable[[Path, Path], Section | None]] = {
     "xor": xor_section, "mnist": mnist_section, "mnist_v1": mnist_v1_section, "anatomy": anatomy_section,
     "sweeps": sweeps_section, "cifar": cifar_section, "deconstruct": deconstruct_section,
     "importance": importance_section, "early_bird": early_bird_section, "mask_distance": mask_distance_section,
-    "rewinding": rewinding_section}
+    "rewinding": rewinding_section, "double_descent": double_descent_section}
 SECTIONS = [PAGES[e.page] for e in EXPERIMENTS if e.page is not None]
 
 

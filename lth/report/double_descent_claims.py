@@ -1,0 +1,33 @@
+"""Double descent (Belkin et al. as seed 002 summarises them; He et al. 2022 for sparsity): the claim records the
+``double_descent`` page measures. Every value is a difference of test errors in percentage points; the
+sources give no value, so 0 (no effect) is the threshold."""
+from __future__ import annotations
+
+from lth.report.ledger.records import Claim
+
+SEED_BELKIN = "Belkin et al. 2019, as seed 002 summarises them"
+HE = "He et al., ICML 2022 (Sparse Double Descent: Where Network Pruning Aggravates Overfitting)"
+
+CLAIMS = [
+    Claim("dd_peak_noisy", "double_descent", "the double descent risk curve: the validation risk rises to a peak "
+          "at the cusp where the training loss reaches 0 (the interpolation threshold), then falls again",
+          SEED_BELKIN, 0.0, "pp", "dense nets with label noise: the highest mean test error over the widths minus "
+          "the lower of the lowest errors on either side of it (both must be significantly positive), and the peak "
+          "within a factor of 4 of the threshold (#params = examples x classes; a chosen band for 'near')"),
+    Claim("dd_peak_clean", "double_descent", "the same double descent with clean labels", SEED_BELKIN, 0.0, "pp",
+          "as with label noise, on the nets trained on clean labels"),
+    Claim("dd_second_descent_noisy", "double_descent", "in the interpolating regime the validation loss reduces to "
+          "a minimum equal or lower than at the cusp of under- and over-fitting", SEED_BELKIN, 0.0, "pp",
+          "dense nets with label noise: the lowest mean test error of the nets below the threshold (the classical "
+          "sweet spot) minus the lowest of the nets above it; holds unless significantly below 0"),
+    Claim("dd_second_descent_clean", "double_descent", "the same second descent with clean labels", SEED_BELKIN,
+          0.0, "pp", "as with label noise, on the nets trained on clean labels"),
+    Claim("he_sparse_double_descent", "double_descent", "as sparsity increases under label noise, the test "
+          "performance first gets worse, then better, and finally worse again", HE, 0.0, "pp",
+          "tickets of the widest net with label noise, levels by falling Pm: the rise from the dense net to the "
+          "worst level before the best later level, and the fall from that worst level to the best later one "
+          "(the smaller of the two, both significantly positive), then a final level worse than that best one"),
+]
+
+# the headline numbers of reports/metrics.json: these claims' measured values
+HEADLINE = ("dd_peak_noisy", "he_sparse_double_descent")
