@@ -83,4 +83,4 @@ def _direction_claims() -> list[Claim]:
 CLAIMS = _cifar_claims() + _direction_claims()
 
 # the headline numbers of reports/metrics.json: these claims' measured values
-HEADLINE: tuple[str, ...] = ("conv2_accuracy_gain",)
+HEADLINE: tuple[str, ...] = ()

@@ -23,4 +23,4 @@ CLAIMS = [
 ]
 
 # the headline numbers of reports/metrics.json: these claims' measured values
-HEADLINE: tuple[str, ...] = ("resnet20_late_rewind_recovers",)
+HEADLINE: tuple[str, ...] = ()

@@ -15,8 +15,8 @@ def _stage_name(path: Path, results: Path) -> str:
     if relative.parts[0] == "cifar":
         net, _, variant = relative.stem.removesuffix("_timing").partition("_")
         return f"cifar_{'deep' if net in DEEP else 'conv'}@{net}-{variant}"
-    if relative.parts[0] in ("sweeps", "rewinding"):
-        stage = "sweep" if relative.parts[0] == "sweeps" else "rewinding"
+    if relative.parts[0] in ("sweeps", "rewinding", "double_descent"):
+        stage = "sweep" if relative.parts[0] == "sweeps" else relative.parts[0]
         return f"{stage}@{relative.stem.removesuffix('_timing')}"
     if relative.parts[0] in PER_NET:
         return f"{relative.parts[0]} ({relative.stem.removesuffix('_timing')})"
