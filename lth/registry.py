@@ -50,6 +50,9 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                "Frankle et al. 2020", "rewinding"),
     Experiment("double_descent", ("double_descent",), "double descent across the interpolation threshold, and IMP "
                "tickets on the same axes", "seed 002 (Belkin et al.); He et al. 2022", "double_descent"),
+    Experiment("transformer_tickets", ("transformer_tickets",), "lottery tickets in a small character-level "
+               "transformer: rewinding to init and to iteration k", "seed 004; Frankle et al. 2020; Chen et al. 2020",
+               "transformer_tickets"),
     Experiment("report", ("report",), "the report, its figures, metrics and claims ledger", "all of the above",
                None),
 )

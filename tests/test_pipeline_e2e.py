@@ -61,7 +61,7 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     assert stages == {"data@mnist", "data@fashion_mnist", "data@cifar10", "xor", "xor_calibration", "xor_sensitivity",
                       "mnist", "mnist_v1", "anatomy", "deconstruct", "importance", "early_bird", "mask_distance",
                       "rewinding@vgg19", "rewinding@resnet20", "double_descent@dense", "double_descent@tickets",
-                      "report", *cifar,
+                      "transformer_tickets", "report", *cifar,
                       *(f"sweep@{kind}" for kind in ("init_scale", "pruning_rate", "network_size"))}
     report = (project / "reports" / "report.md").read_text()
     assert "## XOR" in report and "## MNIST" in report and "Profile `smoke`" in report and "test data" in report
@@ -79,12 +79,13 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     assert "## Early-bird tickets" in report and "## When unstructured masks settle" in report
     assert "## Late rewinding and linear mode connectivity" in report and "`rewinding@resnet20`" in report
     assert "## Double descent and lottery tickets" in report and "### Where the tickets fall" in report
+    assert "## Lottery tickets in a small transformer" in report
     for figure in ("mnist_v1_one_shot", "anatomy_initialisations", "anatomy_connectivity", "sweep_init_scale",
                    "sweep_pruning_rate", "sweep_network_size_iterative", "deconstruct_criteria", "deconstruct_mask1",
                    "deconstruct_mask0", "deconstruct_supermask", "importance_metrics", "importance_overlap",
                    "early_bird_distances", "mask_distance", "rewinding", "deconstruct_conv2_criteria",
                    "importance_conv2_overlap", "double_descent_curve", "double_descent_sparsity",
-                   "double_descent_losses"):
+                   "double_descent_losses", "transformer_tickets"):
         assert (project / "reports" / "figures" / f"{figure}.png").exists()
     claims = json.loads((project / "reports" / "claims.json").read_text())
     assert claims["xor"]["claims"]["xor_random_2_units_db"]["paper"] == 49.1

@@ -33,7 +33,7 @@ def headline_metrics(sections: dict[str, Section]) -> dict[str, Any]:
         if not section.verdicts:
             continue
         measured = {v.claim.key: v.metrics()["measured"] for v in section.verdicts}
-        out[name] = {**verdict_counts(section.verdicts),
+        out[name] = {**verdict_counts(section.verdicts, directions=False),
                      **{key: measured[key] for key in section.headline if key in measured}}
     return out
 

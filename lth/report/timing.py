@@ -20,6 +20,8 @@ def _stage_name(path: Path, results: Path) -> str:
         return f"{stage}@{relative.stem.removesuffix('_timing')}"
     if relative.parts[0] in PER_NET:
         return f"{relative.parts[0]} ({relative.stem.removesuffix('_timing')})"
+    if relative.parts[0] == "transformer":
+        return "transformer_tickets"
     if relative.parts[0] == "xor" and relative.name != "timing.json":      # calibration_timing.json, ...
         return "xor_" + relative.stem.removesuffix("_timing")
     return relative.parts[0]

@@ -1,0 +1,150 @@
+"""Lottery tickets in a small transformer (seed 004's open questions): test accuracy against Pm of IMP tickets
+rewound to init and to an early iteration, against random reinitialisation and random masks, from the
+``transformer_tickets`` stage."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lth.report import transformer_tickets_claims as transformer_claims
+from lth.report.common import Section, markdown_table, read_json, run_facts
+from lth.report.figures import PmAxis, PmSeries, pm_figure
+from lth.report.ledger.markdown import ledger_table
+from lth.report.ledger.records import Verdict
+from lth.report.ledger.rules import at_least, exceeds, untestable
+from lth.report.ledger.statistics import Spread, difference
+from lth.report.scale import RunConfig
+
+STYLES = ("tab:blue", "tab:green", "tab:purple", "tab:brown")
+
+
+def _accuracies(levels: list[dict[str, Any]], role: str) -> list[list[float]]:
+    """Per level, every trial's test accuracy at early stop (%) of ``role``."""
+    return [[100 * a for a in lv[role]["early_stop_accuracy"]] for lv in levels if role in lv]
+
+
+def pooled_gap(a: list[list[float]], b: list[list[float]], what: str) -> tuple[float, Any]:
+    """Mean of ``a`` minus mean of ``b`` over all their levels and trials, with the Welch tolerance of the two
+    sides' spreads pooled within levels."""
+    flat_a, flat_b = [v for level in a for v in level], [v for level in b for v in level]
+    tol = difference(Spread.of(a, f"{what}: first side pooled within {len(a)} levels"), len(flat_a),
+                     Spread.of(b, f"{what}: second side pooled within {len(b)} levels"), len(flat_b))
+    return float(np.mean(flat_a) - np.mean(flat_b)), tol
+
+
+def transformer_verdicts(result: dict[str, Any]) -> list[Verdict]:
+    """Tickets vs reinit at k = 0; late vs init rewinding at the sparser levels; matching at 40% sparsity."""
+    claims = {c.key: c for c in transformer_claims.CLAIMS}
+    runs = {run["rewind_iteration"]: run["rounds"] for run in result["runs"]}
+    out = []
+    if 0 in runs and any("reinit" in lv for lv in runs[0]):
+        value, tol = pooled_gap(_accuracies(runs[0][1:], "ticket"), _accuracies(runs[0][1:], "reinit"),
+                                "k = 0 tickets vs reinit")
+        out.append(exceeds(claims["tf_tickets_beat_reinit"], value, tol, "tickets rewound to init are not "
+                           "significantly more accurate than random reinits"))
+    else:
+        out.append(untestable(claims["tf_tickets_beat_reinit"], "needs rewinding to init with reinit controls"))
+    late = max(runs)
+    if 0 in runs and late > 0 and len(runs[0]) > 1:
+        sparse = slice(1 + (len(runs[0]) - 1) // 2, None)
+        value, tol = pooled_gap(_accuracies(runs[late][sparse], "ticket"), _accuracies(runs[0][sparse], "ticket"),
+                                f"k = {late} vs k = 0 tickets")
+        out.append(exceeds(claims["tf_late_rewinding"], value, tol, f"tickets rewound to k = {late} are not "
+                           "significantly more accurate than tickets rewound to init at the sparser levels"))
+    else:
+        out.append(untestable(claims["tf_late_rewinding"], "needs rewinding to init and to a later k"))
+    out.append(_matching(claims["tf_matching_at_40"], runs))
+    return out
+
+
+def _matching(claim: Any, runs: dict[int, list[dict[str, Any]]]) -> Verdict:
+    """The better-rewound tickets at the level nearest Pm 60% against the dense net (at_least 0)."""
+    def gap(rounds: list[dict[str, Any]]) -> tuple[float, Any, float]:
+        level = min(rounds[1:], key=lambda lv: abs(100 * lv["ticket"]["pm"][0] - 60))
+        value, tol = pooled_gap(_accuracies([level], "ticket"), _accuracies([rounds[0]], "ticket"), "ticket vs dense")
+        return value, tol, 100 * level["ticket"]["pm"][0]
+    candidates = [gap(rounds) for rounds in runs.values() if len(rounds) > 1]
+    if not candidates:
+        return untestable(claim, "needs a pruned level")
+    value, tol, pm = max(candidates, key=lambda c: c[0])
+    return at_least(claim, value, tol, f"the tickets at Pm {pm:.0f}% are significantly less accurate than dense")
+
+
+def level_table(result: dict[str, Any]) -> str:
+    """Every level of every rewinding point: Pm and each role's mean test accuracy at early stop."""
+    roles = ("ticket", "reinit", "random_mask")
+    rows = []
+    for run in result["runs"]:
+        for lv in run["rounds"]:
+            cells = [f"{100 * np.mean(lv[r]['early_stop_accuracy']):.2f}" if r in lv else "–" for r in roles]
+            rows.append([f"k = {run['rewind_iteration']}", f"{100 * lv['ticket']['pm'][0]:.1f}%", *cells])
+    return markdown_table(["rewound to", "Pm", "tickets acc. %", "random reinit acc. %", "random masks acc. %"], rows)
+
+
+def figure(path: Path, result: dict[str, Any]) -> None:
+    """Early-stop iteration and test accuracy vs Pm: tickets per rewinding point, reinits, random masks."""
+    series = []
+    for i, run in enumerate(result["runs"]):
+        k, rounds = run["rewind_iteration"], run["rounds"]
+        series.append(PmSeries(rounds, "ticket", f"tickets rewound to k = {k}", STYLES[i % 4], "-"))
+        series.append(PmSeries(rounds, "random_mask", f"random masks, k = {k}", STYLES[i % 4], ":"))
+        if k == 0:
+            series.append(PmSeries(rounds, "reinit", "random reinit", "tab:orange", "--"))
+    pm_figure(path, series, PmAxis("percent of attention and feed-forward weights remaining (Pm)"),
+              "IMP in a small character-level transformer (measured here; no paper figure at this scale)")
+
+
+def transformer_section(results: Path, figures: Path) -> Section | None:
+    """The small-transformer section (None when its stage has not run)."""
+    path = results / "transformer" / "tickets.json"
+    if not path.exists():
+        return None
+    r = read_json(path, ("runs",))
+    c = r["config"]
+    figure(figures / "transformer_tickets.png", r)
+    verdicts = transformer_verdicts(r)
+    facts = (f"; {c['trials']} trials; {c['layers']} blocks of width {c['width']} ({c['heads']} heads, "
+             f"{c['ff']} feed-forward units), {r['parameters']:,} parameters; context {c['context']} characters")
+    text = f"""## Lottery tickets in a small transformer (seed 004's open questions)
+
+{run_facts(r, facts)}
+
+Seed 004 ends on three questions: are transformers sparse like feed-forward and conv nets, do lottery tickets
+work for NLP, do they scale? Here: character-level language modelling on the standard library's
+`pydoc_data.topics` (Python's own help texts, {sum(r['examples']):,} windows; {r['vocab']} characters; the text's
+sha256 is in the results): predict the character after {c['context']} characters. The first 80% of the text
+trains, the next 10% stops training early (validation loss), the last 10% tests. IMP prunes
+{100 * c['prune_rate']:g}% of the surviving attention and feed-forward weights per round, globally (Chen et al.'s
+choice for BERT); embeddings, output layer and biases stay dense (as Chen et al. leave embeddings). Tickets are
+rewound to their initial weights (k = 0, Frankle & Carbin) and to their weights after k iterations (Frankle et
+al. 2020; Yu et al. 2020 report that transformers need this), against random reinitialisation and random masks
+of the same per-layer sizes. A fair stand-in for the questions' *mechanism* (attention and feed-forward weights
+pruned by magnitude, next-token prediction, early stopping); it cannot tell whether tickets *scale*: the net
+has {r['parameters']:,} parameters, BERT-base 110 million, and the task's text is tiny.
+
+![transformer tickets](figures/transformer_tickets.png)
+
+*Early-stop iteration (left) and test accuracy at early stop (right) against Pm; means with min-max bars over
+trials; measured here.*
+
+{level_table(r)}
+
+**Statements on this run** (tolerances: Welch t intervals of both sides' trials):
+
+{ledger_table(verdicts)}
+"""
+    return Section(text, verdicts, r["profile"], transformer_claims.HEADLINE,
+                   scale=[RunConfig("transformer", "transformer_tickets", c)], finding=_finding(r))
+
+
+def _finding(r: dict[str, Any]) -> str:
+    """The sparsest level's tickets against reinit at k = 0, for the first screen."""
+    runs = {run["rewind_iteration"]: run["rounds"] for run in r["runs"]}
+    rounds = runs.get(0) or next(iter(runs.values()))
+    last = rounds[-1]
+    reinit = f", random reinit {100 * np.mean(last['reinit']['early_stop_accuracy']):.1f}%" if "reinit" in last else ""
+    return (f"at Pm {100 * last['ticket']['pm'][0]:.0f}% tickets rewound to init reach "
+            f"{100 * np.mean(last['ticket']['early_stop_accuracy']):.1f}% next-character accuracy{reinit} "
+            f"(dense {100 * np.mean(rounds[0]['ticket']['early_stop_accuracy']):.1f}%)")
