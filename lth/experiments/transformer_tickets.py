@@ -21,7 +21,7 @@ import torch
 
 from lth.config import ConfigError, setting
 from lth.core.engine import TrainJob
-from lth.core.processes import train_in_processes, worker_count
+from lth.core.processes import train_in_processes
 from lth.core.transformer import PopulationTransformer
 from lth.data import DeviceData, Split
 from lth.shared.groups import (InitGroup, NumericsGroup, OptimizerGroup, ScheduleGroup, TrainingGroups,
@@ -121,12 +121,14 @@ def rewound_weights(config: TransformerConfig, model: PopulationTransformer, dat
     init = model.init_params(seeds, config.init, config.init_std, device=device)
     job = TrainJob(model, init, {}, config.to_train_settings(iterations=k, eval_every=0, patience=0), data.train,
                    [derive_seed(config.seed, "data", "imp", 0, t) for t in range(config.trials)])
-    return train_in_processes(job, config.trials, worker_count(device, config.trials)).params
+    return train_in_processes(job, config.trials, 1).params
 
 
 class RewoundLottery(Lottery):
     """IMP whose tickets restart from the weights after ``k`` iterations (Frankle et al. 2020's rewinding) and
-    train the rest of the schedule; k = 0 is the plain lottery (rewinding to init)."""
+    train the rest of the schedule; k = 0 is the plain lottery (rewinding to init). Populations train in one
+    process: a few small transformers step faster on two threads than split over two processes (252 against
+    175 member-steps/s for 3 members, docs/measurements.md)."""
 
     def __init__(self, config: TransformerConfig, model: PopulationTransformer, data: DeviceData, k: int,
                  device: torch.device, checkpoint: Path, progress: bool = True):
@@ -134,8 +136,7 @@ class RewoundLottery(Lottery):
         names = model.layer_names
         settings = config.to_train_settings(iterations=config.iterations - k)
         super().__init__(spec, model, names, {n: config.prune_rate for n in names}, config.rounds, settings, data,
-                         device, checkpoint, progress, label=f"transformer k={k}", global_rate=config.prune_rate,
-                         split_over_processes=True)
+                         device, checkpoint, progress, label=f"transformer k={k}", global_rate=config.prune_rate)
         if k:
             self.init = rewound_weights(config, model, data, k, device)
 
