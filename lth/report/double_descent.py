@@ -338,15 +338,32 @@ nets of its size" is what the classical reading predicts.
 """
 
 
+def interpolation_note(dense: dict[str, Any]) -> str:
+    """Where each curve's nets first fit their training labels (mean training error below 1%), against the
+    threshold the section assumes: where the classical regime ends on this run."""
+    parts = []
+    for curve in dense["curves"]:
+        fitted = next((p for p in curve["points"] if _mean(p["train_error"]) < 1.0), None)
+        parts.append(f"{100 * curve['noise']:g}% noise: " + (
+            "no width fits its training labels" if fitted is None else
+            f"from width {fitted['width']} ({fitted['parameters']:,} parameters, "
+            f"{fitted['parameters'] / dense['threshold_parameters']:.2g}x the threshold)"))
+    return ("The nets fit their training labels (training error below 1%) " + "; ".join(parts) + ". With the "
+            "cross-entropy loss this point, not examples x classes, is where interpolation starts.")
+
+
 def double_descent_finding(dense: dict[str, Any]) -> str:
-    """The noisiest curve's peak and the widest net's error, for the first screen."""
+    """The noisiest curve's peak (or its absence) and the widest net's error, for the first screen."""
     curve = max(dense["curves"], key=lambda c: c["noise"])
-    errors = [_mean(p["test_error"]) for p in curve["points"]]
+    errors, points = [_mean(p["test_error"]) for p in curve["points"]], curve["points"]
     peak = int(np.argmax(errors))
-    return (f"with {100 * curve['noise']:g}% label noise the test error peaks at width "
-            f"{curve['points'][peak]['width']} ({errors[peak]:.1f}%, "
-            f"{curve['points'][peak]['parameters'] / dense['threshold_parameters']:.2g}x the threshold) and falls "
-            f"to {errors[-1]:.1f}% at width {curve['points'][-1]['width']}")
+    noise = f"with {100 * curve['noise']:g}% label noise the test error"
+    if peak == 0:
+        return (f"{noise} is highest at the narrowest net ({errors[0]:.1f}%, width {points[0]['width']}) and falls "
+                f"to {errors[-1]:.1f}% at width {points[-1]['width']}: no peak between two descents")
+    return (f"{noise} peaks at width {points[peak]['width']} ({errors[peak]:.1f}%, "
+            f"{points[peak]['parameters'] / dense['threshold_parameters']:.2g}x the threshold) and falls "
+            f"to {errors[-1]:.1f}% at width {points[-1]['width']}")
 
 
 def double_descent_section(results: Path, figures: Path) -> Section | None:
@@ -373,6 +390,8 @@ the interpolation threshold. Measured here; Belkin et al.'s and Nakkiran et al.'
 data sizes.*
 
 {dense_table(dense)}
+
+{interpolation_note(dense)}
 
 {_ticket_part(tickets, dense, figures)}
 ### Does the change in loss tell the regime?
