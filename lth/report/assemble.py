@@ -35,7 +35,7 @@ from lth.report.rewinding import rewinding_section
 from lth.report.scale import experiment_scale
 from lth.report.sweeps import sweeps_section
 from lth.report.timing import timing_section
-from lth.report.transformer_tickets import transformer_section
+from lth.report.transformer_tickets import transformer_tickets_section
 from lth.report.xor import xor_section
 
 # Each experiment's page by the name the registry gives it; the registry's order is the report's.
@@ -44,7 +44,7 @@ PAGES: dict[str, Callable[[Path, Path], Section | None]] = {
     "sweeps": sweeps_section, "cifar": cifar_section, "deconstruct": deconstruct_section,
     "importance": importance_section, "early_bird": early_bird_section, "mask_distance": mask_distance_section,
     "rewinding": rewinding_section, "double_descent": double_descent_section,
-    "transformer_tickets": transformer_section}
+    "transformer_tickets": transformer_tickets_section}
 SECTIONS = [PAGES[e.page] for e in EXPERIMENTS if e.page is not None]
 
 

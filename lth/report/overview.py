@@ -28,16 +28,13 @@ NOT_YET = ["Zhou et al.'s iterative-pruning runs and their Bernoulli-sampled lea
 
 # The sources' open questions that no experiment here answers yet (worded after the seed files).
 OPEN_QUESTIONS = [
-    "**Double descent** (Belkin et al. 2018, as the follow-ups post asks it, `../shared/seeds/002_*.txt`): is a "
-    "winning ticket a sub-network that works in the classical regime, 'equivalent' to its over-parameterised dense "
-    "net, or in the interpolating regime past the interpolation threshold? And does the change of the loss tell "
-    "which regime a freshly initialised network is in, so as to judge (a) how good an initialisation is without "
-    "the ticket and (b) approach the ticket by gradients? No stage here places a ticket relative to the "
-    "interpolation threshold (training error against parameter count and number of training images).",
-    "**Transformers and NLP** (the reading group's slides, `../shared/seeds/004_*.txt`): are transformers sparse "
-    "like fully-connected and convolutional nets, do lottery tickets work for NLP, and do they scale to large "
-    "networks? Every net here is a vision net on MNIST or CIFAR-10; the largest are VGG-19 and ResNet-20 "
-    "(`cifar`, `rewinding`).",
+    "**Double descent, the rest** (`../shared/seeds/002_*.txt`): `double_descent` places tickets on a dense curve "
+    "and reads the early change of the loss against width, but whether the loss tells a freshly initialised "
+    "network's regime *without knowing its size*, and (a) how good an initialisation is without the ticket or (b) a "
+    "gradient path to the ticket, is not tested; nor are other data sizes (sample-wise double descent).",
+    "**Transformers at scale** (the reading group's slides, `../shared/seeds/004_*.txt`): `transformer_tickets` "
+    "prunes a small character-level transformer (tens of thousands of parameters); whether lottery tickets "
+    "*scale to large networks* (BERT, GPT-sized models) is beyond a 2-core CPU.",
 ]
 
 

@@ -96,7 +96,7 @@ def figure(path: Path, result: dict[str, Any]) -> None:
               "IMP in a small character-level transformer (measured here; no paper figure at this scale)")
 
 
-def transformer_section(results: Path, figures: Path) -> Section | None:
+def transformer_tickets_section(results: Path, figures: Path) -> Section | None:
     """The small-transformer section (None when its stage has not run)."""
     path = results / "transformer" / "tickets.json"
     if not path.exists():
@@ -126,8 +126,9 @@ has {r['parameters']:,} parameters, BERT-base 110 million, and the task's text i
 
 ![transformer tickets](figures/transformer_tickets.png)
 
-*Early-stop iteration (left) and test accuracy at early stop (right) against Pm; means with min-max bars over
-trials; measured here.*
+*Early-stop iteration (left; for k > 0 counted from the rewinding point) and test accuracy at early stop (right)
+against Pm; means with min-max bars over trials; measured here. A ringed level has a training whose validation
+loss was still falling at its last evaluation: its accuracy is a lower bound of what longer training gives.*
 
 {level_table(r)}
 
