@@ -14,7 +14,7 @@ from lth.core.transformer import PopulationTransformer
 from lth.data import Split
 from lth.experiments.transformer_tickets import (RewoundLottery, TransformerConfig, char_data, model_for,
                                                  rewound_weights)
-from lth.report.transformer_tickets import transformer_section
+from lth.report.transformer_tickets import transformer_tickets_section
 from lth.report.transformer_tickets_claims import CLAIMS
 
 
@@ -122,6 +122,6 @@ def test_report_page_from_a_real_tiny_run(tmp_path):
         "profile": "smoke", "config": dataclasses.asdict(config), "runs": runs, "vocab": len(vocab),
         "examples": [len(data.train), len(data.validation), len(data.test)], "parameters": model.parameter_count(),
         "environment": {"device": "cpu", "torch": "x", "torchvision": "y", "python": "3.11"}}))
-    section = transformer_section(tmp_path / "results", figures)
+    section = transformer_tickets_section(tmp_path / "results", figures)
     assert (figures / "transformer_tickets.png").exists() and "| rewound to | Pm |" in section.markdown
     assert sorted(v.claim.key for v in section.verdicts) == sorted(c.key for c in CLAIMS)
