@@ -169,8 +169,10 @@ def test_killed_mid_training_resumes_to_identical_results(config, tmp_path, monk
     """A crash right after a within-round snapshot (here: in the middle of the second member's training)
     and a re-run give exactly the results of an uninterrupted run: weights, optimizer, batch order,
     dropout and augmentation generators all resume."""
+    import lth.experiments.cifar as cifar
     import lth.shared.driver as driver
-    data = _tiny_data()
+    monkeypatch.setattr(cifar, "SPLIT_NETS", ())        # one process: the snapshot layout below (the split's
+    data = _tiny_data()                                  # resume is tested in test_parallel)
     whole = CifarLottery(config, data, torch.device("cpu"), tmp_path / "whole.pt", progress=False,
                          snapshot_every_s=0).run()
     real_save, saves = driver.save_torch_atomic, []

@@ -13,6 +13,7 @@ from results_compare import assert_same_result
 from lth.core.engine import Split, TrainJob, TrainSettings, train_in_chunks
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.core.models import PopulationMLP
+import lth.core.processes as processes
 from lth.core.processes import (draws_per_population, member_ranges, split_ranges, train_in_processes,
                                 worker_count)
 
@@ -68,11 +69,13 @@ def test_split_ranges_regroup_only_where_grouping_cannot_matter():
     assert draws_per_population(TrainSettings(iterations=1, augment=True), PopulationMLP((4, 3, 2)))
 
 
-def test_regrouped_split_equals_one_process():
+def test_regrouped_split_equals_one_process(monkeypatch):
     """A population of 40 split over two processes in groups of up to 8, handed out to whichever worker is
-    free (the last group first), gives every member the bits it gets in one population."""
+    free (the last group first), gives every member the bits it gets in one population (the weight floor set
+    to 8 of these small nets, as it is 8 LeNets)."""
     settings = TrainSettings(iterations=40, batch_size=8, optimizer="adam", lr=3e-3, eval_every=20)
     job = _job(settings, list(range(100, 140)), members=40, track_best="validation")
+    monkeypatch.setattr(processes, "MIN_GROUP_WEIGHTS", 8 * processes.member_weights(job))
     snapshots = []
     split = train_in_processes(job, 40, 2, on_snapshot=snapshots.append, snapshot_every_s=0)
     assert snapshots and snapshots[-1]["ranges"] == [[0, 8], [8, 16], [16, 20], [20, 28], [28, 36], [36, 40]]

@@ -39,6 +39,7 @@ def project(tmp_path_factory):
     for name, section in params.items():            # minibatches must fit in those 50
         if isinstance(section, dict) and "batch_size" in section:
             section["profiles"]["smoke"] = {**section["profiles"]["smoke"], "batch_size": 10}
+    params["double_descent"]["profiles"]["smoke"].update(train_examples=0, validation_examples=0, curve_examples=0)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     # The fake data's checksums reach lth.datasets only through a sitecustomize on the subprocesses' path.
     checksums = write_checksum_patch(project.parent / "test_checksums", make_mirror(project.parent / "mirror"))

@@ -51,7 +51,7 @@ class DoubleDescentConfig(TrainingGroups, InitGroup, OptimizerGroup, ScheduleGro
     eval_every: int = paper_default(ScheduleGroup, "eval_every", 200)
     trials: int = paper_default(TrialsGroup, "trials", 3)
     train_examples: int = setting(4000, "train on the first N images of the training split (the interpolation "
-                                  "threshold is N x 10 parameters)", min=1)
+                                  "threshold is N x 10 parameters; 0 = all of it)", min=0)
     label_noise: list[float] = setting([0.0, 0.2], "fractions of the training labels replaced by a random other "
                                        "class (one dense curve each)", min=0, max=1, max_exclusive=True)
     widths: list[int] = setting([4, 8, 16, 32, 48, 64, 96, 128, 256, 512], "hidden widths of the dense curve",
@@ -67,9 +67,9 @@ class DoubleDescentConfig(TrainingGroups, InitGroup, OptimizerGroup, ScheduleGro
     rounds: int = setting(7, "IMP rounds after the dense level", min=0)
     reinit_per_ticket: int = setting(1, "random-reinitialisation controls per ticket", min=0)
     validation_examples: int = setting(1000, "validation images evaluated along each training (recorded, never "
-                                       "used to stop)", min=1)
+                                       "used to stop; 0 = all)", min=0)
     curve_examples: int = setting(2000, "test images of the recorded loss curves (errors at the end use the "
-                                  "whole test set)", min=1)
+                                  "whole test set; 0 = all)", min=0)
 
     @property
     def curve_rounds(self) -> list[int]:
@@ -121,6 +121,11 @@ def study_data(config: DoubleDescentConfig, data: DeviceData, noise: float) -> D
     check_batches_fit("double_descent", config.batch_size, len(train))
     return DeviceData(Split(train.x, noisy_labels(train.y, noise, config.seed)), validation, data.test,
                       data.source_sha256)
+
+
+def threshold(config: DoubleDescentConfig, data: DeviceData) -> int:
+    """The interpolation threshold the study assumes: training examples x classes parameters."""
+    return (config.train_examples or len(data.train)) * MNIST_CLASSES
 
 
 def batch_seeds(config: DoubleDescentConfig) -> list[int]:
@@ -208,8 +213,7 @@ def stage_dense(run: StageRun, loaded: Any, compute: Compute, data: DeviceData) 
     checkpoint = run.checkpoints / "double_descent" / "dense.pt"
     driver = StudyDriver(checkpoint, study_fingerprint(config, data), "double descent", compute.device)
     curves = dense_curves(config, data, compute.device, driver)
-    write_results(out / "dense.json", loaded, compute, threshold_parameters=config.train_examples * MNIST_CLASSES,
-                  curves=curves)
+    write_results(out / "dense.json", loaded, compute, threshold_parameters=threshold(config, data), curves=curves)
     write_timing(out / "dense_timing.json", start, compute.device)
     checkpoint.unlink(missing_ok=True)
     return f"{len(config.label_noise)} noise levels x {len(config.widths)} widths, {config.trials} trials"
@@ -225,7 +229,7 @@ def stage_tickets(run: StageRun, loaded: Any, compute: Compute, data: DeviceData
         results = ticket_lottery(config, noisy, width, compute.device, checkpoint).run()
         runs.append({"width": width, "parameters": parameter_count(width), "levels": ticket_levels(results, width)})
         checkpoint.unlink(missing_ok=True)
-    write_results(out / "tickets.json", loaded, compute, threshold_parameters=config.train_examples * MNIST_CLASSES,
+    write_results(out / "tickets.json", loaded, compute, threshold_parameters=threshold(config, data),
                   noise=config.ticket_noise, runs=runs)
     write_timing(out / "tickets_timing.json", start, compute.device)
     return f"tickets of widths {config.ticket_widths} at label noise {config.ticket_noise}, {config.trials} trials"

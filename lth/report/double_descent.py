@@ -300,7 +300,7 @@ def loss_answer(points: list[dict[str, Any]], threshold: int) -> str:
 
 
 def _facts(c: dict[str, Any]) -> str:
-    return (f"; {c['trials']} trials; the first {c['train_examples']:,} training images, label noise "
+    return (f"; {c['trials']} trials; label noise "
             f"{', '.join(f'{100 * n:g}%' for n in c['label_noise'])}; Adam {c['lr']:g}, batch {c['batch_size']}, "
             f"{c['iterations']:,} iterations, no early stopping")
 
@@ -427,7 +427,7 @@ Belkin et al. (as seed 002 summarises them) find that past the *interpolation th
 as many parameters as its training set has constraints, the test risk falls again: the "interpolating regime".
 The seed asks whether lottery tickets work in the classical regime, "equivalent" to their over-parameterised
 counterparts, and whether the change in loss tells the regime. Here: one-hidden-layer ReLU nets (784-w-10) on the
-first {c['train_examples']:,} MNIST training images, the threshold at {threshold:,} parameters (examples x
+first {threshold // 10:,} MNIST training images, the threshold at {threshold:,} parameters (examples x
 classes), a fraction of the training labels moved to a random other class (one draw per noise level, the same
 for every width and trial), every net trained to the end with no early stopping, errors on the whole test set.
 """
