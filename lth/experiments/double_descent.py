@@ -6,7 +6,9 @@ counterparts, and whether the change in loss tells the regime).
 their labels replaced by a random other class (``label_noise``), at widths below and above the interpolation
 threshold (parameters = training examples x classes); every net trains all ``iterations`` without early
 stopping (Belkin et al. 2019; Nakkiran et al. 2020, model-wise double descent). Each (noise, width) is one
-population of ``trials`` members; the training and test losses are recorded along the way.
+population of ``trials`` members (faster on a CPU than all widths as one population of wide nets with units
+masked, whose masked units still cost their products: docs/measurements.md); the training and test losses are
+recorded along the way.
 
 ``tickets``: IMP with rewinding to init of the nets of ``ticket_widths`` at ``ticket_noise``, with random
 reinit, every level trained like the dense nets: their (remaining parameters, test error) points go on the dense
