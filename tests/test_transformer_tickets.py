@@ -116,6 +116,12 @@ def test_report_page_from_a_real_tiny_run(tmp_path):
     for k in config.rewind_iterations:
         result = RewoundLottery(config, model, data, k, cpu, tmp_path / f"k{k}.pt", progress=False).run()
         runs.append({"rewind_iteration": k, "rounds": result["rounds"], "weights": result["weights"]})
+    per_layer = RewoundLottery(config, model, data, 0, cpu, tmp_path / "lw.pt", progress=False, layerwise=True)
+    result = per_layer.run()
+    runs.append({"rewind_iteration": 0, "pruning": "layerwise", "rounds": result["rounds"], "weights": {}})
+    for name in model.layer_names:                      # every matrix keeps the same share: 0.7 ** 2 after 2 rounds
+        assert per_layer.state["ticket_masks"][name].float().mean() == pytest.approx(0.49, abs=0.02)
+    assert set(result["rounds"][1]) == {"round", "ticket"}                      # tickets only
     folder, figures = tmp_path / "results" / "transformer", tmp_path / "figures"
     folder.mkdir(parents=True), figures.mkdir()
     (folder / "tickets.json").write_text(json.dumps({
@@ -124,4 +130,5 @@ def test_report_page_from_a_real_tiny_run(tmp_path):
         "environment": {"device": "cpu", "torch": "x", "torchvision": "y", "python": "3.11"}}))
     section = transformer_tickets_section(tmp_path / "results", figures)
     assert (figures / "transformer_tickets.png").exists() and "| rewound to | Pm |" in section.markdown
+    assert "| k = 0, per layer |" in section.markdown
     assert sorted(v.claim.key for v in section.verdicts) == sorted(c.key for c in CLAIMS)

@@ -7,7 +7,8 @@ after it. The text is split in order: the first 80% trains, the next 10% validat
 tests. A small causal transformer (``lth.core.transformer``) is pruned by IMP, globally over its attention and
 feed-forward weights (embeddings, output layer and biases stay dense), rewound to its initial weights (k = 0) and,
 as Frankle et al. 2020 and Yu et al. 2020 find transformers need, to its weights after k iterations; against
-random reinitialisation and random masks of the same layer sizes.
+random reinitialisation and random masks of the same layer sizes; and, at k = 0, per layer (every matrix pruned
+at the same rate).
 """
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ class TransformerConfig(TrainingGroups, InitGroup, OptimizerGroup, ScheduleGroup
                                      "is the same control at any k)", min=0)
     random_mask_per_ticket: int = setting(1, "random-mask controls per ticket (same layer sizes, at every k)",
                                           min=0)
+    layerwise_tickets: bool = setting(True, "also IMP at k = 0 pruning every attention and feed-forward matrix by "
+                                      "the same rate (per-layer magnitude; tickets only)")
 
     @property
     def curve_rounds(self) -> list[int]:
@@ -131,12 +134,14 @@ class RewoundLottery(Lottery):
     175 member-steps/s for 3 members, docs/measurements.md)."""
 
     def __init__(self, config: TransformerConfig, model: PopulationTransformer, data: DeviceData, k: int,
-                 device: torch.device, checkpoint: Path, progress: bool = True):
-        spec = config if k == 0 else dataclasses.replace(config, reinit_per_ticket=0)
+                 device: torch.device, checkpoint: Path, progress: bool = True, layerwise: bool = False):
+        spec = config if k == 0 and not layerwise else dataclasses.replace(
+            config, reinit_per_ticket=0, random_mask_per_ticket=config.random_mask_per_ticket * (not layerwise))
         names = model.layer_names
         settings = config.to_train_settings(iterations=config.iterations - k)
         super().__init__(spec, model, names, {n: config.prune_rate for n in names}, config.rounds, settings, data,
-                         device, checkpoint, progress, label=f"transformer k={k}", global_rate=config.prune_rate)
+                         device, checkpoint, progress, label=f"transformer k={k}" + " layerwise" * layerwise,
+                         global_rate=None if layerwise else config.prune_rate)
         if k:
             self.init = rewound_weights(config, model, data, k, device)
 
@@ -148,10 +153,12 @@ def stage(run: StageRun) -> str:
     config, compute, start = loaded.config, Compute.pick(), time.perf_counter()
     data, vocab = char_data(config, compute.device)
     model, out, runs = model_for(config, len(vocab)), run.results / "transformer", []
-    for k in config.rewind_iterations:
-        checkpoint = run.checkpoints / "transformer" / f"k{k}.pt"
-        results = RewoundLottery(config, model, data, k, compute.device, checkpoint).run()
-        runs.append({"rewind_iteration": k, "rounds": results["rounds"], "weights": results["weights"]})
+    plan = [(k, False) for k in config.rewind_iterations] + [(0, True)] * config.layerwise_tickets
+    for k, layerwise in plan:
+        checkpoint = run.checkpoints / "transformer" / (f"k{k}" + "_layerwise" * layerwise + ".pt")
+        results = RewoundLottery(config, model, data, k, compute.device, checkpoint, layerwise=layerwise).run()
+        runs.append({"rewind_iteration": k, "pruning": "layerwise" if layerwise else "global",
+                     "rounds": results["rounds"], "weights": results["weights"]})
         checkpoint.unlink(missing_ok=True)
     write_results(out / "tickets.json", loaded, compute, text_sha256=data.source_sha256, vocab=len(vocab),
                   examples=[len(data.train), len(data.validation), len(data.test)],

@@ -34,10 +34,20 @@ def pooled_gap(a: list[list[float]], b: list[list[float]], what: str) -> tuple[f
     return float(np.mean(flat_a) - np.mean(flat_b)), tol
 
 
+def global_runs(result: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
+    """The globally pruned lotteries by rewinding point (the statements' runs)."""
+    return {run["rewind_iteration"]: run["rounds"] for run in result["runs"]
+            if run.get("pruning", "global") == "global"}
+
+
+def _run_label(run: dict[str, Any]) -> str:
+    return f"k = {run['rewind_iteration']}" + (", per layer" if run.get("pruning") == "layerwise" else "")
+
+
 def transformer_verdicts(result: dict[str, Any]) -> list[Verdict]:
     """Tickets vs reinit at k = 0; late vs init rewinding at the sparser levels; matching at 40% sparsity."""
     claims = {c.key: c for c in transformer_claims.CLAIMS}
-    runs = {run["rewind_iteration"]: run["rounds"] for run in result["runs"]}
+    runs = global_runs(result)
     out = []
     if 0 in runs and any("reinit" in lv for lv in runs[0]):
         value, tol = pooled_gap(_accuracies(runs[0][1:], "ticket"), _accuracies(runs[0][1:], "reinit"),
@@ -79,7 +89,7 @@ def level_table(result: dict[str, Any]) -> str:
     for run in result["runs"]:
         for lv in run["rounds"]:
             cells = [f"{100 * np.mean(lv[r]['early_stop_accuracy']):.2f}" if r in lv else "–" for r in roles]
-            rows.append([f"k = {run['rewind_iteration']}", f"{100 * lv['ticket']['pm'][0]:.1f}%", *cells])
+            rows.append([_run_label(run), f"{100 * lv['ticket']['pm'][0]:.1f}%", *cells])
     return markdown_table(["rewound to", "Pm", "tickets acc. %", "random reinit acc. %", "random masks acc. %"], rows)
 
 
@@ -88,9 +98,10 @@ def figure(path: Path, result: dict[str, Any]) -> None:
     series = []
     for i, run in enumerate(result["runs"]):
         k, rounds = run["rewind_iteration"], run["rounds"]
-        series.append(PmSeries(rounds, "ticket", f"tickets rewound to k = {k}", STYLES[i % 4], "-"))
-        series.append(PmSeries(rounds, "random_mask", f"random masks, k = {k}", STYLES[i % 4], ":"))
-        if k == 0:
+        series.append(PmSeries(rounds, "ticket", f"tickets rewound to {_run_label(run)}", STYLES[i % 4], "-"))
+        if any("random_mask" in lv for lv in rounds):
+            series.append(PmSeries(rounds, "random_mask", f"random masks, k = {k}", STYLES[i % 4], ":"))
+        if any("reinit" in lv for lv in rounds):
             series.append(PmSeries(rounds, "reinit", "random reinit", "tab:orange", "--"))
     pm_figure(path, series, PmAxis("percent of attention and feed-forward weights remaining (Pm)"),
               "IMP in a small character-level transformer (measured here; no paper figure at this scale)")
@@ -117,7 +128,8 @@ work for NLP, do they scale? Here: character-level language modelling on the sta
 sha256 is in the results): predict the character after {c['context']} characters. The first 80% of the text
 trains, the next 10% stops training early (validation loss), the last 10% tests. IMP prunes
 {100 * c['prune_rate']:g}% of the surviving attention and feed-forward weights per round, globally (Chen et al.'s
-choice for BERT); embeddings, output layer and biases stay dense (as Chen et al. leave embeddings). Tickets are
+choice for BERT; with `layerwise_tickets` also per layer at k = 0, every matrix at the same rate, tickets only);
+embeddings, output layer and biases stay dense (as Chen et al. leave embeddings). Tickets are
 rewound to their initial weights (k = 0, Frankle & Carbin) and to their weights after k iterations (Frankle et
 al. 2020; Yu et al. 2020 report that transformers need this), against random reinitialisation and random masks
 of the same per-layer sizes. A fair stand-in for the questions' *mechanism* (attention and feed-forward weights
@@ -142,7 +154,7 @@ loss was still falling at its last evaluation: its accuracy is a lower bound of 
 
 def _finding(r: dict[str, Any]) -> str:
     """The sparsest level's tickets against reinit at k = 0, for the first screen."""
-    runs = {run["rewind_iteration"]: run["rounds"] for run in r["runs"]}
+    runs = global_runs(r)
     rounds = runs.get(0) or next(iter(runs.values()))
     last = rounds[-1]
     reinit = f", random reinit {100 * np.mean(last['reinit']['early_stop_accuracy']):.1f}%" if "reinit" in last else ""
