@@ -56,6 +56,17 @@ def test_population_transformer_matches_a_per_member_reference():
     assert model.parameter_count() == sum(t[0].numel() for t in params.values())
 
 
+def test_training_gives_the_same_bits_every_run():
+    """Repeated token ids sum their embedding gradients in a fixed order (advanced indexing's backward did not:
+    one member's weights differed between two runs of the same training)."""
+    model = PopulationTransformer(vocab=9, context=6, width=16, heads=2, layers=2, ff=16)
+    x = torch.randint(0, 9, (300, 6), generator=torch.Generator().manual_seed(5))
+    runs = [train_population(TrainJob(model, model.init_params([0, 1, 2]), {}, TrainSettings(iterations=60,
+            batch_size=32, lr=3e-3), Split(x, x[:, -1]), [0, 1, 2])).params for _ in range(3)]
+    for name in runs[0]:
+        assert torch.equal(runs[0][name], runs[1][name]) and torch.equal(runs[0][name], runs[2][name]), name
+
+
 def test_pruned_attention_and_feed_forward_weights_stay_zero():
     model = PopulationTransformer(vocab=7, context=4, width=8, heads=2, layers=1, ff=8)
     params = model.init_params([0, 1])

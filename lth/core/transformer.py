@@ -9,6 +9,7 @@ output layer and biases stay dense.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -71,10 +72,11 @@ class PopulationTransformer:
     def _embed(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         """[K, B, T, d] token plus position embeddings of token ids ``x`` ([B, T] shared or [K, B, T])."""
         table = params["embed.token"]
-        if x.dim() == 2:
-            tokens = table[:, x]
-        else:
-            tokens = table[torch.arange(table.shape[0], device=x.device)[:, None, None], x]
+        members, vocab = table.shape[0], table.shape[1]
+        offsets = torch.arange(members, device=x.device).view(-1, 1, 1) * vocab
+        ids = (x.unsqueeze(0) if x.dim() == 2 else x) + offsets          # each member's rows of the stacked table
+        # F.embedding: its backward sums repeated ids in a fixed order (advanced indexing's did not, run to run)
+        tokens = F.embedding(ids, table.reshape(members * vocab, -1))
         return tokens + params["embed.position"][:, None, : x.shape[-1]]
 
     def _attention(self, h: torch.Tensor, weight: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -83,7 +85,10 @@ class PopulationTransformer:
         split = (k_, b, t, self.heads, d // self.heads)
         q, k, v = (torch.einsum("kbtd,ked->kbte", h, weight[n]).view(split).transpose(2, 3)
                    for n in ("query", "key", "value"))
-        mixed = F.scaled_dot_product_attention(q, k, v, is_causal=True)          # [K, B, heads, T, d / heads]
+        # written out (scores, causal mask, softmax) as the reference in tests/test_transformer_tickets.py reads it
+        scores = torch.einsum("kbhte,kbhse->kbhts", q, k) / math.sqrt(d // self.heads)
+        causal = torch.ones(t, t, dtype=torch.bool, device=h.device).triu(1)
+        mixed = torch.einsum("kbhts,kbhse->kbhte", torch.softmax(scores.masked_fill(causal, float("-inf")), -1), v)
         mixed = mixed.transpose(2, 3).reshape(k_, b, t, d)
         return torch.einsum("kbtd,ked->kbte", mixed, weight["out"])
 
