@@ -29,6 +29,7 @@ from lth.shared.groups import (InitGroup, NumericsGroup, OptimizerGroup, Schedul
                                TrialsGroup, paper_default)
 from lth.shared.lottery import Lottery
 from lth.shared.members import derive_seed
+from lth.shared.population import ticket_init
 from lth.shared.settings import check_schedule
 from lth.shared.stage import Compute, write_results, write_timing
 from lth.stage_run import StageRun
@@ -120,8 +121,7 @@ def rewound_weights(config: TransformerConfig, model: PopulationTransformer, dat
                     device: torch.device) -> dict[str, torch.Tensor]:
     """Every trial's weights after ``k`` iterations of dense training (its init and the batch order of the
     lottery's dense level): where late-rewound tickets restart."""
-    seeds = [derive_seed(config.seed, "init", t) for t in range(config.trials)]
-    init = model.init_params(seeds, config.init, config.init_std, device=device)
+    _, init = ticket_init(model, config, device)
     job = TrainJob(model, init, {}, config.to_train_settings(iterations=k, eval_every=0, patience=0), data.train,
                    [derive_seed(config.seed, "data", "imp", 0, t) for t in range(config.trials)])
     return train_in_processes(job, config.trials, 1).params
