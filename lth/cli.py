@@ -7,8 +7,10 @@ is one line ``<stage>: error: ...`` and exit status 2; the stage's summary line 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
@@ -89,5 +91,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     params = argv[argv.index("--params") + 1] if "--params" in argv[:-1] else "params.yaml"
     args = experiment_parser(name, module, params).parse_args(argv[2:])
     items = tuple(getattr(args, item) for item, _, _ in getattr(module, "ITEMS", ()))
-    run = StageRun(params=Path(args.params), items=items)
-    run_stage(" ".join((name, *items)), lambda: module.stage(run))
+    run_stage(" ".join((name, *items)), lambda: run_on_this_rank(module, StageRun(params=Path(args.params),
+                                                                               items=items)))
+
+
+def run_on_this_rank(module: ModuleType, run: StageRun) -> str:
+    """The stage body, on this process's rank when ``torchrun`` started several (``lth.ranks``): every rank
+    runs the whole body and trains its share of each population; rank 0 writes the results, the other ranks
+    theirs to a scratch folder that is then deleted."""
+    from lth import ranks
+    ranks.start()
+    if ranks.is_leader():
+        return module.stage(run)
+    with tempfile.TemporaryDirectory(prefix=f"lth-rank{ranks.world()[0]}-") as scratch:
+        return module.stage(dataclasses.replace(run, results=Path(scratch)))

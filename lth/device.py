@@ -25,7 +25,9 @@ def pick_device() -> torch.device:
     """
     requested = os.environ.get(DEVICE_ENV, "").strip()
     if not requested:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        return torch.device("cuda", torch.cuda.current_device())    # a torchrun rank's own GPU (lth.ranks)
     if not _DEVICE_PATTERN.match(requested):
         raise EnvironmentSettingError(f"{DEVICE_ENV}={requested!r}: must be cpu, cuda or cuda:N "
                                       "(or unset: CUDA when present, else cpu)")

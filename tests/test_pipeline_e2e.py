@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,10 @@ def _repro(project, env):
     return set(re.findall(r"Running stage '([^']+)'", out)), out
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    project = tmp_path_factory.mktemp("project")
+def copy_project(project: Path, env: dict[str, str]) -> Path:
+    """A fresh copy of the project's code, dvc.yaml and params (smoke profile, sized for the fake data) in
+    ``project``, made a git and DVC repository: what a clone on another machine starts from."""
+    project.mkdir(parents=True, exist_ok=True)
     shutil.copytree(ROOT / "lth", project / "lth", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
         if (ROOT / name).exists():
@@ -41,16 +43,23 @@ def project(tmp_path_factory):
             section["profiles"]["smoke"] = {**section["profiles"]["smoke"], "batch_size": 10}
     params["double_descent"]["profiles"]["smoke"].update(train_examples=0, validation_examples=0, curve_examples=0)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    # The fake data's checksums reach lth.datasets only through a sitecustomize on the subprocesses' path.
-    checksums = write_checksum_patch(project.parent / "test_checksums", make_mirror(project.parent / "mirror"))
-    env = {**os.environ, "LTH_DATA_MIRROR": str(project.parent / "mirror"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(checksums), os.environ.get("PYTHONPATH")])),
-           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
-           "LTH_DEVICE": "cpu"}
     _run(["git", "init", "-q"], project, env)
     _run([sys.executable, "-m", "dvc", "init", "-q"], project, env)
     _run([sys.executable, "-m", "dvc", "config", "core.analytics", "false"], project, env)
-    return project, env
+    return project
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    # The fake data's checksums reach lth.datasets only through a sitecustomize on the subprocesses' path.
+    checksums = write_checksum_patch(root / "test_checksums", make_mirror(root / "mirror"))
+    env = {**os.environ, "LTH_DATA_MIRROR": str(root / "mirror"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(checksums), os.environ.get("PYTHONPATH")])),
+           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+           "LTH_DEVICE": "cpu", "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.org",
+           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.org"}
+    return copy_project(root / "project", env), env
 
 
 def test_repro_then_param_change_reruns_only_affected_stages(project):
@@ -123,3 +132,64 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     ledger = json.loads(_run([sys.executable, "-m", "dvc", "metrics", "show", "--json", "reports/claims.json"],
                              project, env))                        # the full ledger: shown and diffed on request
     assert "xor_random_2_units_db" in json.dumps(ledger) and '"verdict"' in json.dumps(ledger)
+
+
+def _dvc(project, env, *args):
+    return _run([sys.executable, "-m", "dvc", *args], project, env)
+
+
+def test_results_trained_on_one_machine_are_restored_on_another(project, tmp_path):
+    """What travels and how (docs/distributed.md): results are git-tracked, so an experiment trained on one
+    machine travels as a git ref (``dvc exp push``); the datasets are DVC-cached and travel through a DVC
+    remote. A clone on another machine pulls both and ``dvc repro`` trains nothing. (DVC's run-cache cannot
+    carry git-tracked outputs: ``dvc push --run-cache`` sends the run records but not the files.)"""
+    project, env = project
+    origin, remote = tmp_path / "origin.git", tmp_path / "dvc-remote"
+    _run(["git", "init", "-q", "--bare", str(origin)], tmp_path, env)
+    _dvc(project, env, "remote", "add", "-d", "shared", str(remote))
+    _run(["git", "add", "-A"], project, env)
+    _run(["git", "commit", "-q", "-m", "smoke results"], project, env)
+    _run(["git", "push", "-q", str(origin), "HEAD:main"], project, env)
+    _dvc(project, env, "exp", "run", "-S", "transformer_tickets.seed=1", "-n", "seed1")   # the stage and the report
+    trained = json.loads(_dvc(project, env, "exp", "show", "--json"))
+    assert "seed1" in json.dumps(trained)
+    _dvc(project, env, "exp", "push", str(origin), "seed1")
+    _dvc(project, env, "push")
+
+    clone = tmp_path / "clone"
+    _run(["git", "clone", "-q", "-b", "main", str(origin), str(clone)], tmp_path, env)
+    elsewhere = {**env, "LTH_DATA_MIRROR": str(tmp_path / "no-mirror-here")}
+    _dvc(clone, elsewhere, "exp", "pull", str(origin), "seed1")
+    _dvc(clone, elsewhere, "exp", "apply", "seed1")
+    _dvc(clone, elsewhere, "pull")
+    assert _repro(clone, elsewhere)[0] == set()                       # nothing trains: all came with the pull
+    assert ((clone / "results" / "transformer" / "tickets.json").read_text()
+            == _run(["git", "show", "refs/exps/" + _exp_ref(project, env, "seed1") +
+                     ":results/transformer/tickets.json"], project, env))
+    assert (clone / "data" / "mnist.pt").read_bytes() == (project / "data" / "mnist.pt").read_bytes()
+
+
+def _exp_ref(project, env, name):
+    """The path under refs/exps/ of experiment ``name``."""
+    refs = _run(["git", "for-each-ref", "--format=%(refname)", "refs/exps/"], project, env).split()
+    return next(r for r in refs if r.endswith("/" + name)).removeprefix("refs/exps/")
+
+
+def test_a_queued_sweep_shows_the_swept_param_and_the_headline_numbers(project):
+    """``dvc exp run --queue -S ...`` twice, ``dvc queue start -j 2``, then ``dvc exp show`` narrowed to what
+    changed: the swept param and the headline metrics it moved (README's sweep recipe)."""
+    project, env = project
+    for seed in (1, 2):
+        _dvc(project, env, "exp", "run", "--queue", "-S", f"mnist.seed={seed}", "-n", f"mnist-seed{seed}")
+    _dvc(project, env, "queue", "start", "-j", "2")
+    deadline = time.monotonic() + 600
+    while re.search(r"\b(Queued|Running)\b", status := _dvc(project, env, "queue", "status")):
+        assert time.monotonic() < deadline, status
+        time.sleep(2)
+    assert status.count("Success") == 2, status
+    table = _dvc(project, env, "exp", "show", "--csv", "--only-changed", "--drop",
+                 "Created|State|Executor|rev|typ|parent")
+    header, *rows = [line.split(",") for line in table.strip().splitlines()]
+    assert header[0] == "Experiment" and "mnist.seed" in header
+    assert any(column.startswith("mnist.") and column != "mnist.seed" for column in header)   # a headline number
+    assert {row[0] for row in rows} >= {"mnist-seed1", "mnist-seed2"}

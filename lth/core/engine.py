@@ -573,7 +573,18 @@ def train_in_groups(job: TrainJob, ranges: list[list[int]], resume: GroupSnapsho
         ranges = [list(r) for r in resume["ranges"]]
     check_ranges(ranges, job.members)
     groups: list[dict[str, Any] | None] = list(resume["groups"]) if resume is not None else [None] * len(ranges)
-    for index, saved in enumerate(groups):
+    train_listed_groups(job, ranges, groups, list(range(len(ranges))), on_snapshot, snapshot_every_s)
+    return join_results([TrainResult.from_state(g["result"]) for g in groups], job)
+
+
+def train_listed_groups(job: TrainJob, ranges: list[list[int]], groups: list[dict[str, Any] | None],
+                        indices: list[int], on_snapshot: Callable[[GroupSnapshot], None] | None,
+                        snapshot_every_s: float) -> None:
+    """Train the unfinished groups ``indices`` of ``ranges`` one after another in this process, each from
+    its saved state in ``groups`` (updated in place: a finished group holds its result). Snapshots carry
+    every group's latest state, while some group is unfinished."""
+    for index in indices:
+        saved = groups[index]
         if saved is not None and "result" in saved:
             continue
 
@@ -583,9 +594,8 @@ def train_in_groups(job: TrainJob, ranges: list[list[int]], resume: GroupSnapsho
 
         result = train_group(job, ranges, index, saved, save if on_snapshot else None, snapshot_every_s)
         groups[index] = {"result": result.to_state()}
-        if on_snapshot is not None and index < len(ranges) - 1:
+        if on_snapshot is not None and any(g is None or "result" not in g for g in groups):
             on_snapshot({"ranges": ranges, "groups": list(groups)})
-    return join_results([TrainResult.from_state(g["result"]) for g in groups], job)
 
 
 def train_in_chunks(job: TrainJob, chunk: int, resume: GroupSnapshot | None = None,

@@ -15,14 +15,11 @@ stops the whole training with the worker's traceback.
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import io
 import math
 import multiprocessing
 import multiprocessing.connection
 import os
-import signal
 import sys
 import threading
 import traceback
@@ -31,8 +28,9 @@ from typing import Any, Callable
 import torch
 
 from lth.core.engine import (GroupSnapshot, TrainJob, TrainResult, TrainSettings, check_ranges, chunk_ranges,
-                             join_results, train_group, train_in_groups)
+                             join_results, train_group, train_in_groups, train_listed_groups)
 from lth.core.optimizer import make_optimizer
+from lth.ranks import die_with_parent, exchange, share, world
 from lth.io import load_torch
 
 
@@ -98,24 +96,36 @@ def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupS
     Snapshots have ``train_in_groups``' schema: every group's member range and latest state (its worker's
     loop snapshot or, once finished, its result). Resuming restarts only the unfinished groups, and works
     from a one-process snapshot and on a machine with another number of cores. With ``processes`` <= 1 this
-    is ``train_in_groups`` in this process."""
-    members = job.members
+    is ``train_in_groups`` in this process.
+
+    In a distributed job (``lth.ranks``) each rank trains its share of the unfinished groups (split over
+    its own processes as above) and the ranks then exchange the results; every rank returns the whole result.
+    Its snapshots hold its own groups' states; a resumed run merges every rank's."""
+    members, (_, ranks) = job.members, world()
     regroup = None if draws_per_population(job.settings, job.model) else member_weights(job)
+    # Where grouping changes a member's bits (regroup None), groups are cut as one rank would cut them.
+    shares = max(1, processes) * (ranks if regroup is not None else 1)
     ranges = ([list(r) for r in resume["ranges"]] if resume is not None
-              else split_ranges(members, max(1, processes), chunk, regroup))
+              else split_ranges(members, shares, chunk, regroup))
     check_ranges(ranges, members)
-    if processes <= 1 or members < 2:
+    if ranks == 1 and (processes <= 1 or members < 2):
         return train_in_groups(job, ranges, resume, on_snapshot, snapshot_every_s)
     groups: list[dict[str, Any] | None] = list(resume["groups"]) if resume is not None else [None] * len(ranges)
-    pending = [i for i, g in enumerate(groups) if g is None or "result" not in g][::-1]
-    _import_what_optimizers_import(job.settings)
-    pool = _WorkerPool(job, ranges, groups, pending, on_snapshot, snapshot_every_s)
-    try:
-        for number in range(min(processes, len(pending))):
-            pool.start(show_progress=number == 0)
-        pool.collect()
-    finally:
-        pool.stop()
+    mine = share([i for i, g in enumerate(groups) if g is None or "result" not in g][::-1])
+    if processes > 1:
+        _import_what_optimizers_import(job.settings)
+        pool = _WorkerPool(job, ranges, groups, mine, on_snapshot, snapshot_every_s)
+        try:
+            for number in range(min(processes, len(mine))):
+                pool.start(show_progress=number == 0)
+            pool.collect()
+        finally:
+            pool.stop()
+    else:
+        train_listed_groups(job, ranges, groups, mine, on_snapshot, snapshot_every_s)
+    device = next(iter(job.params.values())).device
+    for index, result in exchange({i: groups[i]["result"] for i in mine}, device).items():
+        groups[index] = {"result": result}
     return join_results([TrainResult.from_state(group["result"]) for group in groups], job)
 
 
@@ -156,7 +166,7 @@ class _WorkerPool:
     def work(self, show_progress: bool, connection: multiprocessing.connection.Connection) -> None:
         """The worker's whole life: train groups single-threaded as long as there are any (with a progress bar
         for each when ``show_progress``), send snapshots and results."""
-        _die_with_parent(self.parent)
+        die_with_parent(self.parent)
         _fresh_progress_bar_locks()
         torch.set_num_threads(1)
         try:
@@ -233,14 +243,3 @@ def _fresh_progress_bar_locks() -> None:
     tqdm.std.TqdmDefaultWriteLock.th_lock = threading.RLock()
     for bar_class in {tqdm.std.tqdm, tqdm.auto.tqdm}:
         bar_class.set_lock(tqdm.std.TqdmDefaultWriteLock())
-
-
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel kill this process when its parent dies (e.g. ``kill -9`` of a DVC stage), so that no
-    orphaned worker goes on training."""
-    name = ctypes.util.find_library("c")
-    if name:
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(name).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:          # the parent died before the request took effect
-        os._exit(1)

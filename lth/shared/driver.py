@@ -6,6 +6,9 @@ A checkpoint is resumed only by the run that wrote it: same resolved config, sam
 hash), same code (its fingerprint, ``study_fingerprint``); any other is set aside with a message and the run
 starts over. Which steps are finished is the checkpoint's ``done`` list; what a step computes is whatever it
 stores in the state.
+
+In a distributed job (``lth.ranks``) rank 0 writes the checkpoint and every other rank writes its own
+trainings' progress beside it; a resumed run, on any number of ranks, merges them.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
+from lth.ranks import barrier, is_group_snapshot, merge_group_snapshots, rank_file, rank_files, world
 from lth.data import DeviceData
 from lth.io import read_checkpoint, save_torch_atomic
 from lth.provenance import code_sha256
@@ -54,17 +58,21 @@ class StudyDriver:
         self.state: dict[str, Any] = {}
 
     def save(self) -> None:
-        """Write the checkpoint; if that fails (disk full, ...), say so and go on: only resumability is lost."""
+        """Write the checkpoint (rank 0) or this rank's progress (any other rank); if that fails (disk full,
+        ...), say so and go on: only resumability is lost."""
+        rank = world()[0]
+        target = self.path if rank == 0 else rank_file(self.path, rank)
+        payload = self.state if rank == 0 else {key: self.state.get(key) for key in ("fingerprint", "done", "partial")}
         try:
-            save_torch_atomic(self.path, self.state)
+            save_torch_atomic(target, payload)
         except OSError as error:
-            print(f"{self.label}: could not save progress to {self.path} ({error}); training continues, "
+            print(f"{self.label}: could not save progress to {target} ({error}); training continues, "
                   "but a killed run would start over", file=sys.stderr)
 
     def load(self) -> dict[str, Any] | None:
-        """The checkpoint's state if this very run wrote it (on any device; mapped to this one), else None
-        (saying so). A damaged checkpoint stops the stage with one line (``read_checkpoint``) rather than
-        silently throwing its progress away."""
+        """The checkpoint's state if this very run wrote it (on any device; mapped to this one), with the
+        other ranks' progress merged in, else None (saying so). A damaged checkpoint stops the stage with one
+        line (``read_checkpoint``) rather than silently throwing its progress away."""
         if not self.path.exists():
             return None
         saved = read_checkpoint(self.path, self.label, self.device)
@@ -72,12 +80,37 @@ class StudyDriver:
             print(f"{self.label}: {self.path} was written by another config, dataset or code version; "
                   "starting over", file=sys.stderr)
             return None
+        return self._merge_ranks(saved)
+
+    def _merge_ranks(self, saved: dict[str, Any]) -> dict[str, Any]:
+        """``saved`` with the group snapshots that other ranks saved of its current training (same step, same
+        training key) merged into its ``partial``."""
+        partial = saved.get("partial")
+        key = partial["key"] if partial else None
+        snapshots = [partial["run"]] if partial and is_group_snapshot(partial["run"]) else []
+        for path in rank_files(self.path):
+            other = read_checkpoint(path, self.label, self.device)
+            theirs = other.get("partial")
+            if (other.get("fingerprint") != self.fingerprint or other.get("done") != saved["done"] or not theirs
+                    or not is_group_snapshot(theirs["run"]) or key not in (None, theirs["key"])):
+                continue
+            key = theirs["key"]
+            snapshots.append(theirs["run"])
+        if snapshots:
+            saved["partial"] = {"key": key, "run": merge_group_snapshots(snapshots)}
         return saved
 
     def start(self, initial: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """The saved state if it matches this run, else a new one (``initial()``, with the fingerprint and
-        no step done); it becomes ``state``."""
-        self.state = self.load() or {"fingerprint": self.fingerprint, "done": [], **initial()}
+        no step done); it becomes ``state``. Rank files of a run that left no checkpoint are deleted, after
+        every rank has read what it needs."""
+        saved = self.load()
+        self.state = saved or {"fingerprint": self.fingerprint, "done": [], **initial()}
+        barrier()
+        if saved is None and world()[0] == 0:
+            for path in rank_files(self.path):
+                path.unlink(missing_ok=True)
+        barrier()
         return self.state
 
     def run(self, steps: list[Step], unit: str = "steps") -> dict[str, Any]:

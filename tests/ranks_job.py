@@ -1,0 +1,57 @@
+"""A study of one population trained through the lotteries' path (``PopulationTrainer`` with its driver and
+checkpoint), run by tests/test_ranks.py under ``torchrun`` on 1, 2 or 3 gloo ranks:
+
+    torchrun --nproc_per_node=N tests/ranks_job.py OUT CHECKPOINT ITERATIONS [shared]
+
+Rank 0 writes the trained weights' bytes to OUT and prints how many groups it resumed with a saved
+state. Small groups (``MIN_GROUP_WEIGHTS`` = 1) so that every rank has groups to train; a snapshot at every
+evaluation; ``shared``: one batch order for the population (a member's bits then depend on its group)."""
+import sys
+from pathlib import Path
+
+import torch
+
+import lth.core.processes
+from lth import ranks
+from lth.core.engine import TrainSettings
+from lth.core.masks import dense_masks, prune_by_rate
+from lth.core.models import PopulationMLP
+from lth.data import DeviceData, Split
+from lth.shared.driver import StudyDriver
+from lth.shared.population import PopulationTrainer
+
+
+def main(out: Path, checkpoint: Path, iterations: int, shared: bool) -> None:
+    ranks.start()
+    lth.core.processes.MIN_GROUP_WEIGHTS = 1
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 20, generator=generator)
+    y = x[:, :3].argmax(1)
+    data = DeviceData(Split(x[:240], y[:240]), Split(x[240:320], y[240:320]), Split(x[320:], y[320:]))
+    model = PopulationMLP((20, 32, 16, 3))
+    members = 7
+    params = model.init_params(list(range(members)))
+    masks = prune_by_rate({n: params[n].abs() for n in model.layer_names}, dense_masks(params, model.layer_names),
+                          {n: 0.4 for n in model.layer_names})
+    settings = TrainSettings(iterations=iterations, batch_size=20, optimizer="adam", lr=3e-3, eval_every=10,
+                             shared_data_order=shared)
+    driver = StudyDriver(checkpoint, "ranks-test", "ranks test", torch.device("cpu"), progress=False)
+    trainer = PopulationTrainer(model, settings, data, model.layer_names, driver, 0, torch.device("cpu"),
+                                split_over_processes=True, snapshot_every_s=0.0)
+
+    def step(state):
+        result, _ = trainer.train(params, masks, ["ticket"] * members, 0, "test", None)
+        state["params"] = result.params
+
+    state = driver.start(lambda: {})
+    partial = state.get("partial")
+    resumed = sum(g is not None for g in partial["run"]["groups"]) if partial else 0
+    driver.run([("train", step)])
+    if ranks.is_leader():
+        out.write_bytes(b"".join(state["params"][n].contiguous().numpy().tobytes() for n in sorted(state["params"])))
+        print(f"resumed groups: {resumed}", flush=True)
+        checkpoint.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4:] == ["shared"])

@@ -1,0 +1,97 @@
+"""Populations sharded over torch.distributed ranks (lth.ranks), launched by torchrun with gloo on this
+CPU: the weights are byte-identical on 1, 2 and 3 ranks (and without torchrun), with each member's own batch
+order and with one shared order, and a run killed on 3 ranks resumes on 2 from every rank's snapshots."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lth.ranks import merge_group_snapshots
+
+ROOT = Path(__file__).resolve().parents[1]
+JOB = ROOT / "tests" / "ranks_job.py"
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="torchrun's gloo ranks (Linux)")
+# One thread per rank as torchrun sets it for several ranks; the run without torchrun gets the same.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "LTH_DEVICE": "cpu", "PYTHONPATH": str(ROOT)}
+
+
+def _torchrun(ranks: int, out: Path, checkpoint: Path, *extra: str, **popen) -> subprocess.Popen:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={ranks}",
+               str(JOB), str(out), str(checkpoint), *extra]
+    return subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def _finish(process: subprocess.Popen) -> str:
+    stdout, stderr = process.communicate(timeout=240)
+    assert process.returncode == 0, stderr[-3000:]
+    return stdout
+
+
+@pytest.mark.parametrize("order, rank_counts", [("own", (1, 2, 3)), ("shared", (3,))])
+def test_same_bytes_on_one_two_and_three_ranks(tmp_path, order, rank_counts):
+    extra = ("300", "shared") if order == "shared" else ("300",)
+    plain = subprocess.run([sys.executable, str(JOB), str(tmp_path / "plain.pt"), str(tmp_path / "p.ckpt"), *extra],
+                           env=ENV, capture_output=True, text=True, timeout=240)
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    reference = (tmp_path / "plain.pt").read_bytes()
+    for ranks in rank_counts:
+        out = tmp_path / f"ranks{ranks}.pt"
+        _finish(_torchrun(ranks, out, tmp_path / f"r{ranks}.ckpt", *extra))
+        assert out.read_bytes() == reference, f"{ranks} ranks"
+
+
+def test_killed_on_three_ranks_resumes_on_two(tmp_path):
+    reference = tmp_path / "reference.pt"
+    _finish(_torchrun(1, reference, tmp_path / "ref.ckpt", "3000"))
+    checkpoint, out = tmp_path / "study.ckpt", tmp_path / "resumed.pt"
+    first = _torchrun(3, out, checkpoint, "3000", start_new_session=True)
+    deadline = time.monotonic() + 200
+    while not all(p.exists() for p in (checkpoint, tmp_path / "study.rank1.ckpt", tmp_path / "study.rank2.ckpt")):
+        assert first.poll() is None and time.monotonic() < deadline, "no snapshots from every rank"
+        time.sleep(0.1)
+    time.sleep(0.3)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.communicate()
+    assert not out.exists()
+    stdout = _finish(_torchrun(2, out, checkpoint, "3000"))
+    resumed = int(stdout.split("resumed groups:")[1].split()[0])
+    assert resumed >= 3          # saved states of groups that different ranks trained
+    assert out.read_bytes() == reference.read_bytes()
+
+
+def test_merge_keeps_each_groups_most_advanced_state():
+    def loop(iteration):
+        return {"snapshot": {"iteration": iteration}}
+    ranges = [[0, 2], [2, 4], [4, 5]]
+    rank0 = {"ranges": ranges, "groups": [{"result": "r0"}, loop(30), None]}
+    rank1 = {"ranges": ranges, "groups": [loop(50), loop(40), loop(10)]}
+    other = {"ranges": [[0, 5]], "groups": [{"result": "elsewhere"}]}
+    merged = merge_group_snapshots([rank0, rank1, other])
+    assert merged == {"ranges": ranges, "groups": [{"result": "r0"}, loop(40), loop(10)]}
+
+
+def test_torchrun_runs_a_smoke_stage_with_the_same_results(tmp_path):
+    """``torchrun --nproc_per_node=2 -m lth run mnist`` at the smoke profile writes the results one process
+    writes (rank 0 alone writes them; the checkpoint is gone at the end)."""
+    import yaml
+
+    from fakedata import write_prepared_mnist
+    from lth.config import read_params
+    raw = {**read_params(ROOT / "params.yaml"), "profile": "smoke"}
+    outputs = {}
+    for name, launcher in (("plain", []), ("ranks", ["-m", "torch.distributed.run", "--standalone",
+                                                     "--nproc_per_node=2"])):
+        folder = tmp_path / name
+        write_prepared_mnist(folder / "data" / "mnist.pt", train=300, validation=60, test=60)
+        (folder / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+        command = [sys.executable, *launcher, "-m", "lth", "run", "mnist"]
+        done = subprocess.run(command, cwd=folder, env=ENV, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        outputs[name] = (folder / "results" / "mnist" / "lenet.json").read_text()
+        assert not list((folder / "checkpoints" / "mnist").glob("lenet.pt"))
+        assert sorted(p.name for p in (folder / "results" / "mnist").iterdir()) == ["lenet.json", "timing.json"]
+    assert outputs["ranks"] == outputs["plain"]
