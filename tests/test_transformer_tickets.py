@@ -222,3 +222,19 @@ def test_pruned_population_trains_like_torch_nn_modules():
         assert max(float((trained[n][k] - reference[n]).abs().max()) for n in reference) < 1e-4
         moved = max(float((trained[n][k] - params[n][k]).abs().max()) for n in reference)
         assert moved > 1e-2                      # the comparison is not between two untrained nets
+
+
+def test_matching_levels_stops_at_the_first_level_significantly_below_dense():
+    from lth.report.transformer_tickets import matching_levels
+
+    def level(pm, accuracies):
+        return {"ticket": {"pm": [pm] * 3, "early_stop_accuracy": accuracies}}
+    dense = level(1.0, [0.80, 0.81, 0.79])
+    noisy_but_level = level(0.5, [0.78, 0.83, 0.80])
+    far_below = level(0.25, [0.60, 0.61, 0.59])
+    recovered = level(0.12, [0.80, 0.81, 0.79])      # after a significant drop: not part of the unbroken run
+    matched, gap, tol, below = matching_levels([dense, noisy_but_level, far_below, recovered])
+    assert matched is noisy_but_level and below is far_below
+    assert abs(gap - (0.80333 - 0.80) * 100) < 1e-2 and tol > abs(gap)
+    assert matching_levels([dense, far_below])[0] is None
+    assert matching_levels([dense, noisy_but_level])[3] is None

@@ -93,6 +93,47 @@ def level_table(result: dict[str, Any]) -> str:
     return markdown_table(["rewound to", "Pm", "tickets acc. %", "random reinit acc. %", "random masks acc. %"], rows)
 
 
+# The nets the sparsity comparison reads besides the transformer: (label, results file, what it trains on).
+COMPARED = (("LeNet-300-100", "mnist/lenet.json", "MNIST"), ("Conv-2", "cifar/conv2_plain.json", "CIFAR-10"))
+
+
+def matching_levels(rounds: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, float, float, dict[str, Any] | None]:
+    """(the sparsest level of the unbroken run of pruned levels whose tickets are not significantly less
+    accurate than the dense net, its gap, its tolerance, the first level that is): Welch t of both sides' trials
+    at early stop, level by level in pruning order."""
+    matched, gap, tol = None, float("nan"), float("nan")
+    for level in rounds[1:]:
+        value, tolerance = pooled_gap(_accuracies([level], "ticket"), _accuracies([rounds[0]], "ticket"),
+                                      "ticket vs dense")
+        if value < -tolerance.value:
+            return matched, gap, tol, level
+        matched, gap, tol = level, value, tolerance.value
+    return matched, gap, tol, None
+
+
+def _sparsity_row(label: str, data: str, rounds: list[dict[str, Any]]) -> list[str]:
+    matched, gap, tol, below = matching_levels(rounds)
+    pm = lambda level: f"{100 * level['ticket']['pm'][0]:.1f}%"  # noqa: E731
+    trials = len(rounds[0]["ticket"]["early_stop_accuracy"])
+    return [label, data, str(trials), f"{pm(rounds[1])} – {pm(rounds[-1])}",
+            f"{pm(matched)} ({gap:+.2f} ± {tol:.2f} pp)" if matched else "none",
+            pm(below) if below else "none down to the last level"]
+
+
+def sparsity_table(results: Path, result: dict[str, Any]) -> str:
+    """Seed 004's 'are transformers sparse like feed-forward and conv nets?': for LeNet, Conv-2 and the
+    transformer's tickets (globally pruned, each rewinding point), how far IMP prunes before the tickets fall
+    significantly below their dense net. Nets whose results are missing are left out."""
+    rows = []
+    for label, name, data in COMPARED:
+        if (results / name).exists():
+            rows.append(_sparsity_row(label, data, read_json(results / name, ("rounds",))["rounds"]))
+    for k, rounds in sorted(global_runs(result).items()):
+        rows.append(_sparsity_row(f"transformer, rewound to k = {k}", "pydoc text", rounds))
+    return markdown_table(["net", "data", "trials", "pruned levels (Pm)", "sparsest level matching dense (ticket - "
+                           "dense, Welch t tolerance)", "first level significantly below dense"], rows)
+
+
 def figure(path: Path, result: dict[str, Any]) -> None:
     """Early-stop iteration and test accuracy vs Pm: tickets per rewinding point, reinits, random masks."""
     series = []
@@ -143,6 +184,14 @@ against Pm; means with min-max bars over trials; measured here. A ringed level h
 loss was still falling at its last evaluation: its accuracy is a lower bound of what longer training gives.*
 
 {level_table(r)}
+
+**Are transformers sparse like feed-forward and conv nets?** How far IMP prunes each net of this repository before
+its tickets fall significantly below its dense net (test accuracy at early stop, each level against the dense
+level, Welch t interval of both sides' trials; a level "matches" when it is not significantly below). Read it as
+a description, not a test: the nets differ in task, size and pruning rate per round, the ladders end where each
+profile stops pruning, and with 3 to 5 trials only large drops are significant.
+
+{sparsity_table(results, r)}
 
 **Statements on this run** (tolerances: Welch t intervals of both sides' trials):
 
