@@ -125,3 +125,23 @@ def test_report_page_from_a_real_tiny_run(tmp_path):
                                                   "double_descent_losses.png"}
     assert "| label noise | width |" in section.markdown and "| width | Pm |" in section.markdown
     assert sorted(v.claim.key for v in section.verdicts) == sorted(c.key for c in CLAIMS)
+
+
+def test_classical_verdict_tells_tickets_like_small_dense_nets_from_tickets_like_the_wide_net():
+    """Dense errors by width 4 / 16 / 64 (1,000 / 10,000 / 100,000 parameters, threshold 20,000): 30, 20, 10%.
+    Tickets of width 64 at 10,000 parameters erring 20% are like dense nets of their size (holds); erring 10%,
+    they kept the wide net's error (fails); a level above the threshold is not what the statement reads."""
+    from lth.report.double_descent import classical_verdict
+    points = [{"width": w, "parameters": n, "test_error": [e - 0.5, e, e + 0.5]}
+              for w, n, e in ((4, 1_000, 30.0), (16, 10_000, 20.0), (64, 100_000, 10.0))]
+    dense = {"threshold_parameters": 20_000, "curves": [{"noise": 0.2, "points": points}]}
+
+    def tickets(error, parameters=10_000):
+        level = {"ticket": {"pm": [0.1], "parameters": [parameters] * 3, "test_error": [error - 0.5, error,
+                                                                                           error + 0.5]}}
+        return {"noise": 0.2, "runs": [{"width": 64, "levels": [{"ticket": {"pm": [1.0]}}, level]}]}
+    claim = CLAIM["dd_tickets_classical"]
+    assert classical_verdict(claim, dense, tickets(20.0)).verdict == HOLDS
+    kept = classical_verdict(claim, dense, tickets(10.0))
+    assert kept.verdict == FAILS and "better than dense nets" in kept.why
+    assert classical_verdict(claim, dense, tickets(20.0, parameters=50_000)).verdict not in (HOLDS, FAILS)

@@ -46,9 +46,9 @@ def test_same_bytes_on_one_two_and_three_ranks(tmp_path, order, rank_counts):
 
 def test_killed_on_three_ranks_resumes_on_two(tmp_path):
     reference = tmp_path / "reference.pt"
-    _finish(_torchrun(1, reference, tmp_path / "ref.ckpt", "3000"))
+    _finish(_torchrun(1, reference, tmp_path / "ref.ckpt", "1500"))
     checkpoint, out = tmp_path / "study.ckpt", tmp_path / "resumed.pt"
-    first = _torchrun(3, out, checkpoint, "3000", start_new_session=True)
+    first = _torchrun(3, out, checkpoint, "1500", start_new_session=True)
     deadline = time.monotonic() + 200
     while not all(p.exists() for p in (checkpoint, tmp_path / "study.rank1.ckpt", tmp_path / "study.rank2.ckpt")):
         assert first.poll() is None and time.monotonic() < deadline, "no snapshots from every rank"
@@ -57,7 +57,7 @@ def test_killed_on_three_ranks_resumes_on_two(tmp_path):
     os.killpg(first.pid, signal.SIGKILL)
     first.communicate()
     assert not out.exists()
-    stdout = _finish(_torchrun(2, out, checkpoint, "3000"))
+    stdout = _finish(_torchrun(2, out, checkpoint, "1500"))
     resumed = int(stdout.split("resumed groups:")[1].split()[0])
     assert resumed >= 3          # saved states of groups that different ranks trained
     assert out.read_bytes() == reference.read_bytes()

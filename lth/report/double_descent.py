@@ -3,6 +3,7 @@ parameter count with and without label noise, the IMP tickets of a wide net and 
 placed on the same axes, the sparsity-wise curve, and the loss curves, from the ``double_descent`` stages."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -13,7 +14,7 @@ from lth.report.common import Section, errorbars, markdown_table, plt, read_json
 from lth.report.figures import figure_title, legend_below
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.records import FAILS, Claim, Verdict
-from lth.report.ledger.rules import at_least, exceeds, untestable
+from lth.report.ledger.rules import at_least, equals, exceeds, untestable
 from lth.report.ledger.statistics import Spread, Tolerance, difference
 from lth.report.scale import RunConfig
 
@@ -229,6 +230,26 @@ def loss_figure(path: Path, curve: dict[str, Any], threshold: int) -> None:
     save_figure(fig, path)
 
 
+def classical_verdict(claim: Claim, dense: dict[str, Any], tickets: dict[str, Any]) -> Verdict:
+    """Seed 002's question as a statement: the widest net's tickets at their sparsest level below the threshold
+    against dense nets of their size (equals 0), told apart from the wide dense net's error (the contrast)."""
+    curve = next((c for c in dense["curves"] if c["noise"] == tickets["noise"]), None)
+    if curve is None:
+        return untestable(claim, "no dense curve at the tickets' label noise")
+    widest = max(tickets["runs"], key=lambda r: r["width"])
+    rows = [r for r in ticket_comparisons(widest, curve["points"])
+            if "ticket_gap" in r and r["parameters"] < dense["threshold_parameters"]]
+    wide = next((p for p in curve["points"] if p["width"] == widest["width"]), None)
+    if not rows or wide is None:
+        return untestable(claim, "no ticket level below the threshold within the dense curve")
+    row = min(rows, key=lambda r: r["parameters"])
+    value, tol = row["ticket_gap"]
+    contrast = _mean(wide["test_error"]) - row["dense"]
+    return equals(replace(claim, contrast=contrast), value, tol,
+                  f"at {row['parameters']:,.0f} parameters (Pm {row['pm']:.2g}%) the width-{widest['width']} tickets "
+                  f"are {reading(row['ticket_gap'])}")
+
+
 def double_descent_verdicts(dense: dict[str, Any], tickets: dict[str, Any] | None) -> list[Verdict]:
     """The peak and the second descent at the noisiest and the clean labels; sparse double descent on the widest
     ticket run."""
@@ -243,11 +264,11 @@ def double_descent_verdicts(dense: dict[str, Any], tickets: dict[str, Any] | Non
             continue
         out.append(peak_verdict(claims[f"dd_peak_{suffix}"], curve["points"], threshold))
         out.append(second_descent_verdict(claims[f"dd_second_descent_{suffix}"], curve["points"], threshold))
-    claim = claims["he_sparse_double_descent"]
+    claim, classical = claims["he_sparse_double_descent"], claims["dd_tickets_classical"]
     if not tickets or not tickets["runs"] or tickets["noise"] == 0:
-        return out + [untestable(claim, "needs ticket runs with label noise")]
+        return out + [untestable(c, "needs ticket runs with label noise") for c in (classical, claim)]
     widest = max(tickets["runs"], key=lambda r: r["width"])
-    return out + [sparse_verdict(claim, widest["levels"])]
+    return out + [classical_verdict(classical, dense, tickets), sparse_verdict(claim, widest["levels"])]
 
 
 def dense_table(dense: dict[str, Any]) -> str:

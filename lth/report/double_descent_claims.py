@@ -6,6 +6,7 @@ from __future__ import annotations
 from lth.report.ledger.records import Claim
 
 SEED_BELKIN = "Belkin et al. 2019, as seed 002 summarises them"
+SEED_002 = "seed 002 (its Belkin et al. section's open question)"
 HE = "He et al., ICML 2022 (Sparse Double Descent: Where Network Pruning Aggravates Overfitting)"
 
 CLAIMS = [
@@ -22,6 +23,13 @@ CLAIMS = [
           "sweet spot) minus the lowest of the nets above it; holds unless significantly below 0"),
     Claim("dd_second_descent_clean", "double_descent", "the same second descent with clean labels", SEED_BELKIN,
           0.0, "pp", "as with label noise, on the nets trained on clean labels"),
+    Claim("dd_tickets_classical", "double_descent", "(question) lottery tickets are sub-networks that operate in "
+          "the classical regime, 'equivalent' to their over-parameterised counterparts - read as: a ticket with "
+          "fewer parameters than the interpolation threshold errs like a dense net of its parameter count",
+          SEED_002, 0.0, "pp", "tickets of the widest net with label noise, at its sparsest level below the "
+          "threshold that the dense curve reaches: their test error minus the dense curve's at the same parameter "
+          "count (log-linear between widths); holds when within the Welch tolerance. Told apart from the wide "
+          "dense net's own error (a ticket that kept the interpolating regime's benefit)"),
     Claim("he_sparse_double_descent", "double_descent", "as sparsity increases under label noise, the test "
           "performance first gets worse, then better, and finally worse again", HE, 0.0, "pp",
           "tickets of the widest net with label noise, levels by falling Pm: the rise from the dense net to the "

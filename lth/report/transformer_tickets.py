@@ -134,6 +134,18 @@ def sparsity_table(results: Path, result: dict[str, Any]) -> str:
                            "dense, Welch t tolerance)", "first level significantly below dense"], rows)
 
 
+def sparsity_part(results: Path, result: dict[str, Any]) -> str:
+    """The paragraph and table answering seed 004's 'are transformers sparse like feed-forward and conv nets?'."""
+    return f"""**Are transformers sparse like feed-forward and conv nets?** How far IMP prunes each net of this
+repository before its tickets fall significantly below its dense net (test accuracy at early stop, each level
+against the dense level, Welch t interval of both sides' trials; a level "matches" when it is not significantly
+below). Read it as a description, not a test: the nets differ in task, size and pruning rate per round, the
+ladders end where each profile stops pruning, and with 3 to 5 trials only large drops are significant.
+
+{sparsity_table(results, result)}
+"""
+
+
 def figure(path: Path, result: dict[str, Any]) -> None:
     """Early-stop iteration and test accuracy vs Pm: tickets per rewinding point, reinits, random masks."""
     series = []
@@ -185,13 +197,7 @@ loss was still falling at its last evaluation: its accuracy is a lower bound of 
 
 {level_table(r)}
 
-**Are transformers sparse like feed-forward and conv nets?** How far IMP prunes each net of this repository before
-its tickets fall significantly below its dense net (test accuracy at early stop, each level against the dense
-level, Welch t interval of both sides' trials; a level "matches" when it is not significantly below). Read it as
-a description, not a test: the nets differ in task, size and pruning rate per round, the ladders end where each
-profile stops pruning, and with 3 to 5 trials only large drops are significant.
-
-{sparsity_table(results, r)}
+{sparsity_part(results, r)}
 
 **Statements on this run** (tolerances: Welch t intervals of both sides' trials):
 
