@@ -67,3 +67,11 @@ def test_patience_effect_bench_tiny(tmp_path: Path):
     assert all(t["trainings"] == 3 for t in effect["table"])
     assert {r["role"] for r in effect["rows"]} == {"ticket", "reinit", "random_mask"}
     assert "patience  changed" in run.stdout
+
+
+def test_transformer_bench_tiny_json():
+    run = _bench("transformer.py", "--tiny", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout)
+    assert report["members"] == 2 and report["profile"] == "smoke"
+    assert report["population_model_steps_per_s"] > 0 and report["plain_model_steps_per_s"] > 0

@@ -17,6 +17,8 @@ from lth.experiments.transformer_tickets import (RewoundLottery, TransformerConf
 from lth.report.transformer_tickets import transformer_tickets_section
 from lth.report.transformer_tickets_claims import CLAIMS
 
+from bench.plain_transformer import PlainTransformer
+
 
 def _reference(p: dict, x: torch.Tensor, model: PopulationTransformer) -> torch.Tensor:
     """One member's logits, step by step: embeddings, per block a causal softmax attention head by head and a
@@ -145,51 +147,6 @@ def test_report_page_from_a_real_tiny_run(tmp_path):
     assert sorted(v.claim.key for v in section.verdicts) == sorted(c.key for c in CLAIMS)
 
 
-class _PlainTransformer(torch.nn.Module):
-    """The same network built from torch.nn's own layers (nn.Embedding, nn.MultiheadAttention with a causal
-    mask, nn.LayerNorm without affine parameters, nn.Linear): an independent implementation to train against."""
-
-    def __init__(self, model: PopulationTransformer, p: dict):
-        super().__init__()
-        d, nn = model.width, torch.nn
-        self.token = nn.Embedding.from_pretrained(p["embed.token"].clone(), freeze=False)
-        self.position = nn.Parameter(p["embed.position"].clone())
-        self.norm = nn.LayerNorm(d, elementwise_affine=False)
-        self.attention, self.ff_in, self.ff_out = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
-        for i in range(model.layers):
-            attention = nn.MultiheadAttention(d, model.heads, bias=False, batch_first=True)
-            attention.in_proj_weight.data = torch.cat([p[f"block{i}.{n}"] for n in ("query", "key", "value")]).clone()
-            attention.out_proj.weight.data = p[f"block{i}.out"].clone()
-            self.attention.append(attention)
-            self.ff_in.append(nn.Linear(d, model.ff)), self.ff_out.append(nn.Linear(model.ff, d))
-            for layer, name in ((self.ff_in[i], "ff_in"), (self.ff_out[i], "ff_out")):
-                layer.weight.data, layer.bias.data = p[f"block{i}.{name}"].clone(), p[f"block{i}.{name}_bias"].clone()
-        self.head = nn.Linear(d, model.vocab)
-        self.head.weight.data, self.head.bias.data = p["head.weight"].clone(), p["head.bias"].clone()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        t = x.shape[1]
-        h = self.token(x) + self.position[:t]
-        causal = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
-        for attention, ff_in, ff_out in zip(self.attention, self.ff_in, self.ff_out):
-            a = self.norm(h)
-            h = h + attention(a, a, a, attn_mask=causal, need_weights=False)[0]
-            h = h + ff_out(torch.relu(ff_in(self.norm(h))))
-        return self.head(self.norm(h[:, -1]))
-
-    def weights(self, model: PopulationTransformer) -> dict:
-        """Its weights under the population's names."""
-        out = {"embed.token": self.token.weight, "embed.position": self.position, "head.weight": self.head.weight,
-               "head.bias": self.head.bias}
-        for i in range(model.layers):
-            for n, w in zip(("query", "key", "value"), self.attention[i].in_proj_weight.chunk(3)):
-                out[f"block{i}.{n}"] = w
-            out[f"block{i}.out"] = self.attention[i].out_proj.weight
-            for name, layer in (("ff_in", self.ff_in[i]), ("ff_out", self.ff_out[i])):
-                out[f"block{i}.{name}"], out[f"block{i}.{name}_bias"] = layer.weight, layer.bias
-        return out
-
-
 def test_pruned_population_trains_like_torch_nn_modules():
     """Each member of a pruned population, trained by the engine (SGD on the full batch), ends where a torch.nn
     transformer with the same weights ends after the same steps with torch.optim.SGD, its pruned weights held at
@@ -206,7 +163,7 @@ def test_pruned_population_trains_like_torch_nn_modules():
                                                                             optimizer="sgd", lr=0.3),
                                         Split(x, y), [0, 1])).params
     for k in range(2):
-        plain = _PlainTransformer(model, {n: t[k] for n, t in params.items()})
+        plain = PlainTransformer(model, {n: t[k] for n, t in params.items()})
         optimizer = torch.optim.SGD(plain.parameters(), lr=0.3)
         for _ in range(25):
             optimizer.zero_grad()
