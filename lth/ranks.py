@@ -83,6 +83,16 @@ def share(pending: list[int]) -> list[int]:
     return pending[rank::ranks]
 
 
+def gather(value: Any) -> list[Any]:
+    """Every rank's ``value`` (small plain objects), in rank order, on every rank."""
+    if world()[1] == 1:
+        return [value]
+    import torch.distributed as dist
+    values: list[Any] = [None] * world()[1]
+    dist.all_gather_object(values, value)
+    return values
+
+
 def exchange(mine: dict[int, Any], device: Any) -> dict[int, Any]:
     """Every rank's ``mine`` (group index -> result state) merged, on every rank, with tensors on ``device``."""
     if world()[1] == 1:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from lth.ranks import merge_group_snapshots
 
@@ -100,3 +101,17 @@ def test_torchrun_runs_a_smoke_stage_with_the_same_results(tmp_path):
         assert not list((folder / "checkpoints" / "mnist").glob("lenet.pt"))
         assert sorted(p.name for p in (folder / "results" / "mnist").iterdir()) == ["lenet.json", "timing.json"]
     assert outputs["ranks"] == outputs["plain"]
+
+
+def test_ranks_that_resume_from_different_points_stop_with_a_clear_message(tmp_path, monkeypatch):
+    """Two machines without a shared checkpoints/ folder: rank 0 finds a finished step, rank 1 nothing. Going on
+    would have the ranks train different populations and wait for each other forever."""
+    import lth.shared.driver as driver_module
+    from lth.errors import EnvironmentSettingError
+    from lth.shared.driver import StudyDriver
+    monkeypatch.setattr(driver_module, "gather", lambda value: [(["round 0"], None), value])
+    driver = StudyDriver(tmp_path / "study.pt", "fingerprint", "lottery", torch.device("cpu"), progress=False)
+    with pytest.raises(EnvironmentSettingError, match="rank 1: 0.*shares"):
+        driver.start(lambda: {})
+    monkeypatch.setattr(driver_module, "gather", lambda value: [value, value])
+    assert driver.start(lambda: {})["done"] == []

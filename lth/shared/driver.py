@@ -22,10 +22,12 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from lth.ranks import barrier, is_group_snapshot, merge_group_snapshots, rank_file, rank_files, world
 from lth.data import DeviceData
+from lth.errors import EnvironmentSettingError
 from lth.io import read_checkpoint, save_torch_atomic
 from lth.provenance import code_sha256
+from lth.ranks import (barrier, gather, is_group_snapshot, merge_group_snapshots, rank_file, rank_files,
+                       world)
 
 # Bump when the checkpoint's layout changes (the code hash changes anyway with any edit of the code).
 CHECKPOINT_SCHEMA = 3
@@ -106,12 +108,23 @@ class StudyDriver:
         every rank has read what it needs."""
         saved = self.load()
         self.state = saved or {"fingerprint": self.fingerprint, "done": [], **initial()}
-        barrier()
+        self._check_ranks_agree()
         if saved is None and world()[0] == 0:
             for path in rank_files(self.path):
                 path.unlink(missing_ok=True)
         barrier()
         return self.state
+
+    def _check_ranks_agree(self) -> None:
+        """Stop with a clear message when the ranks of a distributed job resume from different points (each
+        node saw its own ``checkpoints/``): they would train different steps and wait for each other forever."""
+        seen = gather((list(self.state["done"]), (self.state.get("partial") or {}).get("key")))
+        if any(point != seen[0] for point in seen):
+            raise EnvironmentSettingError(
+                f"{self.label}: the ranks found different progress in {self.path.parent} (rank 0: "
+                f"{len(seen[0][0])} steps done; " + ", ".join(f"rank {r}: {len(p[0])}" for r, p in enumerate(seen)
+                                                              if p != seen[0]) +
+                "); put checkpoints/ on a filesystem every machine shares, or delete it there to start over")
 
     def run(self, steps: list[Step], unit: str = "steps") -> dict[str, Any]:
         """Run every step (``(name, function of the state)``) that the state does not list as done, in order,
