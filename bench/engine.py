@@ -46,7 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 STEP_FLOP = 6 * 60 * (784 * 300 + 300 * 100 + 100 * 10)   # forward 2, backward 4 FLOP per MAC, batch 60
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA), so that a timer reads the work's end; nothing on a CPU."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -55,11 +56,11 @@ def sgemm_gflops(device: torch.device, n: int = 2048, repeat: int = 10) -> float
     """GFLOP/s of a large float32 matrix product (the machine's practical ceiling)."""
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     for _ in range(repeat):
         a @ b
-    _sync(device)
+    sync(device)
     return 2 * n ** 3 * repeat / (time.perf_counter() - start) / 1e9
 
 
@@ -94,21 +95,21 @@ def _timed_engine_rate(device: torch.device, job: TrainJob, warmup: int,
     """Model-steps/s of ``train(job)`` (``train_population`` unless told) after a short untimed warm-up run
     (allocations, kernel choice, cuDNN's autotuning)."""
     train(dataclasses.replace(job, settings=dataclasses.replace(job.settings, iterations=warmup)))
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     train(job)
-    _sync(device)
+    sync(device)
     return job.members * job.settings.iterations / (time.perf_counter() - start)
 
 
 def _ms_per_call(device: torch.device, function, repeat: int = 30) -> float:
     for _ in range(3):
         function()
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     for _ in range(repeat):
         function()
-    _sync(device)
+    sync(device)
     return (time.perf_counter() - start) / repeat * 1e3
 
 
@@ -201,10 +202,10 @@ def plain_loop_rate(device: torch.device, data: Split, iterations: int) -> float
                     return
 
     steps(5)
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     steps(iterations)
-    _sync(device)
+    sync(device)
     return iterations / (time.perf_counter() - start)
 
 
@@ -233,13 +234,19 @@ def conv_rate(device: torch.device, arch: str, members: int, iterations: int) ->
     return _timed_engine_rate(device, _conv_job(device, make_convnet(arch), members, settings), warmup=2)
 
 
+def section_at(profile: str, name: str, schema: type, variants: bool = False) -> Any:
+    """Section ``name`` of params.yaml resolved for ``profile``, whichever profile the file selects (with
+    ``variants``: variant name -> config)."""
+    raw = {**read_params(ROOT / "params.yaml"), "profile": profile}
+    return resolve_section(raw, name, schema, variants=variants).config
+
+
 def pipeline_configs(profile: str, nets: list[str]) -> dict[str, tuple[str, CifarConfig]]:
     """net -> (variant, config): each CIFAR section of params.yaml resolved for ``profile`` (its first
     variant; the variants of a net share its width, batch size and population)."""
-    raw = {**read_params(ROOT / "params.yaml"), "profile": profile}
     configs = {}
     for net in nets:
-        variants = resolve_section(raw, net, CifarConfig, variants=True).config
+        variants = section_at(profile, net, CifarConfig, variants=True)
         variant = next(iter(variants))
         configs[net] = (variant, variants[variant])
     return configs

@@ -43,7 +43,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lth.config import read_params, resolve_section  # noqa: E402
+from bench.engine import section_at, sync  # noqa: E402
+from lth.config import read_params  # noqa: E402
 from lth.core.convnets import make_convnet  # noqa: E402
 from lth.core.engine import TrainJob, TrainSettings, train_population  # noqa: E402
 from lth.core.masks import dense_masks, prune_by_rate  # noqa: E402
@@ -161,8 +162,7 @@ def agreement(device: torch.device, sizes: Sizes) -> dict[str, Any]:
 
 def paper_config(section: str, schema: type) -> Any:
     """Section ``section`` of params.yaml at the ``paper`` profile (its first variant, if it has several)."""
-    raw = {**read_params(ROOT / "params.yaml"), "profile": "paper"}
-    config = resolve_section(raw, section, schema, variants=schema is CifarConfig).config
+    config = section_at("paper", section, schema, variants=schema is CifarConfig)
     return next(iter(config.values())) if isinstance(config, dict) else config
 
 
@@ -196,12 +196,10 @@ def timed_round(build: Callable[[int], TrainJob], full: int, probe: int, budget:
     the whole round when the projection fits the budget left; member-iterations/s include the evaluations."""
     def run(iterations: int) -> tuple[float, TrainJob, Any]:
         job = build(iterations)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        sync(device)
         start = time.perf_counter()
         result = train_population(job)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        sync(device)
         return time.perf_counter() - start, job, result
 
     seconds, job, _ = run(probe)

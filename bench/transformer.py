@@ -25,8 +25,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.engine import section_at, sync  # noqa: E402
 from bench.plain_transformer import PlainTransformer  # noqa: E402
-from lth.config import read_params, resolve_section  # noqa: E402
 from lth.core.engine import Split, TrainJob, train_population  # noqa: E402
 from lth.device import pick_device  # noqa: E402
 from lth.experiments.transformer_tickets import TransformerConfig, model_for  # noqa: E402
@@ -41,11 +41,6 @@ def windows(config: TransformerConfig, count: int, device: torch.device) -> Spli
     return Split(tokens[:, :-1], tokens[:, -1])
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def population_rate(config: TransformerConfig, members: int, iterations: int, data: Split,
                     device: torch.device) -> float:
     """Model-steps/s of the engine training ``members`` dense nets together (own batch orders)."""
@@ -53,10 +48,10 @@ def population_rate(config: TransformerConfig, members: int, iterations: int, da
     settings = config.to_train_settings(iterations=iterations, eval_every=0, patience=0)
     job = TrainJob(model, model.init_params(list(range(members)), device=device), {}, settings, data,
                    list(range(members)))
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     train_population(job)
-    _sync(device)
+    sync(device)
     return members * iterations / (time.perf_counter() - start)
 
 
@@ -65,7 +60,7 @@ def plain_rate(config: TransformerConfig, members: int, iterations: int, data: S
     model = model_for(config, VOCAB)
     init = model.init_params(list(range(members)))
     generator = torch.Generator().manual_seed(1)
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     for k in range(members):
         net = PlainTransformer(model, {n: t[k] for n, t in init.items()}).to(device)
@@ -75,14 +70,13 @@ def plain_rate(config: TransformerConfig, members: int, iterations: int, data: S
             optimizer.zero_grad(set_to_none=True)
             torch.nn.functional.cross_entropy(net(data.x[batch]), data.y[batch]).backward()
             optimizer.step()
-    _sync(device)
+    sync(device)
     return members * iterations / (time.perf_counter() - start)
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Both rates (fastest of ``args.repeats`` runs each, alternating) and their ratio."""
-    raw = {**read_params(ROOT / "params.yaml"), "profile": args.profile}
-    config = resolve_section(raw, "transformer_tickets", TransformerConfig).config
+    config = section_at(args.profile, "transformer_tickets", TransformerConfig)
     device = pick_device()
     members = args.members or config.trials * (1 + config.reinit_per_ticket + config.random_mask_per_ticket)
     data = windows(config, args.windows, device)

@@ -102,24 +102,13 @@ def exchange(mine: dict[int, Any], device: Any) -> dict[int, Any]:
 
     from lth.io import load_torch
     buffer = io.BytesIO()
-    torch.save({index: _to_cpu(state) for index, state in mine.items()}, buffer)
+    torch.save(mine, buffer)            # device tensors serialise through host memory; loaded onto ``device``
     parts: list[bytes | None] = [None] * world()[1]
     dist.all_gather_object(parts, buffer.getvalue())
     merged: dict[int, Any] = {}
     for part in parts:
         merged.update(load_torch(io.BytesIO(part), map_location=device))
     return merged
-
-
-def _to_cpu(value: Any) -> Any:
-    import torch
-    if isinstance(value, torch.Tensor):
-        return value.cpu()
-    if isinstance(value, dict):
-        return {k: _to_cpu(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_cpu(v) for v in value)
-    return value
 
 
 def rank_file(path: Path, rank: int) -> Path:

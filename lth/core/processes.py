@@ -30,8 +30,8 @@ import torch
 from lth.core.engine import (GroupSnapshot, TrainJob, TrainResult, TrainSettings, check_ranges, chunk_ranges,
                              join_results, train_group, train_in_groups, train_listed_groups)
 from lth.core.optimizer import make_optimizer
-from lth.ranks import die_with_parent, exchange, share, world
 from lth.io import load_torch
+from lth.ranks import die_with_parent, exchange, share, world
 
 
 # A split population is cut into about this many groups per worker process (when its members' results do not
