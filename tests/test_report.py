@@ -84,7 +84,9 @@ def test_trainings_still_improving_at_their_end_are_counted_and_marked():
     assert at_last_evaluation({"early_stop_iteration": [10], "early_stop_accuracy": [0.5]}) == 0   # older results
 
 
-def test_run_times_name_each_stage_and_its_host(tmp_path):
+def test_run_times_name_each_run_by_its_results_and_its_host(tmp_path):
+    """Rows are named by the results' paths and rated from the results files beside the timing file, so an
+    experiment the report has never seen (``newstudy``) gets its row and rate with no code change."""
     from lth.report.timing import timing_section
     host = {"cpu": "Some CPU", "cores": 2, "avx512": False, "avx512_bf16": False}
     files = {"xor/timing.json": {"random_init_s": 10.0, "pruning_s": 5.0},
@@ -97,14 +99,21 @@ def test_run_times_name_each_stage_and_its_host(tmp_path):
              "mnist/lenet.json": {"rounds": [{"ticket": {"stopped_iteration": [100, 200]}},
                                              {"ticket": {"stopped_iteration": [50, 50]},
                                               "reinit": {"stopped_iteration": [30]}, "curves": {"iterations": [5]}}],
-                                  "one_shot": [{"round": 2, "stopped_iteration": [20]}]}}
+                                  "one_shot": [{"round": 2, "stopped_iteration": [20]}]},
+             "newstudy/timing.json": {"total_s": 4.0, "device": "cpu"},
+             "newstudy/runs.json": {"a": {"stopped_iteration": [10, 30]}},
+             "newstudy/other.json": {"stopped_iteration": [40]},
+             "newstudy/timed_apart.json": {"stopped_iteration": [1000]},
+             "newstudy/timed_apart_timing.json": {"total_s": 2.0, "device": "cpu"}}
     for name, content in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(json.dumps(content))
     text = timing_section(tmp_path).markdown
     assert "| `xor` | 15 | – | – | not recorded |" in text
-    assert "| `xor_calibration` | 300 | – | cpu | Some CPU, 2 cores, no AVX-512 |" in text
-    assert "| `xor_sensitivity` | 100 | – | cpu | Some CPU, 2 cores, no AVX-512 |" in text
+    assert "| `xor/calibration` | 300 | – | cpu | Some CPU, 2 cores, no AVX-512 |" in text
+    assert "| `xor/sensitivity` | 100 | – | cpu | Some CPU, 2 cores, no AVX-512 |" in text
     assert "| `mnist` | 10 | 450 (45/s) | cpu |" in text
-    assert "`cifar_deep@resnet20-high_lr`" in text and "`cifar_conv@conv2-plain`" in text
-    assert "| all of them | 530 (8.8 min) |" in text
+    assert "| `cifar/resnet20_high_lr` | 60 | – | cpu |" in text and "| `cifar/conv2_plain` | 45 |" in text
+    assert "| `newstudy` | 4 | 80 (20/s) | cpu |" in text               # runs.json + other.json, not timed_apart
+    assert "| `newstudy/timed_apart` | 2 | 1,000 (500/s) | cpu |" in text
+    assert "| all of them | 536 (8.9 min) |" in text

@@ -23,11 +23,14 @@ def _imports(path: Path) -> set[str]:
 
 
 def pages() -> set[str]:
-    """The report's pages: the modules ``assemble`` imports a ``*_section`` from."""
+    """The report's pages: the experiments' pages the registry names (``assemble`` imports them by name) and
+    the modules ``assemble`` imports a ``*_section`` from (data, run times)."""
+    from lth.registry import EXPERIMENTS
     tree = ast.parse((REPORT / "assemble.py").read_text())
-    return {node.module.removeprefix("lth.report.") for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lth.report.")
-            and any(alias.name.endswith("_section") for alias in node.names)}
+    return {e.page for e in EXPERIMENTS if e.page is not None} | {
+        node.module.removeprefix("lth.report.") for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lth.report.")
+        and any(alias.name.endswith("_section") for alias in node.names)}
 
 
 def _modules() -> dict[str, Path]:

@@ -28,9 +28,20 @@ def module_file(name: str) -> Path | None:
     return None
 
 
+def registry_pages() -> set[str]:
+    """The report pages the registry names: ``lth/report/assemble.py`` imports each by name at run time."""
+    from lth.registry import EXPERIMENTS
+    return {f"lth.report.{e.page}" for e in EXPERIMENTS if e.page is not None}
+
+
+# Imports made by name at run time, which no ``import`` statement shows: module file -> what it imports.
+DYNAMIC_IMPORTS = {PACKAGE / "report" / "assemble.py": registry_pages}
+
+
 def direct_imports(path: Path) -> set[str]:
-    """Project modules that ``path`` imports anywhere in its source."""
-    found = set()
+    """Project modules that ``path`` imports anywhere in its source, and those it imports by name at run time
+    (``DYNAMIC_IMPORTS``)."""
+    found = set(DYNAMIC_IMPORTS[path]()) if path in DYNAMIC_IMPORTS else set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]

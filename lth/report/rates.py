@@ -7,7 +7,6 @@ from typing import Any
 
 from lth.report.common import read_json
 
-PER_NET = ("deconstruct", "importance")      # stages writing <net>.json and <net>_timing.json per net
 
 
 def member_iterations(record: Any) -> int:
@@ -20,13 +19,20 @@ def member_iterations(record: Any) -> int:
     return 0
 
 
-def results_of(path: Path) -> Path | None:
-    """The lottery results file a timing file belongs to (None for stages without one)."""
-    if path.name == "timing.json":
-        return path.with_name("lenet.json")
-    if path.parent.name in ("cifar", "sweeps", "rewinding") + PER_NET:
-        return path.with_name(path.name.removesuffix("_timing.json") + ".json")
-    return None
+def results_of(path: Path) -> list[Path]:
+    """The results files a timing file times: ``<name>.json`` beside ``<name>_timing.json``; for a folder's
+    ``timing.json``, every results file there without a timing file of its own. Read from the file names only,
+    so a new experiment's timing files need no entry here."""
+    if path.name != "timing.json":
+        own = path.with_name(path.name.removesuffix("_timing.json") + ".json")
+        return [own] if own.exists() else []
+    return sorted(f for f in path.parent.glob("*.json")
+                  if not f.name.endswith("timing.json") and not f.with_name(f"{f.stem}_timing.json").exists())
+
+
+def stage_iterations(timing_path: Path) -> int:
+    """Training iterations of every lottery member in the results files ``timing_path`` times (0: none)."""
+    return sum(member_iterations(read_json(source)) for source in results_of(timing_path))
 
 
 def stage_seconds(timing: dict[str, Any]) -> float:
@@ -35,12 +41,11 @@ def stage_seconds(timing: dict[str, Any]) -> float:
 
 
 def stage_rate(timing_path: Path) -> float | None:
-    """Member-iterations per second of the stage that wrote ``timing_path`` (None: no timing or results file,
-    or no lottery members)."""
-    source = results_of(timing_path)
-    if not timing_path.exists() or source is None or not source.exists():
+    """Member-iterations per second of the stage that wrote ``timing_path`` (None: no timing file, or no
+    lottery members in its results)."""
+    if not timing_path.exists():
         return None
-    seconds, iterations = stage_seconds(read_json(timing_path)), member_iterations(read_json(source))
+    seconds, iterations = stage_seconds(read_json(timing_path)), stage_iterations(timing_path)
     return iterations / seconds if iterations and seconds else None
 
 

@@ -5,26 +5,15 @@ from pathlib import Path
 from typing import Any
 
 from lth.report.common import Section, markdown_table, read_json
-from lth.report.rates import PER_NET, member_iterations, results_of, stage_seconds
+from lth.report.rates import stage_iterations, stage_seconds
 
-DEEP = ("vgg19", "resnet20")
-
-
-def _stage_name(path: Path, results: Path) -> str:
+def _run_name(path: Path, results: Path) -> str:
+    """What a timing file times, named by where its results lie (``mnist`` for results/mnist/timing.json,
+    ``cifar/conv2_plain`` for results/cifar/conv2_plain_timing.json): read from the path alone, so a new
+    experiment needs no entry here."""
     relative = path.relative_to(results)
-    if relative.parts[0] == "cifar":
-        net, _, variant = relative.stem.removesuffix("_timing").partition("_")
-        return f"cifar_{'deep' if net in DEEP else 'conv'}@{net}-{variant}"
-    if relative.parts[0] in ("sweeps", "rewinding", "double_descent"):
-        stage = "sweep" if relative.parts[0] == "sweeps" else relative.parts[0]
-        return f"{stage}@{relative.stem.removesuffix('_timing')}"
-    if relative.parts[0] in PER_NET:
-        return f"{relative.parts[0]} ({relative.stem.removesuffix('_timing')})"
-    if relative.parts[0] == "transformer":
-        return "transformer_tickets"
-    if relative.parts[0] == "xor" and relative.name != "timing.json":      # calibration_timing.json, ...
-        return "xor_" + relative.stem.removesuffix("_timing")
-    return relative.parts[0]
+    stem = relative.stem.removesuffix("timing").removesuffix("_")
+    return "/".join(part for part in (relative.parent.as_posix(), stem) if part)
 
 
 def _host(timing: dict[str, Any]) -> str:
@@ -45,17 +34,14 @@ def timing_section(results: Path) -> Section | None:
         timing = read_json(path)
         seconds = stage_seconds(timing)
         total += seconds
-        source = results_of(path)
-        iterations = 0
-        if source is not None and source.exists():
-            run = read_json(source)
-            iterations = member_iterations(run)
+        iterations = stage_iterations(path)
         rate = f"{iterations:,} ({iterations / seconds:,.0f}/s)" if iterations and seconds else "–"
-        rows.append([f"`{_stage_name(path, results)}`", f"{seconds:.0f}", rate, timing.get("device", "–"),
+        rows.append([f"`{_run_name(path, results)}`", f"{seconds:.0f}", rate, timing.get("device", "–"),
                      _host(timing)])
     rows.append(["all of them", f"{total:.0f} ({total / 60:.1f} min)", "", "", ""])
-    table = markdown_table(["stage", "seconds", "member-iterations trained (rate)", "device", "host"], rows)
-    return Section("## Run times\n\nWall time of each training stage's last run (its timing file; the data and "
+    table = markdown_table(["results", "seconds", "member-iterations trained (rate)", "device", "host"], rows)
+    return Section("## Run times\n\nWall time of each training stage's last run (its timing file), named by the "
+                   "results it wrote under `results/` (`dvc.yaml` names the stage writing them; the data and "
                    "report stages take seconds) and, for the lottery stages, how many training iterations its "
                    "members ran in all (evaluations included in the rate). Speeds differ several-fold between "
                    "hosts (with and without AVX-512): compare within one host. docs/paper-profile-cost.md "
