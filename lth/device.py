@@ -43,14 +43,14 @@ def pick_device() -> torch.device:
 
 
 def configure_numerics(device: torch.device, allow_tf32: bool = False) -> dict[str, Any] | None:
-    """Set the device's numerical modes once per stage and return them for the results (None on a CPU,
-    where nothing is configurable).
+    """Set the device's numerical modes once per stage and return them for the results (None on a CPU, where
+    nothing is configurable; a record that TF32 was asked for and not applied when it was).
 
-    On CUDA: TF32 off unless asked for (it changes float32 products' rounding), cuDNN picks its fastest
-    kernels (``benchmark``; the models use no op whose backward is nondeterministic: max- and adaptive
-    average pooling to 1x1, convolutions, batch norm)."""
+    On CUDA: TF32 off unless asked for (it changes float32 products' rounding; PyTorch's own default lets
+    cuDNN use it), cuDNN picks its fastest kernels (``benchmark``; the models use no op whose backward is
+    nondeterministic: max- and adaptive average pooling to 1x1, convolutions, batch norm)."""
     if device.type != "cuda":
-        return None
+        return {"tf32": False, "tf32_requested": True} if allow_tf32 else None
     torch.backends.cuda.matmul.allow_tf32 = allow_tf32
     torch.backends.cudnn.allow_tf32 = allow_tf32
     torch.backends.cudnn.benchmark = True

@@ -6,7 +6,8 @@ from torch import nn
 
 from lth.config import ConfigError
 from lth.data import DeviceData, Split
-from lth.experiments.double_descent import (DoubleDescentConfig, dense_curves, noisy_labels, parameter_count,
+from lth.experiments.double_descent import (DoubleDescentConfig, dense_curves, dense_point, noisy_labels,
+                                            parameter_count,
                                             study_data, ticket_levels, ticket_lottery)
 from lth.report.double_descent import dense_at, peak_verdict, sparse_verdict
 from lth.report.double_descent_claims import CLAIMS
@@ -145,3 +146,43 @@ def test_classical_verdict_tells_tickets_like_small_dense_nets_from_tickets_like
     kept = classical_verdict(claim, dense, tickets(10.0))
     assert kept.verdict == FAILS and "better than dense nets" in kept.why
     assert classical_verdict(claim, dense, tickets(20.0, parameters=50_000)).verdict not in (HOLDS, FAILS)
+
+
+def test_widths_as_one_masked_population_train_like_each_width_alone(tmp_path):
+    """``one_population``: every width as a member of one population of the widest nets, units past its width
+    masked, gives each width's point as training that width's nets alone does (same init, labels, batches;
+    float rounding apart), and the masked units' weights and biases stay exactly zero."""
+    from lth.experiments.double_descent import (_train_population, batch_seeds, masked_widths, one_hidden_net,
+                                                widened)
+    from lth.shared.population import ticket_init
+    widths = [3, 7, 16]
+    config = DoubleDescentConfig(**{**SMALL, "widths": widths, "iterations": 60, "lr": 3e-3})
+    data, cpu = study_data(config, _mnist_like(), 0.25), torch.device("cpu")
+    curve_test = data.test
+    together = masked_widths(config, data, cpu, curve_test, progress=False)
+    alone = [dense_point(config, data, width, cpu, curve_test, progress=False) for width in widths]
+    for one, other in zip(together, alone):
+        assert one["width"] == other["width"] and one["parameters"] == other["parameters"]
+        assert one["test_error"] == pytest.approx(other["test_error"], abs=1e-9)
+        assert one["train_error"] == pytest.approx(other["train_error"], abs=1e-9)
+        for key in ("test_loss", "train_loss"):
+            assert one[key] == pytest.approx(other[key], rel=1e-4), key
+        for key in ("train_loss", "test_loss"):
+            for a, b in zip(one["curves"][key], other["curves"][key]):
+                assert a == pytest.approx(b, rel=1e-4)
+    assert alone[0]["train_loss"] != pytest.approx(alone[2]["train_loss"], rel=1e-2)   # widths differ
+    params, masks = widened(ticket_init(one_hidden_net(3), config, cpu)[1], 16)
+    result, _, _ = _train_population(config, data, one_hidden_net(16), params, masks, batch_seeds(config), cpu,
+                                     curve_test, None)
+    assert result.params["fc0.weight"][:, 3:].abs().max() == 0 and result.params["fc0.bias"][:, 3:].abs().max() == 0
+    assert result.params["fc1.weight"][:, :, 3:].abs().max() == 0
+    assert result.params["fc0.weight"][:, :3].abs().min() > 0
+
+
+def test_the_curve_with_one_population_has_the_same_points(tmp_path):
+    """The stage's switch: ``dense_curves`` with ``one_population`` yields every (noise, width) point in order."""
+    config, data, cpu = DoubleDescentConfig(**{**SMALL, "one_population": True}), _mnist_like(), torch.device("cpu")
+    driver = StudyDriver(tmp_path / "dense.pt", "f", "dd", cpu, progress=False)
+    curves = dense_curves(config, data, cpu, driver, progress=False)
+    assert [c["noise"] for c in curves] == [0.0, 0.25]
+    assert [[p["width"] for p in c["points"]] for c in curves] == [[4, 16], [4, 16]]

@@ -92,3 +92,77 @@ def test_numerics_are_recorded_only_where_they_exist():
     assert configure_numerics(torch.device("cpu")) is None
     assert "numerics" not in environment_record(torch.device("cpu"), None)
     assert environment_record(torch.device("cpu"), {"tf32": False})["numerics"] == {"tf32": False}
+
+
+def _stage_run(tmp_path, numerics):
+    import yaml
+
+    from lth.stage_run import StageRun
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"profile": "smoke", **({"numerics": numerics} if numerics is not None else {})}))
+    return StageRun(params=params)
+
+
+def test_the_numerics_section_sets_tf32_and_the_results_record_it(tmp_path):
+    """``numerics.tf32`` reaches the device settings through ``Compute.pick``; on a CPU (no TF32 mode) the
+    results record that it was asked for and not applied, and say nothing when it is off (the paper's
+    arithmetic, as every committed results file)."""
+    from lth.shared.stage import Compute
+    cpu = {"LTH_DEVICE": "cpu"}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in cpu.items():
+            patch.setenv(key, value)
+        assert "numerics" not in Compute.pick(_stage_run(tmp_path, {"tf32": False})).environment()
+        asked = Compute.pick(_stage_run(tmp_path, {"tf32": True})).environment()
+    assert asked["numerics"] == {"tf32": False, "tf32_requested": True}
+    assert configure_numerics(torch.device("cpu"), allow_tf32=True) == {"tf32": False, "tf32_requested": True}
+
+
+@pytest.mark.parametrize("numerics, message", [(None, "numerics: missing"),
+                                                ({"tf32": "yes"}, "numerics.tf32"),
+                                                ({"tf32": False, "bf16": True}, "bf16")])
+def test_a_bad_numerics_section_is_refused_by_name(tmp_path, numerics, message):
+    from lth.config import ConfigError
+    from lth.shared.stage import Compute
+    with pytest.raises(ConfigError, match=message):
+        Compute.pick(_stage_run(tmp_path, numerics))
+
+
+def test_every_training_stage_declares_the_numerics_param():
+    """A stage whose module reads the ``numerics`` section lists it in dvc.yaml's params (so turning TF32 on
+    re-runs exactly those stages); no other stage does."""
+    import importlib
+    from pathlib import Path
+
+    import yaml
+    root = Path(__file__).resolve().parents[1]
+    stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+    for name, stage in stages.items():
+        body = stage.get("do", stage)
+        experiment = body["cmd"].split()[4]
+        module = importlib.import_module("lth.report.stage" if experiment == "report" else
+                                         f"lth.experiments.{experiment}")
+        reads = "numerics" in getattr(module, "SECTIONS", {})
+        assert reads == ("numerics" in body["params"]), name
+        assert reads == ("Compute" in Path(module.__file__).read_text()
+                         or "run_lottery_stage" in Path(module.__file__).read_text()
+                         or "run_study" in Path(module.__file__).read_text()), name
+
+
+def test_a_checkpoint_written_with_tf32_is_not_resumed_without_it():
+    """The study fingerprint a checkpoint carries changes with the TF32 mode (a resumed run never mixes the
+    two arithmetics)."""
+    from types import SimpleNamespace
+
+    from lth.shared.driver import study_fingerprint
+    from lth.shared.stage import NumericsConfig
+    data = SimpleNamespace(train=[0] * 3, validation=[0], test=[0] * 2, source_sha256="abc")
+    before = torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        off = study_fingerprint(NumericsConfig(), data)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        on = study_fingerprint(NumericsConfig(), data)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
+    assert off != on and off == study_fingerprint(NumericsConfig(), data)

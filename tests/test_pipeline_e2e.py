@@ -87,7 +87,7 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     assert "## The first version's parameter sweeps" in report
     assert "## Deconstructing lottery tickets" in report and "## Layerwise importance" in report
     assert "## Early-bird tickets" in report and "## When unstructured masks settle" in report
-    assert "## Late rewinding and linear mode connectivity" in report and "`rewinding@resnet20`" in report
+    assert "## Late rewinding and linear mode connectivity" in report and "`rewinding/resnet20`" in report
     assert "## Double descent and lottery tickets" in report and "### Where the tickets fall" in report
     assert "## Lottery tickets in a small transformer" in report
     for figure in ("mnist_v1_one_shot", "anatomy_initialisations", "anatomy_connectivity", "sweep_init_scale",

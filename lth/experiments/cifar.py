@@ -15,7 +15,7 @@ from lth.shared.groups import (ImagesGroup, InitGroup, NumericsGroup, OptimizerG
                                TrainingGroups, TrialsGroup, paper_default)
 from lth.shared.lottery import Lottery
 from lth.shared.settings import check_batches_fit, check_rounds, check_schedule
-from lth.shared.stage import run_lottery_stage
+from lth.shared.stage import NUMERICS, run_lottery_stage
 from lth.shared.subsets import first_examples, population_chunk
 from lth.stage_run import StageRun, config_record
 
@@ -103,7 +103,7 @@ class CifarLottery(Lottery):
                          split_over_processes=config.arch in SPLIT_NETS)
 
 
-SECTIONS = {net: CifarConfig for net in CIFAR_NETS}
+SECTIONS = {**{net: CifarConfig for net in CIFAR_NETS}, **NUMERICS}
 ITEMS = (("net", CIFAR_NETS, "network (a params.yaml section)"),
          ("variant", None, "one of the section's variants (e.g. plain, dropout, high_lr, low_lr, warmup)"))
 

@@ -30,7 +30,7 @@ from lth.shared.lenet import LenetSchedule
 from lth.shared.lottery import concat_members, one_shot_masks
 from lth.shared.members import derive_seed
 from lth.shared.population import PopulationTrainer, fresh_init, ticket_init
-from lth.shared.stage import run_study
+from lth.shared.stage import NUMERICS, run_study
 from lth.shared.study_nets import DATASETS, STUDY_NETS, ConvSchedule, study_net
 from lth.shared.subsets import population_chunk
 from lth.stage_run import StageRun
@@ -248,7 +248,7 @@ class DeconstructLottery:
                 "weights": {n: int(self.init[n][0].numel()) for n in self.names}}
 
 
-SECTIONS = {"deconstruct": DeconstructConfig}
+SECTIONS = {"deconstruct": DeconstructConfig, **NUMERICS}
 
 
 def stage(run: StageRun) -> str:

@@ -6,9 +6,10 @@ counterparts, and whether the change in loss tells the regime).
 their labels replaced by a random other class (``label_noise``), at widths below and above the interpolation
 threshold (parameters = training examples x classes); every net trains all ``iterations`` without early
 stopping (Belkin et al. 2019; Nakkiran et al. 2020, model-wise double descent). Each (noise, width) is one
-population of ``trials`` members (faster on a CPU than all widths as one population of wide nets with units
-masked, whose masked units still cost their products: docs/measurements.md); the training and test losses are
-recorded along the way.
+population of ``trials`` members; with ``one_population`` every width of a noise level is one population of the
+widest nets with the units past each member's width masked (same results up to float rounding, tested; slower
+on a CPU, where masked units still cost their products: docs/measurements.md). The training and test losses
+are recorded along the way.
 
 ``tickets``: IMP with rewinding to init of the nets of ``ticket_widths`` at ``ticket_noise``, with random
 reinit, every level trained like the dense nets: their (remaining parameters, test error) points go on the dense
@@ -37,7 +38,7 @@ from lth.shared.lottery import Lottery
 from lth.shared.members import derive_seed
 from lth.shared.population import ticket_init
 from lth.shared.settings import check_batches_fit, check_schedule
-from lth.shared.stage import Compute, write_results, write_timing
+from lth.shared.stage import NUMERICS, Compute, write_results, write_timing
 from lth.shared.subsets import first_examples
 from lth.stage_run import StageRun
 
@@ -72,6 +73,10 @@ class DoubleDescentConfig(TrainingGroups, InitGroup, OptimizerGroup, ScheduleGro
                                        "used to stop; 0 = all)", min=0)
     curve_examples: int = setting(2000, "test images of the recorded loss curves (errors at the end use the "
                                   "whole test set; 0 = all)", min=0)
+    one_population: bool = setting(False, "train every width of a noise level as one population of the widest "
+                                   "nets with the extra units masked, each member drawn with its own width's init "
+                                   "(same results up to float rounding; slower on a CPU, where masked units still "
+                                   "cost their products)")
 
     @property
     def curve_rounds(self) -> list[int]:
@@ -141,26 +146,79 @@ def rounded(values: torch.Tensor, digits: int = 5) -> list[float]:
     return [round(float(v), digits) for v in values.flatten().tolist()]
 
 
-def dense_point(config: DoubleDescentConfig, data: DeviceData, width: int, device: torch.device,
-                curve_test: Split, progress: bool) -> dict[str, Any]:
-    """``trials`` nets of ``width`` trained all ``iterations`` on ``data`` (noisy labels): every member's final
-    training error and loss (on the noisy labels it trains on), test error and loss (whole test set), and the
-    training / test loss and error curves (test curves on ``curve_test``)."""
-    model = one_hidden_net(width)
-    _, init = ticket_init(model, config, device)
-    job = TrainJob(model, init, {}, config.to_train_settings(), data.train, batch_seeds(config),
-                   {"train": data.train, "test": curve_test},
-                   progress=f"double descent width {width}" if progress else None)
-    result = train_in_processes(job, config.trials, worker_count(device, config.trials))
+def _train_population(config: DoubleDescentConfig, data: DeviceData, model: PopulationMLP,
+                      init: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], seeds: list[int],
+                      device: torch.device, curve_test: Split, progress: str | None) -> tuple[Any, torch.Tensor,
+                                                                                              torch.Tensor]:
+    """Members of ``model`` from ``init`` trained all ``iterations`` on their ``seeds``' batches: the training
+    result and every member's test loss and accuracy on the whole test set."""
+    job = TrainJob(model, init, masks, config.to_train_settings(), data.train, seeds,
+                   {"train": data.train, "test": curve_test}, progress=progress)
+    result = train_in_processes(job, len(seeds), worker_count(device, len(seeds)))
     test_loss, test_accuracy = evaluate(model, result.params, data.test)
-    train = result.curves["train"]
-    curves = {f"{split}_{kind}": [rounded(row) for row in (result.curves[split]["loss"] if kind == "loss"
-                                                          else 100 * (1 - result.curves[split]["accuracy"]))]
+    return result, test_loss, test_accuracy
+
+
+def _point(width: int, members: slice, result: Any, test_loss: torch.Tensor,
+           test_accuracy: torch.Tensor) -> dict[str, Any]:
+    """The curve's point of ``width`` from its ``members`` of a trained population: final training error and
+    loss (noisy labels), test error and loss, and the training / test loss and error curves."""
+    train = {kind: values[members] for kind, values in result.curves["train"].items()}
+    curves = {f"{split}_{kind}": [rounded(row) for row in (result.curves[split]["loss"][members] if kind == "loss"
+                                                          else 100 * (1 - result.curves[split]["accuracy"][members]))]
               for split in ("train", "test") for kind in ("loss", "error")}
     return {"width": width, "parameters": parameter_count(width),
             "train_error": rounded(100 * (1 - train["accuracy"][:, -1])), "train_loss": rounded(train["loss"][:, -1]),
-            "test_error": rounded(100 * (1 - test_accuracy)), "test_loss": rounded(test_loss),
+            "test_error": rounded(100 * (1 - test_accuracy[members])), "test_loss": rounded(test_loss[members]),
             "curves": {"iterations": list(result.eval_iterations), **curves}}
+
+
+def dense_point(config: DoubleDescentConfig, data: DeviceData, width: int, device: torch.device,
+                curve_test: Split, progress: bool) -> dict[str, Any]:
+    """``trials`` nets of ``width`` trained all ``iterations`` on ``data`` (noisy labels): the curve's point
+    (``_point``; test curves on ``curve_test``)."""
+    model = one_hidden_net(width)
+    _, init = ticket_init(model, config, device)
+    trained = _train_population(config, data, model, init, {}, batch_seeds(config), device, curve_test,
+                                f"double descent width {width}" if progress else None)
+    return _point(width, slice(None), *trained)
+
+
+# the hidden units' axis of each tensor of a 784-w-10 population (member axis first; the output bias has none)
+UNIT_AXES = {"fc0.weight": 1, "fc0.bias": 1, "fc1.weight": 2}
+
+
+def widened(init: dict[str, torch.Tensor], wide: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """A 784-w-10 population's weights inside 784-``wide``-10 nets (zeros past unit w) and the weight masks that
+    keep the extra units' weights at zero (their biases stay 0 too: a unit with no input has ReLU gradient 0)."""
+    width = init["fc0.bias"].shape[1]
+    params, masks = {}, {}
+    for name, value in init.items():
+        shape, units = list(value.shape), [slice(None)] * value.dim()
+        if name in UNIT_AXES:
+            shape[UNIT_AXES[name]], units[UNIT_AXES[name]] = wide, slice(0, width)
+        params[name] = value.new_zeros(shape)
+        params[name][tuple(units)] = value
+        if name.endswith("weight"):
+            masks[name] = torch.zeros(shape, dtype=torch.bool, device=value.device)
+            masks[name][tuple(units)] = True
+    return params, masks
+
+
+def masked_widths(config: DoubleDescentConfig, data: DeviceData, device: torch.device, curve_test: Split,
+                  progress: bool) -> list[dict[str, Any]]:
+    """Every width of ``config.widths`` as one population of the widest nets, units past a member's width
+    masked, each member drawn with its own width's init and trained on its trial's batches: ``dense_point``'s
+    points for each width, up to float rounding."""
+    wide = max(config.widths)
+    parts = [widened(ticket_init(one_hidden_net(width), config, device)[1], wide) for width in config.widths]
+    init = {name: torch.cat([params[name] for params, _ in parts]) for name in parts[0][0]}
+    masks = {name: torch.cat([mask[name] for _, mask in parts]) for name in parts[0][1]}
+    trained = _train_population(config, data, one_hidden_net(wide), init, masks,
+                                batch_seeds(config) * len(config.widths), device, curve_test,
+                                f"double descent widths {config.widths}" if progress else None)
+    trials = config.trials
+    return [_point(width, slice(i * trials, (i + 1) * trials), *trained) for i, width in enumerate(config.widths)]
 
 
 def dense_curves(config: DoubleDescentConfig, data: DeviceData, device: torch.device, driver: StudyDriver,
@@ -173,9 +231,15 @@ def dense_curves(config: DoubleDescentConfig, data: DeviceData, device: torch.de
         state["points"][f"{noise}/{width}"] = dense_point(config, study_data(config, data, noise), width, device,
                                                           curve_test, progress)
 
+    def widths_step(noise: float, state: dict[str, Any]) -> None:
+        points = masked_widths(config, study_data(config, data, noise), device, curve_test, progress)
+        state["points"].update({f"{noise}/{point['width']}": point for point in points})
+
     driver.start(lambda: {"points": {}})
-    steps = [(f"noise {noise} width {width}", functools.partial(step, noise, width))
-             for noise in config.label_noise for width in config.widths]
+    steps = ([(f"noise {noise} widths as one population", functools.partial(widths_step, noise))
+              for noise in config.label_noise] if config.one_population else
+             [(f"noise {noise} width {width}", functools.partial(step, noise, width))
+              for noise in config.label_noise for width in config.widths])
     points = driver.run(steps, unit="nets")["points"]
     return [{"noise": noise, "points": [points[f"{noise}/{width}"] for width in config.widths]}
             for noise in config.label_noise]
@@ -237,7 +301,7 @@ def stage_tickets(run: StageRun, loaded: Any, compute: Compute, data: DeviceData
     return f"tickets of widths {config.ticket_widths} at label noise {config.ticket_noise}, {config.trials} trials"
 
 
-SECTIONS = {"double_descent": DoubleDescentConfig}
+SECTIONS = {"double_descent": DoubleDescentConfig, **NUMERICS}
 ITEMS = (("part", ("dense", "tickets"), "the dense curves, or the IMP tickets placed on them"),)
 PARTS = {"dense": stage_dense, "tickets": stage_tickets}
 
@@ -247,5 +311,5 @@ def stage(run: StageRun) -> str:
     after a kill."""
     part, = run.items
     loaded = run.section("double_descent", DoubleDescentConfig)
-    compute = Compute.pick()
+    compute = Compute.pick(run)
     return PARTS[part](run, loaded, compute, compute.load(run, "mnist"))

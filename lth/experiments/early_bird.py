@@ -29,7 +29,7 @@ from lth.shared.lottery import concat_members
 from lth.shared.members import derive_seed
 from lth.shared.population import ticket_init
 from lth.shared.settings import check_batches_fit
-from lth.shared.stage import run_lottery_stage
+from lth.shared.stage import NUMERICS, run_lottery_stage
 from lth.shared.subsets import first_examples, population_chunk
 from lth.shared.trajectory import train_recording
 from lth.stage_run import StageRun, config_record
@@ -205,7 +205,7 @@ class EarlyBirdStudy:
 
 
 
-SECTIONS = {"early_bird": EarlyBirdConfig}
+SECTIONS = {"early_bird": EarlyBirdConfig, **NUMERICS}
 
 
 def stage(run: StageRun) -> str:

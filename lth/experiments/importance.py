@@ -27,7 +27,7 @@ from lth.shared.lenet import LenetSchedule
 from lth.shared.lottery import rounds_needed
 from lth.shared.members import derive_seed
 from lth.shared.population import PopulationTrainer, ticket_init
-from lth.shared.stage import run_study
+from lth.shared.stage import NUMERICS, run_study
 from lth.shared.study_nets import DATASETS, STUDY_NETS, ConvSchedule, study_net
 from lth.shared.subsets import population_chunk
 from lth.stage_run import StageRun
@@ -150,7 +150,7 @@ class ImportanceLottery:
                 "weights": {n: int(self.init[n][0].numel()) for n in self.names}}
 
 
-SECTIONS = {"importance": ImportanceConfig}
+SECTIONS = {"importance": ImportanceConfig, **NUMERICS}
 
 
 def stage(run: StageRun) -> str:

@@ -28,7 +28,7 @@ from lth.shared.lenet import MNIST_CLASSES, MNIST_INPUTS
 from lth.shared.lottery import last_level, one_shot_masks
 from lth.shared.members import derive_seed
 from lth.shared.settings import check_batches_fit
-from lth.shared.stage import Compute, write_results, write_timing
+from lth.shared.stage import NUMERICS, Compute, write_results, write_timing
 from lth.shared.subsets import first_examples, population_chunk
 from lth.shared.ticket_file import read_tickets, unpack_masks
 from lth.shared.trajectory import train_recording
@@ -143,14 +143,14 @@ def imp_distances(tickets_path: Path) -> dict[str, Any]:
     return out
 
 
-SECTIONS = {"mask_distance": MaskDistanceConfig}
+SECTIONS = {"mask_distance": MaskDistanceConfig, **NUMERICS}
 
 
 def stage(run: StageRun) -> str:
     """Mask distances along a LeNet and a Conv-2 training and between the ``mnist_v1`` run's consecutive
     tickets; writes results/mask_distance/distances.json and its timing file."""
     loaded = run.section("mask_distance", MaskDistanceConfig)
-    config, compute = loaded.config, Compute.pick()
+    config, compute = loaded.config, Compute.pick(run)
     start = time.perf_counter()
     imp = imp_distances(run.artifacts / "mnist_v1" / "tickets.pt")
     mnist, cifar10 = compute.load(run, "mnist"), compute.load(run, "cifar10")   # every input read before training

@@ -3,10 +3,10 @@ random-rewiring and random-mask controls, one-shot levels and Han et al.'s basel
 from __future__ import annotations
 
 from lth.shared.lenet import MnistConfig, MnistLottery
-from lth.shared.stage import run_lottery_stage
+from lth.shared.stage import NUMERICS, run_lottery_stage
 from lth.stage_run import StageRun, config_record
 
-SECTIONS = {"mnist": MnistConfig}
+SECTIONS = {"mnist": MnistConfig, **NUMERICS}
 
 
 def stage(run: StageRun) -> str:

@@ -4,11 +4,11 @@ anatomy (packed bits)."""
 from __future__ import annotations
 
 from lth.shared.lenet_v1 import MnistV1Config, MnistV1Lottery
-from lth.shared.stage import run_lottery_stage
+from lth.shared.stage import NUMERICS, run_lottery_stage
 from lth.shared.ticket_file import write_tickets
 from lth.stage_run import StageRun, config_record
 
-SECTIONS = {"mnist_v1": MnistV1Config}
+SECTIONS = {"mnist_v1": MnistV1Config, **NUMERICS}
 
 
 def stage(run: StageRun) -> str:

@@ -33,7 +33,7 @@ from lth.shared.lottery import concat_members
 from lth.shared.members import derive_seed
 from lth.shared.population import ticket_init
 from lth.shared.settings import check_batches_fit
-from lth.shared.stage import run_lottery_stage
+from lth.shared.stage import NUMERICS, run_lottery_stage
 from lth.shared.subsets import first_examples, population_chunk
 from lth.shared.trajectory import interpolate, train_recording
 from lth.stage_run import StageRun, config_record
@@ -203,7 +203,7 @@ class RewindingStudy:
 
 
 REWINDING_NETS = ("vgg19", "resnet20")
-SECTIONS = {f"rewinding_{net}": RewindingConfig for net in REWINDING_NETS}
+SECTIONS = {**{f"rewinding_{net}": RewindingConfig for net in REWINDING_NETS}, **NUMERICS}
 ITEMS = (("net", REWINDING_NETS, "which network (params section rewinding_<net>)"),)
 
 

@@ -30,7 +30,7 @@ from lth.shared.lottery import concat_members, rounds_needed
 from lth.shared.members import derive_seed
 from lth.shared.population import PopulationTrainer, ticket_seeds
 from lth.shared.settings import check_batches_fit
-from lth.shared.stage import Compute, write_results, write_timing
+from lth.shared.stage import NUMERICS, Compute, write_results, write_timing
 from lth.stage_run import StageRun
 
 
@@ -211,7 +211,7 @@ def run_size_sweep(config: NetworkSizeConfig, data: DeviceData, device: torch.de
 
 
 SECTIONS = {"sweep_init_scale": InitScaleConfig, "sweep_pruning_rate": PruningRateConfig,
-            "sweep_network_size": NetworkSizeConfig}
+            "sweep_network_size": NetworkSizeConfig, **NUMERICS}
 SWEEP_SETTINGS = {"init_scale": init_scale_settings, "pruning_rate": pruning_rate_settings}
 ITEMS = (("kind", ("init_scale", "network_size", "pruning_rate"), "which sweep (params section sweep_<kind>)"),)
 
@@ -221,7 +221,7 @@ def stage(run: StageRun) -> str:
     checkpoints/sweeps/ after a kill)."""
     kind, = run.items
     loaded = run.section(f"sweep_{kind}", SECTIONS[f"sweep_{kind}"])
-    config, compute = loaded.config, Compute.pick()
+    config, compute = loaded.config, Compute.pick(run)
     data = compute.load(run, "mnist")
     checkpoints, start = run.checkpoints / "sweeps", time.perf_counter()
     if kind == "network_size":

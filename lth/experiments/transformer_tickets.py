@@ -31,7 +31,7 @@ from lth.shared.lottery import Lottery
 from lth.shared.members import derive_seed
 from lth.shared.population import ticket_init
 from lth.shared.settings import check_schedule
-from lth.shared.stage import Compute, write_results, write_timing
+from lth.shared.stage import NUMERICS, Compute, write_results, write_timing
 from lth.stage_run import StageRun
 
 SPLITS = (0.8, 0.1, 0.1)     # train, validation, test: consecutive parts of the text
@@ -150,7 +150,7 @@ def stage(run: StageRun) -> str:
     """IMP of the transformer at every rewinding point; writes results/transformer/tickets.json and its timing
     file (resuming from checkpoints/transformer/ after a kill)."""
     loaded = run.section("transformer_tickets", TransformerConfig)
-    config, compute, start = loaded.config, Compute.pick(), time.perf_counter()
+    config, compute, start = loaded.config, Compute.pick(run), time.perf_counter()
     data, vocab = char_data(config, compute.device)
     model, out, runs = model_for(config, len(vocab)), run.results / "transformer", []
     plan = [(k, False) for k in config.rewind_iterations] + [(0, True)] * config.layerwise_tickets
@@ -168,4 +168,4 @@ def stage(run: StageRun) -> str:
             f"{model.parameter_count():,} parameters")
 
 
-SECTIONS = {"transformer_tickets": TransformerConfig}
+SECTIONS = {"transformer_tickets": TransformerConfig, **NUMERICS}

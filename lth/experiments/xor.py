@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import time
 
-from lth.shared.stage import Compute, write_results, write_timing
+from lth.shared.stage import NUMERICS, Compute, write_results, write_timing
 from lth.shared.xor_tables import XorConfig, pruning_table, random_init_table
 from lth.stage_run import StageRun
 
-SECTIONS = {"xor": XorConfig}
+SECTIONS = {"xor": XorConfig, **NUMERICS}
 
 
 def stage(run: StageRun) -> str:
     """The random-init and pruning tables; writes results/xor/results.json and results/xor/timing.json."""
     loaded = run.section("xor", XorConfig)
-    config, compute = loaded.config, Compute.pick()
+    config, compute = loaded.config, Compute.pick(run)
     start = time.perf_counter()
     random_init = random_init_table(config, compute.device)
     middle = time.perf_counter()

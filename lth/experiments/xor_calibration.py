@@ -22,7 +22,7 @@ from lth.config import ConfigError, setting
 from lth.core.engine import TrainJob, TrainSettings
 from lth.core.models import ACTIVATIONS
 from lth.core.processes import train_in_processes, worker_count
-from lth.shared.stage import Compute, write_results, write_timing
+from lth.shared.stage import NUMERICS, Compute, write_results, write_timing
 from lth.shared.xor_net import BIAS_INITS, LOSSES, ZERO_LOSS_HELP, success_rates, xor_init, xor_net, xor_split
 from lth.stage_run import StageRun
 from lth.xor_target import CHOICE_KEYS, ranked
@@ -142,13 +142,13 @@ def calibrate(config: XorCalibrationConfig, device: torch.device, progress: bool
     return settings
 
 
-SECTIONS = {"xor_calibration": XorCalibrationConfig}
+SECTIONS = {"xor_calibration": XorCalibrationConfig, **NUMERICS}
 
 
 def stage(run: StageRun) -> str:
     """Every setting of the grid on the random-init table; writes results/xor/calibration.json and its timing."""
     loaded = run.section("xor_calibration", XorCalibrationConfig)
-    config, compute = loaded.config, Compute.pick()
+    config, compute = loaded.config, Compute.pick(run)
     start = time.perf_counter()
     times: dict[str, float] = {}
     settings = calibrate(config, compute.device, times=times)

@@ -17,7 +17,7 @@ from typing import Any
 
 from lth.config import ConfigError, as_dict, setting
 from lth.io import ContentError, read_json_file
-from lth.shared.stage import Compute, write_results, write_timing
+from lth.shared.stage import NUMERICS, Compute, write_results, write_timing
 from lth.shared.xor_tables import XorConfig, pruning_table, random_init_table
 from lth.stage_run import StageRun
 from lth.xor_target import CHOICE_KEYS, calibration_distance, ranked
@@ -76,7 +76,7 @@ def read_calibration(path: Path) -> dict[str, Any]:
     return read_json_file(path, produced_by="xor_calibration", expect=expect_settings)
 
 
-SECTIONS = {"xor_sensitivity": XorSensitivityConfig, "xor": XorConfig}
+SECTIONS = {"xor_sensitivity": XorSensitivityConfig, "xor": XorConfig, **NUMERICS}
 
 
 def stage(run: StageRun) -> str:
@@ -85,7 +85,7 @@ def stage(run: StageRun) -> str:
     xor = run.section("xor", XorConfig).config
     calibration = read_calibration(run.results / "xor" / "calibration.json")
     check_same_experiment(calibration, xor)
-    compute, start, rows, seconds = Compute.pick(), time.perf_counter(), [], []
+    compute, start, rows, seconds = Compute.pick(run), time.perf_counter(), [], []
     for rank, choice in enumerate(closest(calibration, loaded.config.settings), 1):
         began = time.perf_counter()
         config = setting_config(xor, choice)

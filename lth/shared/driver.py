@@ -42,10 +42,12 @@ def store(name: str, compute: Callable[[], Any]) -> Step:
 
 def study_fingerprint(config: Any, data: DeviceData) -> str:
     """What a checkpoint is tied to: the resolved config (a dataclass), the data's split sizes and source file
-    hash, the code (``code_sha256``) and the checkpoint schema."""
+    hash, the code (``code_sha256``), the checkpoint schema and whether float32 products use TF32 (set by
+    ``lth.device.configure_numerics`` before any study starts)."""
     return hashlib.sha256(json.dumps(
         {"config": dataclasses.asdict(config), "data": [len(data.train), len(data.validation), len(data.test)],
-         "data_sha256": data.source_sha256, "code": code_sha256(), "schema": CHECKPOINT_SCHEMA},
+         "data_sha256": data.source_sha256, "code": code_sha256(), "schema": CHECKPOINT_SCHEMA,
+         "tf32": torch.backends.cuda.matmul.allow_tf32},
         sort_keys=True).encode()).hexdigest()
 
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import torch
 
-from lth.config import Loaded
+from lth.config import Loaded, setting
 from lth.data import DeviceData, load_prepared, verify_prepared
 from lth.device import configure_numerics, environment_record, pick_device
 from lth.host import host_record
@@ -21,16 +21,29 @@ FLATTENED = {"mnist": True, "fashion_mnist": True, "cifar10": False}
 
 
 @dataclass(frozen=True)
+class NumericsConfig:
+    """params.yaml's ``numerics`` section, read by every training stage: how a GPU computes float32 products
+    (one mode per process, so one section for all stages; bfloat16 is each section's ``mixed_precision``)."""
+    tf32: bool = setting(False, "TF32 for float32 matrix products and convolutions on CUDA GPUs (Ampere and "
+                         "later: faster, 10-bit mantissa); off for the paper's numbers; recorded in every results "
+                         "file's environment; a CPU has no TF32 mode and computes float32 either way")
+
+
+NUMERICS = {"numerics": NumericsConfig}     # in every training module's SECTIONS (``lth run <name> --help``)
+
+
+@dataclass(frozen=True)
 class Compute:
     """The device a stage computes on and its numerical settings (recorded in every result)."""
     device: torch.device
     numerics: dict[str, Any] | None
 
     @classmethod
-    def pick(cls) -> "Compute":
-        """CUDA when present, else the CPU (``LTH_DEVICE`` overrides), with the stage's numerics set."""
+    def pick(cls, run: StageRun) -> "Compute":
+        """CUDA when present, else the CPU (``LTH_DEVICE`` overrides), with the numerics ``run``'s params file
+        asks for (its ``numerics`` section) set."""
         device = pick_device()
-        return cls(device, configure_numerics(device))
+        return cls(device, configure_numerics(device, run.section("numerics", NumericsConfig).config.tf32))
 
     def environment(self) -> dict[str, Any]:
         """The device and library versions as every results file records them."""
@@ -59,7 +72,7 @@ def run_lottery_stage(make_lottery: Callable[[DeviceData, torch.device], Any], r
     """Load the prepared data on the chosen device, run the lottery (resuming from ``checkpoint``), write
     ``results_path`` (``record(lottery)``, the environment and the results) and ``timing_path``, then drop
     the checkpoint. Returns the results."""
-    compute = Compute.pick()
+    compute = Compute.pick(run)
     data = compute.load(run, dataset)
     start = time.perf_counter()
     lottery = make_lottery(data, compute.device)
