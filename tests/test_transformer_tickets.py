@@ -195,3 +195,33 @@ def test_matching_levels_stops_at_the_first_level_significantly_below_dense():
     assert abs(gap - (0.80333 - 0.80) * 100) < 1e-2 and tol > abs(gap)
     assert matching_levels([dense, far_below])[0] is None
     assert matching_levels([dense, noisy_but_level])[3] is None
+
+
+def test_as_sparse_as_lenet_holds_fails_or_waits_for_a_longer_ladder(tmp_path):
+    """Hand-made ladders: LeNet matches its dense net down to Pm 10%; the transformer holds when a rewinding
+    point matches at or below 10%, fails when every point falls significantly below dense above 10%, and is
+    not testable when its ladder ends above 10% still matching."""
+    from lth.report.ledger.records import FAILS, HOLDS, UNTESTABLE
+    from lth.report.transformer_tickets import as_sparse_as_lenet
+
+    def level(pm, accuracies):
+        return {"ticket": {"pm": [pm] * len(accuracies), "early_stop_accuracy": accuracies}}
+    dense, same, below = [0.80, 0.81, 0.79], [0.80, 0.80, 0.81], [0.60, 0.61, 0.59]
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mnist" / "lenet.json").write_text(json.dumps({"rounds": [
+        level(1.0, dense + [0.8, 0.8]), level(0.3, same + [0.8, 0.8]), level(0.1, same + [0.8, 0.8]),
+        level(0.05, below + [0.6, 0.6])]}))
+    claim = next(c for c in CLAIMS if c.key == "tf_as_sparse_as_lenet")
+
+    def verdict(*runs):
+        result = {"runs": [{"rewind_iteration": k, "rounds": rounds} for k, rounds in enumerate(runs)]}
+        return as_sparse_as_lenet(claim, tmp_path, result)
+    to_8 = [level(1.0, dense), level(0.3, same), level(0.08, same)]
+    falls_at_20 = [level(1.0, dense), level(0.2, below), level(0.08, same)]
+    ends_at_34 = [level(1.0, dense), level(0.34, same)]
+    assert verdict(falls_at_20, to_8).verdict == HOLDS and math.isclose(verdict(to_8).measured, 8.0)
+    assert verdict(falls_at_20).verdict == FAILS
+    waits = verdict(ends_at_34, falls_at_20)
+    assert waits.verdict == UNTESTABLE and "ends at Pm 8.0%" not in waits.why and "34.0%" in waits.why
+    assert as_sparse_as_lenet(claim, tmp_path / "none", {"runs": []}).verdict == UNTESTABLE
+    assert verdict().verdict == UNTESTABLE and verdict([level(1.0, dense)]).verdict == UNTESTABLE

@@ -12,7 +12,7 @@ from lth.report import transformer_tickets_claims as transformer_claims
 from lth.report.common import Section, markdown_table, read_json, run_facts
 from lth.report.figures import PmAxis, PmSeries, pm_figure
 from lth.report.ledger.markdown import ledger_table
-from lth.report.ledger.records import Verdict
+from lth.report.ledger.records import FAILS, HOLDS, UNTESTABLE, Verdict
 from lth.report.ledger.rules import at_least, exceeds, untestable
 from lth.report.ledger.statistics import Spread, difference
 from lth.report.scale import RunConfig
@@ -134,13 +134,49 @@ def sparsity_table(results: Path, result: dict[str, Any]) -> str:
                            "dense, Welch t tolerance)", "first level significantly below dense"], rows)
 
 
+def as_sparse_as_lenet(claim: Any, results: Path, result: dict[str, Any]) -> Verdict:
+    """The transformer's sparsest matching level (its best rewinding point: a selection, said in the tolerance
+    text) against LeNet's: holds at or below it, fails when every rewinding point falls significantly below
+    its dense net above it, else not testable (the transformer's ladder ends above LeNet's level)."""
+    lenet_path = results / COMPARED[0][1]
+    if not lenet_path.exists():
+        return untestable(claim, "needs the mnist stage's LeNet results")
+    lenet = read_json(lenet_path, ("rounds",))["rounds"]
+    lenet_level = matching_levels(lenet)[0]
+    if lenet_level is None:
+        return untestable(claim, "LeNet's tickets match their dense net at no pruned level")
+    target = 100 * lenet_level["ticket"]["pm"][0]
+    ladders = [rounds for rounds in global_runs(result).values() if len(rounds) > 1]
+    if not ladders:
+        return untestable(claim, "needs a pruned level of the transformer")
+    found = [matching_levels(rounds) for rounds in ladders]
+    pm = lambda level: 100 * level["ticket"]["pm"][0]  # noqa: E731
+    reached = [pm(matched) for matched, _, _, _ in found if matched is not None]
+    ours = min(reached) if reached else None
+    how = ("each level against its dense net (Welch t interval of both sides' trials), the best of "
+           f"{len(found)} rewinding points")
+    trials = (f"{len(lenet[0]['ticket']['early_stop_accuracy'])} (LeNet) / "
+              f"{len(ladders[0][0]['ticket']['early_stop_accuracy'])} "
+              "(transformer)")
+    if ours is not None and ours <= target:
+        return Verdict(claim, HOLDS, ours, None, how, "", trials)
+    if all(below is not None and pm(below) > target for _, _, _, below in found):
+        return Verdict(claim, FAILS, ours, None, how, f"the transformer's tickets fall significantly below its "
+                       f"dense net above Pm {target:.1f}%, where LeNet's still match", trials)
+    last = min(pm(rounds[-1]) for rounds, (_, _, _, below) in zip(ladders, found) if below is None)
+    return Verdict(claim, UNTESTABLE, ours, None, how, f"the transformer's ladder ends at Pm {last:.1f}% while "
+                   f"its tickets still match, and LeNet's match down to {target:.1f}%: more IMP rounds test it",
+                   trials)
+
+
 def sparsity_part(results: Path, result: dict[str, Any]) -> str:
     """The paragraph and table answering seed 004's 'are transformers sparse like feed-forward and conv nets?'."""
     return f"""**Are transformers sparse like feed-forward and conv nets?** How far IMP prunes each net of this
 repository before its tickets fall significantly below its dense net (test accuracy at early stop, each level
 against the dense level, Welch t interval of both sides' trials; a level "matches" when it is not significantly
-below). Read it as a description, not a test: the nets differ in task, size and pruning rate per round, the
-ladders end where each profile stops pruning, and with 3 to 5 trials only large drops are significant.
+below). The nets differ in task, size and pruning rate per round, the ladders end where each profile stops
+pruning, and with 3 to 5 trials only large drops are significant; the statement "as sparse as LeNet" below
+reads the table.
 
 {sparsity_table(results, result)}
 """
@@ -168,7 +204,8 @@ def transformer_tickets_section(results: Path, figures: Path) -> Section | None:
     r = read_json(path, ("runs",))
     c = r["config"]
     figure(figures / "transformer_tickets.png", r)
-    verdicts = transformer_verdicts(r)
+    verdicts = transformer_verdicts(r) + [as_sparse_as_lenet(
+        next(c for c in transformer_claims.CLAIMS if c.key == "tf_as_sparse_as_lenet"), results, r)]
     facts = (f"; {c['trials']} trials; {c['layers']} blocks of width {c['width']} ({c['heads']} heads, "
              f"{c['ff']} feed-forward units), {r['parameters']:,} parameters; context {c['context']} characters")
     text = f"""## Lottery tickets in a small transformer (seed 004's open questions)

@@ -22,6 +22,12 @@ CLAIMS = [
     Claim("tf_matching_at_40", "transformer_tickets", "(paraphrase) matching subnetworks exist at 40% to 90% "
           "sparsity", CHEN, 0.0, "pp", "the better-rewound tickets at the level nearest 40% sparsity (Pm 60%) minus "
           "the dense net, test accuracy at early stop; holds unless significantly below 0"),
+    Claim("tf_as_sparse_as_lenet", "transformer_tickets", "'are transformers sparse like feed-forward and conv "
+          "nets?' - read as: the transformer's IMP tickets match its dense net down to the Pm at which "
+          "LeNet-300-100's tickets still match theirs", SEED_004, None, "% Pm", "the sparsest level of the unbroken "
+          "run of levels whose tickets are not significantly below the dense net (table above), the transformer's "
+          "best rewinding point against LeNet's (the mnist stage); holds when the transformer matches at or "
+          "below LeNet's level, fails when it falls below its dense net above that level"),
 ]
 
 # the headline numbers of reports/metrics.json: these claims' measured values
