@@ -323,3 +323,30 @@ def test_deconstruct_verdicts_by_hand():
     assert v["zhou_supermask_86"].measured == pytest.approx(86.0) and v["zhou_supermask_86"].verdict == HOLDS
     higher = {x.claim.key: x for x in deconstruct_verdicts(_deconstruct_result(0.92))}["zhou_supermask_86"]
     assert higher.verdict == FAILS                       # "up to 86%" is a maximum: 92% does not match it
+
+
+def test_a_difference_needs_a_spread_on_each_side():
+    """Welch's combined degrees of freedom can exceed MIN_DOF while one side's spread rests on two trials (1
+    degree of freedom: two trials can agree by chance): not testable, whatever the value."""
+    from lth.report.ledger.rules import exceeds
+    claim = Claim("k", "x", "q", "s", 0.0, "pp", "h")
+    wide, two_trials = Spread(1.0, 20, "tickets over 10 levels"), Spread(0.01, 1, "the dense net's 2 trials")
+    lopsided = difference(wide, 21, two_trials, 2)
+    assert lopsided.dof >= 2 and lopsided.side_dof == 1
+    assert exceeds(claim, 5.0, lopsided).verdict == UNTESTABLE
+    assert "one side's spread" in exceeds(claim, 5.0, lopsided).why
+    assert exceeds(claim, 5.0, difference(wide, 21, Spread(0.5, 4, "dense, 5 trials"), 5)).verdict == HOLDS
+
+
+def test_pm_and_table_verdicts_carry_a_margin():
+    """A Pm statement's margin: the paper's distance to the nearer neighbour of our level, in ladder steps
+    (positive inside); a table's: its tightest cell's."""
+    ladder = [100, 80, 64, 51.2, 41]
+    inside = on_ladder(Claim("k", "x", "q", "s", 60.0, "% Pm", "h"), 64, ladder)       # between 80 and 51.2
+    assert inside.verdict == HOLDS and inside.margin == pytest.approx(math.log(60 / 51.2) / math.log(1.25))
+    outside = on_ladder(Claim("k", "x", "q", "s", 90.0, "% Pm", "h"), 64, ladder)
+    assert outside.verdict == FAILS and outside.margin == pytest.approx(math.log(80 / 90) / math.log(1.25))
+    cell = Claim("c", "x", "q", "s", 1.0, "%", "h", kind=CELL)
+    cells = [equals(cell, 1.1, tol(0.5)), equals(cell, 1.3, tol(0.5))]
+    table = table_verdict(Claim("t", "x", "the table", "s", None, "cells", "h"), cells)
+    assert table.margin == pytest.approx(min(c.margin for c in cells)) == pytest.approx((0.5 - 0.3) / 0.5)

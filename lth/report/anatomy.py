@@ -2,6 +2,7 @@
 how the surviving connections spread over the units, from the ``anatomy`` stage's statistics."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -100,10 +101,11 @@ def _proportional_verdict(claim: Claim, layer: dict[str, Any], pm: float) -> Ver
     density = incoming.sum() / (layer["units"] * layer["fan_in"])
     ratio = float(np.median(incoming) / layer["fan_in"] / density)
     inside = 0.5 <= ratio <= 2.0
-    return Verdict(claim, HOLDS if inside else FAILS, ratio, None,
-                   "a chosen band for 'nearly': a factor of 2 either side",
-                   "" if inside else f"the median unit's share of its fan-in is x{ratio:.2f} the layer's "
-                   f"(Pm {pm:.1f}%)", "mean of the trials")
+    margin = min(math.log(ratio / 0.5), math.log(2.0 / ratio)) / math.log(2.0) if ratio > 0 else -math.inf
+    return Verdict(claim, HOLDS if inside else FAILS, ratio, 2.0,
+                   "a chosen band for 'nearly': a factor of 2 either side (margin: distance to its nearer end, in "
+                   "factors of 2)", "" if inside else f"the median unit's share of its fan-in is x{ratio:.2f} the "
+                   f"layer's (Pm {pm:.1f}%)", "mean of the trials", margin)
 
 
 def anatomy_finding(stats: dict[str, Any]) -> str:

@@ -40,6 +40,9 @@ def too_few_trials(claim: Claim, tol: Tolerance) -> str:
     if tol.dof < MIN_DOF:
         return (f"too few trials: the spread behind the tolerance has {tol.dof:.1f} degrees of freedom "
                 f"(at least {MIN_DOF} needed; more trials test it)")
+    if tol.side_dof < MIN_DOF:
+        return (f"too few trials: one side's spread rests on {tol.side_dof:g} degree(s) of freedom (at least "
+                f"{MIN_DOF} needed: two trials can agree by chance; more trials test it)")
     effect = abs(claim.paper - claim.contrast) if claim.contrast is not None and claim.paper is not None else None
     if effect is not None and tol.value * EFFECT_TOLERANCES > effect:
         return (f"too few trials: the tolerance ({tol.value:.3g}) is more than 1/{EFFECT_TOLERANCES} of the effect "
@@ -119,14 +122,23 @@ def on_ladder(claim: Claim, measured: float | None, ladder: Sequence[float], why
         return Verdict(claim, FAILS, None, None, how, why_not or "no level of ours shows it", trials)
     upper, lower = _neighbours(levels, measured)
     factor = max(upper / measured if math.isfinite(upper) else 1.0, measured / lower if lower else 1.0)
-    how += f" (x{factor:.2f})"
+    how += f" (x{factor:.2f}; margin: the paper's distance to the nearer neighbour, in such steps)"
     if (lower == 0.0 and claim.paper <= measured) or (math.isinf(upper) and claim.paper >= measured):
         return Verdict(claim, UNTESTABLE, measured, round(factor, 3), how,
                        "our value is at the edge of our Pm ladder and the paper's lies beyond it: more levels "
                        "test it", trials)
     holds = lower <= claim.paper <= upper
     return Verdict(claim, HOLDS if holds else FAILS, measured, round(factor, 3), how, "" if holds else why_not,
-                   trials)
+                   trials, _ladder_margin(claim.paper, lower, upper, factor))
+
+
+def _ladder_margin(paper: float, lower: float, upper: float, factor: float) -> float | None:
+    """How far inside [lower, upper] the paper's Pm lies, in log steps of ``factor`` (negative: outside)."""
+    if factor <= 1 or paper <= 0:
+        return None
+    inside = min(math.log(upper / paper) if math.isfinite(upper) else math.inf,
+                 math.log(paper / lower) if lower else math.inf)
+    return inside / math.log(factor) if math.isfinite(inside) else None
 
 
 def table_verdict(claim: Claim, cells: Sequence[Verdict]) -> Verdict:
@@ -142,8 +154,9 @@ def table_verdict(claim: Claim, cells: Sequence[Verdict]) -> Verdict:
     failing = sum(c.verdict == FAILS for c in cells)
     why = "" if holds else (f"{failing} of {len(cells)} cells differ beyond their tolerance (largest "
                             f"excess: {worst.claim.quote}, ours {worst.measured:.3g})")
-    return Verdict(claim, HOLDS if holds else FAILS, within, None, "each cell's, listed beneath", why,
-                   f"{len(cells)} cells")
+    margins = [c.margin for c in testable if c.margin is not None]
+    return Verdict(claim, HOLDS if holds else FAILS, within, None, "each cell's, listed beneath; margin: the "
+                   "smallest cell's", why, f"{len(cells)} cells", min(margins) if margins else None)
 
 
 def noise_limited(claim: Claim, measured: float | None, tol: Tolerance | None, why: str) -> Verdict:

@@ -80,11 +80,14 @@ class Spread:
 @dataclass(frozen=True)
 class Tolerance:
     """A verdict's tolerance: the interval half-width, how it was derived, the degrees of freedom of the
-    spread behind it and the trial counts it compares (shown with the verdict)."""
+    spread behind it, the trial counts it compares (shown with the verdict) and the fewest degrees of freedom
+    of any one spread it combines (a difference's two sides: Welch's combined count can be large while one
+    side's spread rests on two trials)."""
     value: float
     how: str
     dof: float = math.inf
     trials: str = ""
+    side_dof: float = math.inf
 
     def scaled(self, factor: float) -> "Tolerance":
         """The same tolerance in another unit (e.g. a fraction as a percentage)."""
@@ -122,7 +125,7 @@ def difference(a: Spread, n_a: int, b: Spread, n_b: int, paper_trials: int | Non
     sides = (f"SD {a.sd:.3g} {unit} ({a.source}) and {b.sd:.3g} {unit} ({b.source})" if a != b else
              f"SD {a.sd:.3g} {unit} ({a.source})")
     return Tolerance(t * se, f"t({dof:.1f}) = {t:.2f} x SE of A - B{_paper(paper_trials)}; {sides}", dof,
-                     f"{n_a} vs {n_b}" + (f" (paper {paper_trials})" if paper_trials else ""))
+                     f"{n_a} vs {n_b}" + (f" (paper {paper_trials})" if paper_trials else ""), min(a.dof, b.dof))
 
 
 def ratio(value: float, a: Spread, n_a: int, b: Spread, n_b: int, paper_trials: int | None = None) -> Tolerance:
@@ -133,7 +136,7 @@ def ratio(value: float, a: Spread, n_a: int, b: Spread, n_b: int, paper_trials: 
     half = value * (math.exp(t * se) - 1) if math.isfinite(t * se) else math.inf
     return Tolerance(half, f"t({dof:.1f}) = {t:.2f} x SE of log A - log B{_paper(paper_trials)}; log SD "
                      f"{a.sd:.3g} ({a.source}) and {b.sd:.3g} ({b.source})", dof,
-                     f"{n_a} vs {n_b}" + (f" (paper {paper_trials})" if paper_trials else ""))
+                     f"{n_a} vs {n_b}" + (f" (paper {paper_trials})" if paper_trials else ""), min(a.dof, b.dof))
 
 
 def versus_paper(spread: Spread, n_ours: int, n_paper: int | None, unit: str = "pp") -> Tolerance:
@@ -144,7 +147,7 @@ def versus_paper(spread: Spread, n_ours: int, n_paper: int | None, unit: str = "
     t = t_quantile(spread.dof)
     paper = f"the paper's {n_paper} trials" if n_paper else "the paper's trial count unknown: ours only"
     return Tolerance(t * se, f"t({spread.dof:g}) = {t:.2f} x SE of ours and {paper}; SD {spread.sd:.3g} {unit} "
-                     f"({spread.source})", spread.dof, f"{n_ours} (paper {n_paper or '?'})")
+                     f"({spread.source})", spread.dof, f"{n_ours} (paper {n_paper or '?'})", spread.dof)
 
 
 def mean_tolerance(values: Sequence[float], what: str) -> tuple[float, Tolerance]:
