@@ -328,7 +328,6 @@ def test_deconstruct_verdicts_by_hand():
 def test_a_difference_needs_a_spread_on_each_side():
     """Welch's combined degrees of freedom can exceed MIN_DOF while one side's spread rests on two trials (1
     degree of freedom: two trials can agree by chance): not testable, whatever the value."""
-    from lth.report.ledger.rules import exceeds
     claim = Claim("k", "x", "q", "s", 0.0, "pp", "h")
     wide, two_trials = Spread(1.0, 20, "tickets over 10 levels"), Spread(0.01, 1, "the dense net's 2 trials")
     lopsided = difference(wide, 21, two_trials, 2)

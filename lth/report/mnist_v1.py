@@ -103,11 +103,13 @@ def mnist_v1_verdicts(result: dict[str, Any]) -> list[Verdict]:
     out += _reinit_speed_verdicts(claims, levels, one_shot)
     if any("reinit" in lv for lv in levels[1:]):
         kept = [lv for lv in levels[1:] if not censored(*(lv[role] for role in ("ticket", "reinit") if role in lv))]
-        ratio, tol = _variability_ratio(kept) if kept else (math.nan, None)
-        out.append(untestable(claims["v1_controls_more_variable"], "censored: every one-shot level has a run "
-                              "stopped at its iteration cap") if tol is None else
-                   exceeds(claims["v1_controls_more_variable"], ratio, tol, "the controls' convergence times are "
-                           "not significantly more variable"))
+        if kept:
+            ratio, tol = _variability_ratio(kept)
+            out.append(exceeds(claims["v1_controls_more_variable"], ratio, tol, "the controls' convergence times "
+                               "are not significantly more variable"))
+        else:
+            out.append(untestable(claims["v1_controls_more_variable"], "censored: every one-shot level has a run "
+                                  "stopped at its iteration cap"))
     out.append(_back_to_dense_verdict(claims["v1_ticket_back_to_dense_speed_pm"], rounds, imp,
                                       "iterative tickets return to the dense convergence time at another level"))
     out.append(_back_to_dense_verdict(claims["v1_one_shot_back_to_dense_speed_pm"], levels, one_shot,

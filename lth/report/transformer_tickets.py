@@ -156,8 +156,7 @@ def as_sparse_as_lenet(claim: Any, results: Path, result: dict[str, Any]) -> Ver
     how = ("each level against its dense net (Welch t interval of both sides' trials), the best of "
            f"{len(found)} rewinding points")
     trials = (f"{len(lenet[0]['ticket']['early_stop_accuracy'])} (LeNet) / "
-              f"{len(ladders[0][0]['ticket']['early_stop_accuracy'])} "
-              "(transformer)")
+              f"{len(ladders[0][0]['ticket']['early_stop_accuracy'])} (transformer)")
     if ours is not None and ours <= target:
         return Verdict(claim, HOLDS, ours, None, how, "", trials)
     if all(below is not None and pm(below) > target for _, _, _, below in found):
@@ -204,8 +203,8 @@ def transformer_tickets_section(results: Path, figures: Path) -> Section | None:
     r = read_json(path, ("runs",))
     c = r["config"]
     figure(figures / "transformer_tickets.png", r)
-    verdicts = transformer_verdicts(r) + [as_sparse_as_lenet(
-        next(c for c in transformer_claims.CLAIMS if c.key == "tf_as_sparse_as_lenet"), results, r)]
+    sparse_claim = next(claim for claim in transformer_claims.CLAIMS if claim.key == "tf_as_sparse_as_lenet")
+    verdicts = transformer_verdicts(r) + [as_sparse_as_lenet(sparse_claim, results, r)]
     facts = (f"; {c['trials']} trials; {c['layers']} blocks of width {c['width']} ({c['heads']} heads, "
              f"{c['ff']} feed-forward units), {r['parameters']:,} parameters; context {c['context']} characters")
     text = f"""## Lottery tickets in a small transformer (seed 004's open questions)
