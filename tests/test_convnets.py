@@ -8,7 +8,7 @@ from torch import nn
 
 from lth.config import ConfigError
 from lth.core.augment import flip_and_crop
-from lth.core.convnets import make_convnet
+from lth.core.convnets import make_convnet, population_conv2d
 from lth.core.engine import Split, TrainJob, TrainSettings, train_in_chunks, train_population
 from lth.core.masks import dense_masks, remaining_fraction
 from lth.data import DeviceData
@@ -92,6 +92,30 @@ def _tiny_data():
     generator = torch.Generator().manual_seed(0)
     split = lambda n: Split(torch.randn(n, 3, 32, 32, generator=generator), torch.arange(n) % 10)  # noqa: E731
     return DeviceData(train=split(40), validation=split(20), test=split(20))
+
+
+@pytest.mark.parametrize("in_channels", [1, 2, 4, 7, 16])
+def test_one_members_strided_pointwise_convolution_matches_a_plain_conv(in_channels):
+    """A ResNet shortcut (1x1, stride 2) of one member on channels-last maps: output and both gradients equal
+    those of a plain ``nn.Conv2d`` on channels-first maps. oneDNN's AVX2 kernel for the strided form hangs or
+    returns a wrong weight gradient at 2-7 input channels; ``population_conv2d`` must not reach it."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(8, in_channels, 16, 16, generator=generator)
+    weight = torch.randn(1, 2 * in_channels, in_channels, 1, 1, generator=generator)
+    upstream = torch.randn(8, 2 * in_channels, 8, 8, generator=generator)
+    plain = nn.Conv2d(in_channels, 2 * in_channels, 1, stride=2, bias=False)
+    with torch.no_grad():
+        plain.weight.copy_(weight[0])
+    plain_input = images.clone().requires_grad_()
+    expected = plain(plain_input)
+    expected.backward(upstream)
+    ours_input = images.contiguous(memory_format=torch.channels_last).requires_grad_()
+    ours_weight = weight.clone().requires_grad_()
+    ours = population_conv2d(ours_input, ours_weight, None, shared=False, stride=2, padding=0)
+    ours.backward(upstream.contiguous(memory_format=torch.channels_last))
+    assert torch.allclose(ours, expected, atol=1e-5)
+    assert torch.allclose(ours_input.grad, plain_input.grad, atol=1e-5)
+    assert torch.allclose(ours_weight.grad[0], plain.weight.grad, rtol=1e-5, atol=1e-4)
 
 
 def test_layerwise_rates_for_conv_nets_and_global_rate_for_vgg(tmp_path):

@@ -50,7 +50,21 @@ def population_conv2d(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor 
     members, out_channels = weight.shape[:2]
     flat = weight.reshape(members * out_channels, *weight.shape[2:])
     flat_bias = bias.reshape(-1) if bias is not None else None
-    return F.conv2d(h, flat, flat_bias, stride=stride, padding=padding, groups=1 if shared else members)
+    groups = 1 if shared else members
+    if _avoid_strided_pointwise_kernel(h, flat, stride, padding, groups):
+        h, stride = h[:, :, ::stride, ::stride], 1
+    return F.conv2d(h, flat, flat_bias, stride=stride, padding=padding, groups=groups)
+
+
+def _avoid_strided_pointwise_kernel(h: torch.Tensor, flat_weight: torch.Tensor, stride: int, padding: int,
+                                    groups: int) -> bool:
+    """Whether to compute an ungrouped, unpadded, strided 1x1 convolution on a CPU as a 1x1 convolution of the
+    subsampled input (the same sum). oneDNN's AVX2 kernel for its weight gradient on channels-last maps with
+    2-7 input channels (ResNet-20's shortcut at widths 1/8 and 1/4, trained one member per group) never
+    returns or returns a wrong gradient; the subsampled form is right, and on AVX-512 hosts it gives the same
+    bits as the strided kernel (docs/measurements.md)."""
+    return (h.device.type == "cpu" and groups == 1 and stride > 1 and padding == 0
+            and flat_weight.shape[-2:] == (1, 1))
 
 
 def population_batch_norm(h: torch.Tensor, params: dict[str, torch.Tensor], prefix: str,
