@@ -61,8 +61,8 @@ def _avoid_strided_pointwise_kernel(h: torch.Tensor, flat_weight: torch.Tensor, 
     """Whether to compute an ungrouped, unpadded, strided 1x1 convolution on a CPU as a 1x1 convolution of the
     subsampled input (the same sum). oneDNN's AVX2 kernel for its weight gradient on channels-last maps with
     2-7 input channels (ResNet-20's shortcut at widths 1/8 and 1/4, trained one member per group) never
-    returns or returns a wrong gradient; the subsampled form is right, and on AVX-512 hosts it gives the same
-    bits as the strided kernel (docs/measurements.md)."""
+    returns or returns a wrong gradient; the subsampled form is right, and on the AVX-512 host where both were
+    compared it gives the same bits as the strided kernel (docs/measurements.md, session 18)."""
     return (h.device.type == "cpu" and groups == 1 and stride > 1 and padding == 0
             and flat_weight.shape[-2:] == (1, 1))
 
