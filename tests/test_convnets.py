@@ -270,9 +270,11 @@ def test_pruned_conv_and_fc_weights_stay_exactly_zero(arch, settings):
         assert (result.params[name][mask] != params[name][mask]).any(), name
 
 
-def test_train_and_curve_examples_take_the_first_images_and_bad_counts_name_the_key(monkeypatch, tmp_path):
-    """``train_examples`` trains on the first N training images only; ``curve_examples`` records the test curves
-    on the first N test images while the accuracy at early stop uses the whole test set."""
+def test_train_validation_and_curve_examples_take_the_first_images_and_bad_counts_name_the_key(monkeypatch,
+                                                                                              tmp_path):
+    """``train_examples`` trains on the first N training images only; ``validation_examples`` stops early on the
+    first N validation images; ``curve_examples`` records the test curves on the first N test images while the
+    accuracy at early stop uses the whole test set."""
     import lth.shared.population as population
     data = _tiny_data()
     seen = []
@@ -284,7 +286,7 @@ def test_train_and_curve_examples_take_the_first_images_and_bad_counts_name_the_
 
     monkeypatch.setattr(population, "train_in_processes", spy)
     config = CifarConfig(arch="conv2", width=0.125, trials=1, batch_size=8, iterations=4, eval_every=2, rounds=0,
-                         train_examples=24, curve_examples=12, curve_rounds=[0])
+                         train_examples=24, validation_examples=8, curve_examples=12, curve_rounds=[0])
     evaluated = []
     real_evaluate = population.evaluate
     monkeypatch.setattr(population, "evaluate", lambda model, params, split: evaluated.append(len(split))
@@ -293,12 +295,15 @@ def test_train_and_curve_examples_take_the_first_images_and_bad_counts_name_the_
     job = seen[0]
     assert torch.equal(job.train.x, data.train.x[:24]) and torch.equal(job.train.y, data.train.y[:24])
     assert torch.equal(job.evaluations["test"].x, data.test.x[:12])
-    assert len(job.evaluations["validation"]) == len(data.validation)
-    assert evaluated == [len(data.test), len(data.test)]     # accuracy at early stop and at the end: all of it
+    assert torch.equal(job.evaluations["validation"].x, data.validation.x[:8])
+    assert set(evaluated) == {len(data.test)}                # accuracy at early stop and at the end: all of it
 
     with pytest.raises(ConfigError, match=r"conv2\.train_examples = 41: .* only 40 images"):
         CifarLottery(CifarConfig(arch="conv2", width=0.125, batch_size=8, train_examples=41), data,
                      torch.device("cpu"), tmp_path / "d.pt", progress=False, section="conv2")
+    with pytest.raises(ConfigError, match=r"conv2\.validation_examples = 21: .* validation split has only 20"):
+        CifarLottery(CifarConfig(arch="conv2", width=0.125, batch_size=8, validation_examples=21), data,
+                     torch.device("cpu"), tmp_path / "f.pt", progress=False, section="conv2")
     with pytest.raises(ConfigError, match=r"conv2\.curve_examples = 21: .* test split has only 20"):
         CifarLottery(CifarConfig(arch="conv2", width=0.125, batch_size=8, curve_examples=21), data,
                      torch.device("cpu"), tmp_path / "e.pt", progress=False, section="conv2")

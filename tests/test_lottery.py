@@ -275,3 +275,51 @@ def test_population_wide_draws_keep_each_rounds_controls_in_its_population(monke
     assert trainings[1] == len(run._layout(1)) > 2 * T                     # round 1: tickets, controls and Han
     assert len(trainings) == run.rounds + 1 + 1                          # the rounds and the one-shot levels
     assert len(results["rounds"][1]["reinit"]["pm"]) == T * TINY.reinit_per_ticket
+
+
+def test_members_trained_one_at_a_time_take_their_rounds_controls_beside_the_tickets(monkeypatch, tmp_path):
+    """Where members train one at a time (chunk 1: the conv nets on a CPU) each round's controls train in the
+    round's population, beside the tickets and Han's baseline, instead of all together after the chain. Every
+    member's result and every recorded curve are those of the deferred layout (the reference: the same
+    lottery in groups of several members), including the curves of rounds whose controls outlast the chain."""
+    import lth.shared.lottery as lottery
+    config = dataclasses.replace(TINY, patience=50, iterations=800, han_baseline=False, min_remaining=0.5,
+                                 curve_rounds=[0, 3])
+    reference = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "ref.pt", progress=False).run()
+    trims, real_trim = [], lottery.curves_until
+
+    def trim(curves, last):
+        kept = real_trim(curves, last)
+        trims.append((len(curves["iterations"]), len(kept["iterations"])))
+        return kept
+
+    monkeypatch.setattr(lottery, "curves_until", trim)
+    trainings = _count_trainings(monkeypatch)
+    run = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False)
+    run.trainer.chunk = 1
+    results = run.run()
+    assert trainings[1] == len(run._layout(1)) > 2 * config.trials       # round 1: tickets, controls and Han
+    assert len(trainings) == run.rounds + 1 + 1                          # the rounds and the one-shot levels
+    assert json.dumps(results, sort_keys=True) == json.dumps(reference, sort_keys=True)   # as results files are
+    assert any(before > after for before, after in trims), trims         # a round's controls outlasted it
+
+
+def test_a_population_evaluated_only_at_its_end_is_tested_once_with_the_same_results(monkeypatch, tmp_path):
+    """When every member's early-stop point is its last iteration (evaluated only at the end, as VGG-19 and
+    ResNet-20 at ``quick``) the test set is evaluated once per population, not twice, and the results are
+    those of evaluating the early-stop and the final weights separately."""
+    config = dataclasses.replace(TINY, iterations=50, eval_every=50, min_remaining=0.7, one_shot_rounds=[1])
+    calls, real_evaluate = [], population.evaluate
+
+    def counting(model, params, split, *args, **kwargs):
+        calls.append(len(split))
+        return real_evaluate(model, params, split, *args, **kwargs)
+
+    monkeypatch.setattr(population, "evaluate", counting)
+    shortcut = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "a.pt", progress=False).run()
+    tests_once = calls.count(200)
+    monkeypatch.setattr(population, "same_weights", lambda a, b: False)
+    calls.clear()
+    both = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "b.pt", progress=False).run()
+    assert json.dumps(shortcut, sort_keys=True) == json.dumps(both, sort_keys=True)
+    assert calls.count(200) == 2 * tests_once > 0

@@ -37,6 +37,8 @@ class CifarConfig(TrainingGroups, ImagesGroup, InitGroup, OptimizerGroup, SgdGro
     warmup: int = setting(0, "iterations of linear learning-rate warmup from 0 (0 = none)", min=0)
     curve_examples: int = setting(0, "the recorded test-accuracy curves are computed on the first N test images "
                                   "(0 = all); accuracies at early stop always use the whole test set", min=0)
+    validation_examples: int = setting(0, "early stopping reads the validation loss of the first N validation "
+                                       "images (0 = the whole validation split, as the paper)", min=0)
     pruning: str = setting("layerwise", "layerwise (conv/fc/output rates) or global (one rate over all conv "
                            "weights; shortcuts and fc unpruned)", choices=("layerwise", "global"))
     conv_rate: float = setting(0.1, "fraction of surviving conv weights pruned per round (layerwise, and the "
@@ -86,7 +88,9 @@ class CifarLottery(Lottery):
                  progress: bool = True, label: str = "cifar", snapshot_every_s: float = 600.0,
                  section: str = "cifar"):
         data = DeviceData(first_examples(data.train, config.train_examples, f"{section}.train_examples", "training"),
-                          data.validation, data.test, data.source_sha256)
+                          first_examples(data.validation, config.validation_examples,
+                                         f"{section}.validation_examples", "validation"),
+                          data.test, data.source_sha256)
         curve_test = first_examples(data.test, config.curve_examples, f"{section}.curve_examples", "test")
         check_batches_fit(section, config.batch_size, len(data.train))
         model = make_convnet(config.arch, config.width, config.dropout)

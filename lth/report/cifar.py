@@ -208,6 +208,7 @@ def _run_settings(net: str, variant: str, r: dict[str, Any]) -> tuple[list[str],
     total = sum(len(level[role]["early_stop_iteration"]) for level in r["rounds"] for role in roles if role in level)
     row = [f"{NET_TITLE[net]} {variant}", f"x{c['width']:g}", f"{c['lr']:g}", str(c["iterations"]),
            f"{c['train_examples']:,}" if c.get("train_examples") else "all",
+           f"{c['validation_examples']:,}" if c.get("validation_examples") else "all",
            str(c["patience"]) if c.get("patience") else "-", str(c["eval_every"]),
            f"{c['curve_examples']:,}" if c.get("curve_examples") else "all", str(c["rounds"]), str(c["trials"]),
            str(c["reinit_per_ticket"]), f"{capped} of {total}"]
@@ -233,14 +234,16 @@ def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
             "pipeline's budget. Conv-2/4/6 train Adam at 1/width times the paper's rate (a narrow net then learns at "
             "about the full-width pace), train on a subset of the training images where `train_examples` says so (a "
             "smaller training set is fitted, and the validation loss turns, sooner; absolute accuracies are then "
-            "lower than the paper's), and stop each training a few hundred iterations after its best validation "
-            f"loss: {conv_total - conv_capped} of their {conv_total} trainings reached their minimum before their "
-            "last evaluation (the others are ringed in the figures). VGG-19 and ResNet-20 are smoke-scale "
-            f"illustrations (at most {deep_iterations} iterations): they say nothing yet about the paper's "
-            "learning-rate findings. `profile: paper` runs the paper's settings (GPU; see docs/paper-profile-cost.md "
-            "for the cost). Settings of each run:")
-    header = ["run", "width", "lr", "max iterations", "training images", "stop after best", "evaluated every",
-              "curve test images", "rounds", "trials", "reinits per ticket", "minimum at last evaluation"]
+            "lower than the paper's), read the validation loss on a subset of the validation images where "
+            "`validation_examples` says so (the evaluation costs less), and stop each training a few hundred "
+            f"iterations after its best validation loss: {conv_total - conv_capped} of their {conv_total} trainings "
+            "reached their minimum before their last evaluation (the others are ringed in the figures). VGG-19 and "
+            f"ResNet-20 are smoke-scale illustrations (at most {deep_iterations} iterations): they say nothing yet "
+            "about the paper's learning-rate findings. `profile: paper` runs the paper's settings (GPU; see "
+            "docs/paper-profile-cost.md for the cost). Settings of each run:")
+    header = ["run", "width", "lr", "max iterations", "training images", "validation images", "stop after best",
+              "evaluated every", "curve test images", "rounds", "trials", "reinits per ticket",
+              "minimum at last evaluation"]
     return ("\n\n" + "\n".join("> " + line for line in textwrap.wrap(text, 114, break_on_hyphens=False)) + "\n\n"
             + markdown_table(header, rows))
 
