@@ -15,7 +15,7 @@ from lth.core.masks import dense_masks, prune_by_rate
 from lth.core.models import PopulationMLP
 import lth.core.processes as processes
 from lth.core.processes import (draws_per_population, member_ranges, split_ranges, train_in_processes,
-                                worker_count)
+                                worker_count, workers_for)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked (Linux)")
@@ -50,6 +50,20 @@ def test_member_ranges_and_worker_count():
     assert worker_count(torch.device("cuda"), 100) == 1
     assert worker_count(torch.device("cpu"), 1) == 1
     assert worker_count(torch.device("cpu"), 100) == torch.get_num_threads()
+
+
+def test_fewer_groups_than_two_per_core_get_a_worker_each_with_the_same_bits(monkeypatch):
+    """Three groups on two cores: three workers (the cores shared by the operating system), not two with one
+    group left for a second pass; four or more: one worker per core. The members' bits do not change."""
+    assert [workers_for(groups, 2) for groups in range(1, 7)] == [1, 2, 3, 2, 2, 2]
+    assert workers_for(5, 4) == 5 and workers_for(8, 4) == 4
+    started, real_start = [], processes._WorkerPool.start
+    monkeypatch.setattr(processes._WorkerPool, "start", lambda pool, **kw: started.append(1) or real_start(pool, **kw))
+    settings = TrainSettings(iterations=40, batch_size=8, optimizer="adam", lr=3e-3, eval_every=20)
+    job = _job(settings, [20, 21, 22], members=3, track_best="validation")
+    split = train_in_processes(job, 1, 2)
+    assert len(started) == 3
+    _assert_same(train_in_chunks(job, 3), split)
 
 
 def test_split_ranges_regroup_only_where_grouping_cannot_matter():

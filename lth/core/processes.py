@@ -61,6 +61,15 @@ def worker_count(device: torch.device, members: int) -> int:
     return max(1, min(torch.get_num_threads(), members))
 
 
+def workers_for(groups: int, processes: int) -> int:
+    """Worker processes for ``groups`` groups on ``processes`` cores: one per core while the groups are at
+    least two per core (the queue shares them out), else one per group. Three equal groups on two cores then
+    all finish at about 1.5 group-times, the operating system sharing the cores, instead of two on the first
+    pass and one alone on the second (a lottery round of 3 trials trained one member at a time). Every worker
+    is single-threaded, so the results do not change (docs/measurements.md, session 19)."""
+    return groups if groups < 2 * processes else processes
+
+
 def member_ranges(members: int, parts: int) -> list[tuple[int, int]]:
     """``parts`` consecutive [start, stop) ranges covering ``members`` members, sizes differing by at most 1."""
     parts = max(1, min(parts, members))
@@ -116,7 +125,7 @@ def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupS
         _import_what_optimizers_import(job.settings)
         pool = _WorkerPool(job, ranges, groups, mine, on_snapshot, snapshot_every_s)
         try:
-            for number in range(min(processes, len(mine))):
+            for number in range(workers_for(len(mine), processes)):
                 pool.start(show_progress=number == 0)
             pool.collect()
         finally:
