@@ -149,9 +149,12 @@ def _scale_note(result: dict[str, Any]) -> str:
     config = result["config"]
     if result["profile"] == "paper":
         return ""
-    return (f"\n\n> **Reduced scale** (profile `{result['profile']}`): at most {config['iterations']} "
-            f"iterations per training instead of the paper's 50,000, {config['trials']} trials instead of 5, "
-            f"{config['reinit_per_ticket']} reinit control(s) per ticket instead of 3. "
+    reduced = [f"at most {config['iterations']:,} iterations per training instead of the paper's 50,000"]
+    if config["trials"] != 5:
+        reduced.append(f"{config['trials']} trials instead of 5")
+    if config["reinit_per_ticket"] != 3:
+        reduced.append(f"{config['reinit_per_ticket']} reinit control(s) per ticket instead of 3")
+    return (f"\n\n> **Reduced scale** (profile `{result['profile']}`): " + ", ".join(reduced) + ". "
             "`profile: paper` runs the papers' settings.")
 
 
