@@ -15,10 +15,11 @@ from lth.report.ledger.records import DIRECTION, DIRECTION_FAILS, DIRECTION_HOLD
 T95 = {2: 4.303, 4: 2.776}
 
 
-def _members(pm, iterations, accuracies):
+def _members(pm, iterations, accuracies, cut_short=False):
     n = len(accuracies)
     return {"pm": [pm / 100] * n, "early_stop_iteration": list(iterations), "early_stop_accuracy": list(accuracies),
-            "final_accuracy": list(accuracies), "diverged": [False] * n, "stopped_iteration": [3000] * n}
+            "final_accuracy": list(accuracies), "diverged": [False] * n, "stopped_iteration": [3000] * n,
+            "cut_short": [cut_short and k == 0 for k in range(n)]}
 
 
 def _run(variant, levels):
@@ -112,3 +113,20 @@ def test_directions_are_counted_apart_from_the_statements():
     line = summary_line(verdicts, "quick")
     assert f"the direction of {n['directions_hold']} of {n['directions_hold'] + n['directions_fail']}" in line
     assert all(v.metrics()["holds"] is None for v in directions)
+
+
+def test_a_comparison_resting_on_a_run_cut_short_by_its_cap_is_not_tested():
+    """A reinit cut short at the sparsest level: its accuracy is a lower bound, so "beats reinit" is not
+    tested; a ticket cut short (the higher side) leaves "more accurate" tested, since its gap can only grow;
+    a ticket cut short at the speed level leaves "earlier" untested (its iteration is a bound)."""
+    plain = _run("plain", PLAIN)
+    plain["rounds"][3]["reinit"]["cut_short"][1] = True
+    plain["rounds"][3]["ticket"]["cut_short"][2] = True
+    got = _directions({("conv2", "plain"): plain})
+    assert got["beats_reinit"].verdict == UNTESTABLE and "censored: 1 of the runs" in got["beats_reinit"].why
+    assert got["beats_reinit"].measured == pytest.approx(10.0)
+    assert got["more_accurate"].verdict == DIRECTION_FAILS                 # the ticket is the higher side
+    plain["rounds"][2]["ticket"]["cut_short"][0] = True                    # Pm 9.4%: the speed level
+    assert _directions({("conv2", "plain"): plain})["earlier"].verdict == UNTESTABLE
+    plain["rounds"][0]["ticket"]["cut_short"][0] = True                    # the dense net: the lower side
+    assert _directions({("conv2", "plain"): plain})["more_accurate"].verdict == UNTESTABLE

@@ -75,13 +75,26 @@ def test_failed_figure_write_leaves_no_partial_or_temporary_file(tmp_path, monke
     assert sorted(p.name for p in figure.parent.iterdir()) == ["fig.png"]
 
 
-def test_trainings_still_improving_at_their_end_are_counted_and_marked():
-    from lth.report.common import at_last_evaluation, level_cell
-    members = {"early_stop_iteration": [3000, 25000, 4100], "stopped_iteration": [5500, 25000, 4100],
-               "early_stop_accuracy": [0.98, 0.97, 0.975]}
-    assert at_last_evaluation(members) == 2
-    assert level_cell(members).endswith(" *2")
-    assert at_last_evaluation({"early_stop_iteration": [10], "early_stop_accuracy": [0.5]}) == 0   # older results
+def test_trainings_cut_short_by_their_cap_are_counted_and_marked(tmp_path):
+    """Read from a results file with patience 1000 at a 6,000-iteration cap: a member stopped by its patience
+    (best + 1000) is not cut short; one stopped by the cap 600 iterations after its best is, as is one whose
+    best is its last evaluation; a diverged one is not (counted apart). Without a patience (hand-made dicts,
+    older results) only a minimum at the last evaluation counts."""
+    import json
+    from lth.report.common import cut_short, level_cell, read_json
+    members = {"early_stop_iteration": [3000, 5400, 6000, 200], "stopped_iteration": [4000, 6000, 6000, 400],
+               "early_stop_accuracy": [0.98, 0.97, 0.975, 0.1], "diverged": [False, False, False, True]}
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"config": {"patience": 1000, "iterations": 6000},
+                                "rounds": [{"round": 0, "ticket": members}]}))
+    read = read_json(path)["rounds"][0]["ticket"]
+    assert read["cut_short"] == [False, True, True, False] and cut_short(read) == 2
+    assert level_cell(read).endswith(" *2")
+    assert cut_short(members) == 1                                     # no patience known: last evaluation only
+    assert cut_short({"early_stop_iteration": [10], "early_stop_accuracy": [0.5]}) == 0   # older results
+    path.write_text(json.dumps({"config": {"patience": 0}, "runs": [{"early_stop_iteration": [900, 1000],
+                                                                      "stopped_iteration": [1000, 1000]}]}))
+    assert read_json(path)["runs"][0]["cut_short"] == [False, True]   # no patience: the last evaluation
 
 
 def test_run_times_name_each_run_by_its_results_and_its_host(tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 
 from lth.report import cifar_claims
 from lth.report.cifar_directions import direction_verdicts
-from lth.report.common import (Section, at_last_evaluation, diverged_count, level_cell, level_pm, level_stats,
+from lth.report.common import (Section, cut_short, diverged_count, level_cell, level_pm, level_stats,
                                markdown_table, read_json, run_facts)
 from lth.report.figures import CurvesPanel, PmAxis, PmSeries, curves_figure, pm_figure, run_scale
 from lth.report.ledger.markdown import ledger_table
@@ -202,9 +202,9 @@ def pm_series(variant: str, result: dict[str, Any]) -> list[PmSeries]:
 
 
 def _run_settings(net: str, variant: str, r: dict[str, Any]) -> tuple[list[str], int, int]:
-    """One run's row of the reduced-scale settings table, with its trainings at their last evaluation and in all."""
+    """One run's row of the reduced-scale settings table, with its trainings cut short by the cap and in all."""
     c, roles = r["config"], ("ticket", "reinit")
-    capped = sum(at_last_evaluation(level[role]) for level in r["rounds"] for role in roles if role in level)
+    capped = sum(cut_short(level[role]) for level in r["rounds"] for role in roles if role in level)
     total = sum(len(level[role]["early_stop_iteration"]) for level in r["rounds"] for role in roles if role in level)
     row = [f"{NET_TITLE[net]} {variant}", f"x{c['width']:g}", f"{c['lr']:g}", str(c["iterations"]),
            f"{c['train_examples']:,}" if c.get("train_examples") else "all",
@@ -216,8 +216,8 @@ def _run_settings(net: str, variant: str, r: dict[str, Any]) -> tuple[list[str],
 
 
 def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
-    """What a reduced-scale profile changed, per run (a table), and how many trainings were still improving at
-    their end."""
+    """What a reduced-scale profile changed, per run (a table), and how many trainings the iteration cap cut
+    short."""
     reduced = sorted({r["profile"] for r in runs.values() if r["profile"] != "paper"})
     if not reduced:
         return ""
@@ -237,13 +237,15 @@ def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
             "lower than the paper's), read the validation loss on a subset of the validation images where "
             "`validation_examples` says so (the evaluation costs less), and stop each training a few hundred "
             f"iterations after its best validation loss: {conv_total - conv_capped} of their {conv_total} trainings "
-            "reached their minimum before their last evaluation (the others are ringed in the figures). VGG-19 and "
-            f"ResNet-20 are smoke-scale illustrations (at most {deep_iterations} iterations): they say nothing yet "
+            "stopped that way; the others were cut short by the iteration cap before their patience ran out (their "
+            "early-stop points are lower bounds, ringed in the figures, and directions resting on them are not "
+            f"tested). VGG-19 and ResNet-20 are smoke-scale illustrations (at most {deep_iterations} iterations): "
+            "they say nothing yet "
             "about the paper's learning-rate findings. `profile: paper` runs the paper's settings (GPU; see "
             "docs/paper-profile-cost.md for the cost). Settings of each run:")
     header = ["run", "width", "lr", "max iterations", "training images", "validation images", "stop after best",
               "evaluated every", "curve test images", "rounds", "trials", "reinits per ticket",
-              "minimum at last evaluation"]
+              "cut short by the cap"]
     return ("\n\n" + "\n".join("> " + line for line in textwrap.wrap(text, 114, break_on_hyphens=False)) + "\n\n"
             + markdown_table(header, rows))
 

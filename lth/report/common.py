@@ -46,7 +46,32 @@ def read_json(path: Path, require: tuple[str, ...] = ()) -> Any:
         missing = [key for key in require if key not in payload]
         if missing:
             raise ContentError(f"has no {missing[0]!r}")
-    return read_json_file(path, expect=expect)
+    payload = read_json_file(path, expect=expect)
+    config = payload.get("config") if isinstance(payload, dict) else None
+    if isinstance(config, dict) and isinstance(config.get("patience"), int):
+        mark_cut_short(payload, config["patience"])
+    return payload
+
+
+def mark_cut_short(record: Any, patience: int) -> None:
+    """Give every group of trainings in a results file (a dict with ``early_stop_iteration`` and
+    ``stopped_iteration``) a ``cut_short`` flag per member: its training ended before its stopping rule
+    confirmed its minimum, i.e. the iteration cap stopped it less than ``patience`` iterations after its best
+    validation loss (without patience: its minimum is at its last evaluation). A diverged member is not cut
+    short (it is counted apart). The early-stop point of a cut-short member is a bound, not a measurement."""
+    if isinstance(record, list):
+        for item in record:
+            mark_cut_short(item, patience)
+    if not isinstance(record, dict):
+        return
+    best, stopped = record.get("early_stop_iteration"), record.get("stopped_iteration")
+    if isinstance(best, list) and isinstance(stopped, list):
+        diverged = record.get("diverged") or [False] * len(best)
+        record["cut_short"] = [not gone and end - at < max(patience, 1)
+                               for at, end, gone in zip(best, stopped, diverged)]
+    for key, value in record.items():
+        if key != "cut_short":
+            mark_cut_short(value, patience)
 
 
 def run_facts(result: dict[str, Any], extra: str = "") -> str:
@@ -82,16 +107,28 @@ def level_stats(rounds: list[dict[str, Any]], role: str, metric: str) -> tuple[n
     return tuple(np.array(col) for col in zip(*rows)) if rows else tuple(np.array([]) for _ in range(4))
 
 
-def at_last_evaluation(members: dict[str, Any]) -> int:
-    """How many of a level's members had their minimum validation loss at their last evaluation (their
-    training ended while still improving: the early-stop point is a lower bound)."""
-    return sum(stop == end for stop, end in zip(members["early_stop_iteration"], members.get("stopped_iteration", [])))
+def cut_short(members: dict[str, Any]) -> int:
+    """How many of a level's members were cut short (``mark_cut_short``: stopped by the iteration cap before
+    their patience ran out; their early-stop point is a lower bound). Members read without a config's patience
+    count as cut short when their minimum is at their last evaluation."""
+    flags = members.get("cut_short")
+    if flags is None:
+        flags = [at == end for at, end in zip(members["early_stop_iteration"], members.get("stopped_iteration", []))]
+    return sum(flags)
+
+
+def censored(*groups: dict[str, Any]) -> str:
+    """Why an early-stop iteration comparison of ``groups`` is a bound, not a measurement ('' when it is not):
+    some run was cut short by its iteration cap before its patience confirmed its minimum (``cut_short``)."""
+    count = sum(cut_short(g) for g in groups)
+    return (f"censored: {count} of the runs compared were cut short by their iteration cap before their patience ran "
+            "out (their early-stop iterations are lower bounds, kept out of ratios)") if count else ""
 
 
 def level_cell(members: dict[str, Any]) -> str:
     """``early-stop iteration / test accuracy %`` (means over trials): a cell of the per-level tables; a
-    trailing ``*n`` counts the members whose minimum is at their last evaluation."""
-    capped = at_last_evaluation(members)
+    trailing ``*n`` counts the members cut short by the iteration cap (``cut_short``)."""
+    capped = cut_short(members)
     return (f"{np.mean(members['early_stop_iteration']):.0f} / "
             f"{100 * np.mean(members['early_stop_accuracy']):.2f}" + (f" *{capped}" if capped else ""))
 

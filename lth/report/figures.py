@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.container import ErrorbarContainer
 from matplotlib.transforms import offset_copy
 
-from lth.report.common import at_last_evaluation, errorbars, level_pm, level_stats, pm_axis, plt, save_figure
+from lth.report.common import cut_short, errorbars, level_pm, level_stats, pm_axis, plt, save_figure
 
 PM_YLABELS = ("early-stop iteration (min. validation loss)", "test accuracy at early stop (%)")
 
@@ -59,7 +59,7 @@ class PmAxis:
 
 
 def _draw_series(axes: Any, line: PmSeries) -> tuple[np.ndarray, list[np.ndarray]] | None:
-    """One series in both panels of a Pm figure, a level whose minimum is at its last evaluation ringed in the
+    """One series in both panels of a Pm figure, a level with a member cut short by its cap ringed in the
     iteration panel; return its Pm and its means in each panel (None: no level has the role)."""
     pm, *iterations = level_stats(line.rounds, line.role, "early_stop_iteration")
     if not len(pm):
@@ -69,17 +69,17 @@ def _draw_series(axes: Any, line: PmSeries) -> tuple[np.ndarray, list[np.ndarray
     for ax, (mean, low, high) in zip(axes, panels):
         errorbars(ax, pm, mean, low, high, color=line.color, linestyle=line.linestyle, marker=line.marker,
                   markersize=line.markersize, label=line.label)
-    capped = np.array([at_last_evaluation(r[line.role]) > 0 for r in line.rounds if line.role in r])
+    capped = np.array([cut_short(r[line.role]) > 0 for r in line.rounds if line.role in r])
     if capped.any():
         axes[0].scatter(pm[capped], iterations[0][capped], s=70, facecolors="none", edgecolors="k",
-                        linewidths=0.8, label="ringed: minimum at the last evaluation", zorder=5)
+                        linewidths=0.8, label="ringed: cut short by the iteration cap", zorder=5)
     return pm, [panel[0] for panel in panels]
 
 
 def pm_figure(path: Path, series: list[PmSeries], axis: PmAxis, title: str) -> None:
     """Early-stop iteration (left) and test accuracy at early stop (right) vs Pm, log x decreasing, points at
     the means and bars from min to max over trials (the papers' Figs. 1, 4-8 layout). A level with a member
-    whose minimum validation loss is at its last evaluation (still improving when its training ended) is
+    cut short by the iteration cap (``cut_short``: stopped before its patience confirmed its minimum) is
     ringed in the iteration panel. The x axis spans the levels drawn; the legend sits below the panels."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
     drawn = [found for line in series if (found := _draw_series(axes, line)) is not None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from lth.report.common import at_last_evaluation, level_cell, level_pm, markdown_table
+from lth.report.common import cut_short, level_cell, level_pm, markdown_table
 from lth.report.ledger.levels import DENSE, LevelSpreads
 from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import exceeds, noise_limited, on_ladder, too_few_trials, untestable
@@ -103,14 +103,6 @@ def difference_to_dense(level: dict[str, Any], metric: str, dense: dict[str, Any
     return spreads.iteration_ratio(ratio, level["ticket"], "ticket", dense, DENSE), ratio - 1
 
 
-def censored(*groups: dict[str, Any]) -> str:
-    """Why an early-stop iteration comparison of ``groups`` is a bound, not a measurement ('' when it is not):
-    some run stopped at its cap while still improving."""
-    count = sum(at_last_evaluation(g) for g in groups)
-    return (f"censored: {count} of the runs compared stopped at their iteration cap while still improving (their "
-            "early-stop iterations are lower bounds, kept out of ratios)") if count else ""
-
-
 def han_verdict(claim: Claim, levels: Sequence[dict[str, Any]], spreads: LevelSpreads) -> Verdict:
     """v1 §6: resetting to the init beats Han et al.'s continued training at the sparsest level."""
     last = levels[-1]
@@ -132,14 +124,14 @@ def levels_table(rounds: list[dict[str, Any]]) -> str:
 
 def early_stopping_note(config: dict[str, Any], rounds: list[dict[str, Any]]) -> str:
     """How trainings stop (``patience``) and how many at the claims' levels (Pm >= ``CLAIM_LEVELS_PM``) were
-    still improving."""
+    cut short by the iteration cap."""
     patience = config.get("patience", 0)
     members = [r[role] for r in rounds if level_pm(r) >= CLAIM_LEVELS_PM for role in r
                if isinstance(r[role], dict) and "early_stop_iteration" in r[role]]
-    capped = sum(at_last_evaluation(m) for m in members)
+    capped = sum(cut_short(m) for m in members)
     trained = sum(len(m["early_stop_iteration"]) for m in members)
     counted = (f"At the levels the claims use (Pm >= {CLAIM_LEVELS_PM:g}%) {capped} of {trained} trainings have "
-               "their minimum at their last evaluation (still improving when stopped: lower bounds, kept out of "
+               "been cut short by the iteration cap before their patience ran out (lower bounds, kept out of "
                "the ledger's ratios; marked `*n` in the table and ringed in the figures).")
     if not patience:
         return "\n\n" + counted

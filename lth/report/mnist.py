@@ -5,14 +5,14 @@ from pathlib import Path
 from typing import Any
 
 from lth.report import mnist_claims
-from lth.report.common import Section, diverged_count, level_pm, nearest_level, read_json, run_facts
+from lth.report.common import Section, censored, diverged_count, level_pm, nearest_level, read_json, run_facts
 from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure, role_series, run_scale
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.levels import DENSE, LevelSpreads
 from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import at_least, equals, exceeds, untestable
 from lth.report.ledger.statistics import role_mean, spearman, spearman_critical
-from lth.report.lenet_levels import (accuracy_gap, censored, early_stopping_note, falls_verdict, han_verdict,
+from lth.report.lenet_levels import (accuracy_gap, early_stopping_note, falls_verdict, han_verdict,
                                      levels_table, range_verdict)
 from lth.report.findings import ticket_finding
 from lth.report.scale import RunConfig

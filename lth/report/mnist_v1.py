@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from lth.report import mnist_v1_claims
-from lth.report.common import Section, diverged_count, level_pm, nearest_level, read_json, run_facts
+from lth.report.common import Section, censored, diverged_count, level_pm, nearest_level, read_json, run_facts
 from lth.report.figures import CurvesPanel, PmAxis, curves_figure, pm_figure, role_series, run_scale
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.levels import DENSE, LevelSpreads
@@ -18,7 +18,7 @@ from lth.report.ledger.rules import (at_least, at_most, equals, exceeds, noise_l
                                      untestable)
 from lth.report.ledger.statistics import (Spread, Tolerance, difference, role_mean, spearman, spearman_critical,
                                           t_quantile, trials)
-from lth.report.lenet_levels import (accuracy_gap, censored, difference_to_dense, early_stopping_note, falls_verdict,
+from lth.report.lenet_levels import (accuracy_gap, difference_to_dense, early_stopping_note, falls_verdict,
                                      levels_table, sustained_crossing)
 from lth.report.findings import ticket_finding
 from lth.report.scale import RunConfig

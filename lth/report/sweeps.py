@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from lth.report import sweeps_claims
-from lth.report.common import Section, level_pm, markdown_table, plt, read_json, run_facts
+from lth.report.common import Section, censored, level_pm, markdown_table, plt, read_json, run_facts
 from lth.report.figures import PmAxis, PmSeries, pm_figure, run_scale
 from lth.report.ledger.markdown import ledger_table
 from lth.report.ledger.levels import LevelSpreads
@@ -17,7 +17,6 @@ from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import at_least, exceeds, untestable
 from lth.report.ledger.statistics import (Spread, difference, exact, ratio, role_mean, spearman, spearman_critical,
                                           trials)
-from lth.report.lenet_levels import censored
 from lth.report.findings import best_setting
 from lth.report.scale import RunConfig
 
