@@ -239,7 +239,9 @@ def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
             f"iterations after its best validation loss: {conv_total - conv_capped} of their {conv_total} trainings "
             "stopped that way; the others were cut short by the iteration cap before their patience ran out (their "
             "early-stop points are lower bounds, ringed in the figures, and directions resting on them are not "
-            f"tested). VGG-19 and ResNet-20 are smoke-scale illustrations (at most {deep_iterations} iterations): "
+            "tested; docs/measurements.md, session 20, measures how far beyond the cap their minima lie and what "
+            f"that cap costs). VGG-19 and ResNet-20 are smoke-scale illustrations (at most {deep_iterations} "
+            "iterations): "
             "they say nothing yet "
             "about the paper's learning-rate findings. `profile: paper` runs the paper's settings (GPU; see "
             "docs/paper-profile-cost.md for the cost). Settings of each run:")
