@@ -40,15 +40,16 @@ def _plain(out: Path, checkpoint: Path, *extra: str) -> bytes:
     return out.read_bytes()
 
 
-@pytest.mark.parametrize("order, rank_counts", [("own", (2, 3)), ("shared", (3,))])
-def test_same_bytes_on_one_two_and_three_ranks(tmp_path, order, rank_counts):
-    """One rank is the run without a launcher (torchrun with one process takes the same path: WORLD_SIZE 1)."""
+@pytest.mark.parametrize("order", ["own", "shared"])
+def test_same_bytes_on_one_and_three_ranks(tmp_path, order):
+    """One rank is the run without a launcher (torchrun with one process takes the same path: WORLD_SIZE 1).
+    Two ranks are checked by the resume test below (a 3-rank run resumed on 2 gives the one-rank bytes) and by
+    the torchrun smoke stage."""
     extra = ("300", "shared") if order == "shared" else ("300",)
     reference = _plain(tmp_path / "plain.pt", tmp_path / "p.ckpt", *extra)
-    for ranks in rank_counts:
-        out = tmp_path / f"ranks{ranks}.pt"
-        _finish(_torchrun(ranks, out, tmp_path / f"r{ranks}.ckpt", *extra))
-        assert out.read_bytes() == reference, f"{ranks} ranks"
+    out = tmp_path / "ranks3.pt"
+    _finish(_torchrun(3, out, tmp_path / "r3.ckpt", *extra))
+    assert out.read_bytes() == reference
 
 
 def test_killed_on_three_ranks_resumes_on_two(tmp_path):
