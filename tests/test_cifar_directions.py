@@ -15,11 +15,11 @@ from lth.report.ledger.records import DIRECTION, DIRECTION_FAILS, DIRECTION_HOLD
 T95 = {2: 4.303, 4: 2.776}
 
 
-def _members(pm, iterations, accuracies, cut_short=False):
+def _members(pm, iterations, accuracies):
     n = len(accuracies)
     return {"pm": [pm / 100] * n, "early_stop_iteration": list(iterations), "early_stop_accuracy": list(accuracies),
             "final_accuracy": list(accuracies), "diverged": [False] * n, "stopped_iteration": [3000] * n,
-            "cut_short": [cut_short and k == 0 for k in range(n)]}
+            "cut_short": [False] * n}
 
 
 def _run(variant, levels):

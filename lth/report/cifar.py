@@ -241,10 +241,8 @@ def _scale_note(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
             "early-stop points are lower bounds, ringed in the figures, and directions resting on them are not "
             "tested; docs/measurements.md, session 20, measures how far beyond the cap their minima lie and what "
             f"that cap costs). VGG-19 and ResNet-20 are smoke-scale illustrations (at most {deep_iterations} "
-            "iterations): "
-            "they say nothing yet "
-            "about the paper's learning-rate findings. `profile: paper` runs the paper's settings (GPU; see "
-            "docs/paper-profile-cost.md for the cost). Settings of each run:")
+            "iterations): they say nothing yet about the paper's learning-rate findings. `profile: paper` runs the "
+            "paper's settings (GPU; see docs/paper-profile-cost.md for the cost). Settings of each run:")
     header = ["run", "width", "lr", "max iterations", "training images", "validation images", "stop after best",
               "evaluated every", "curve test images", "rounds", "trials", "reinits per ticket",
               "cut short by the cap"]

@@ -33,8 +33,8 @@ def _accuracy_direction(claim: Claim, higher: dict[str, Any], lower: dict[str, A
     """``higher`` above ``lower`` in accuracy at early stop (pp) as a direction; not tested when a ``lower`` run
     was cut short by its cap (its accuracy is a lower bound, so the gap only an upper bound)."""
     gap = 100 * (role_mean(higher, ACCURACY) - role_mean(lower, ACCURACY))
-    if cut_short(lower):
-        return untestable(claim, f"censored: {cut_short(lower)} of the runs it must beat were cut short by their "
+    if count := cut_short(lower):
+        return untestable(claim, f"censored: {count} of the runs it must beat were cut short by their "
                           f"iteration cap (their accuracies are lower bounds){where}", gap)
     return direction(claim, gap, tol, why_not + where)
 
