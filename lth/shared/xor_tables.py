@@ -83,7 +83,7 @@ def _train(config: XorConfig, model: XorNet, init: dict[str, torch.Tensor], mask
            seeds: list[int], data: Split, label: str) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
     job = TrainJob(model, init, masks, config.to_train_settings(), data, seeds, evaluations={"train": data},
                    progress=label)
-    # split over single-thread worker processes, as the calibration trains: the same bits, about twice as fast
+    # split over single-thread worker processes, as the calibration trains: the same bits as one process
     result = train_in_processes(job, job.members, worker_count(data.x.device, job.members))
     return result.params, result.curves["train"]["loss"][:, -1], result.curves["train"]["accuracy"][:, -1]
 
