@@ -77,7 +77,10 @@ def test_rounds_rewind_tickets_and_controls_keep_masks(monkeypatch, tmp_path):
     T, R = TINY.trials, TINY.reinit_per_ticket
     init0, _, trained0 = calls[0]
     params1, masks1, _ = calls[1]
-    controls, control_masks, _ = calls[run.rounds + 1]
+    controls, control_masks, _ = calls[run.rounds + 1]        # the one-shot levels first, then the controls
+    one_shot = len(TINY.one_shot_rounds) * T
+    controls = {n: p[one_shot:] for n, p in controls.items()}
+    control_masks = {n: m[one_shot:] for n, m in control_masks.items()}
     for name in run.names:
         assert torch.equal(params1[name][:T], init0[name])                      # rewind to W0
         assert params1[name].shape[0] == 2 * T                                 # the chain: tickets and Han
@@ -113,6 +116,29 @@ def test_every_member_matches_its_rounds_one_population_training(tmp_path):
     _, summary = reference.trainer.train(params, all_masks, layout, 1, "imp", torch.arange(TINY.trials))
     for role in ("ticket", "reinit", "rewire", "random_mask", "han"):
         assert summary[role] == results["rounds"][1][role], role
+
+
+def test_one_shot_levels_trained_with_the_controls_match_their_own_population(monkeypatch, tmp_path):
+    """The one-shot levels train in the controls population (one population after the chain, not two) and
+    each of their members gets exactly the result of the one-shot population trained alone with its default
+    seeds: the reference is built by hand from the dense-trained weights and trained in one call."""
+    trainings = _count_trainings(monkeypatch)
+    results = MnistLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False).run()
+    T, levels = TINY.trials, TINY.one_shot_rounds
+    assert len(trainings) == len(results["rounds"]) + 1
+    assert trainings[-1] > len(levels) * T                                # with the controls
+    reference = MnistLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "ref.pt", progress=False)
+    state = reference.driver.start(lambda: {"rounds": [], "one_shot": None})
+    reference._round_step(0, state)
+    dense = state["ticket_trained"]
+    masks = {n: torch.cat([one_shot_masks(dense, reference.names, reference.rates, r)[n] for r in levels])
+             for n in reference.names}
+    params = {n: p.repeat(len(levels), *[1] * (p.dim() - 1)) for n, p in reference.init.items()}
+    _, summary = reference.trainer.train(params, masks, ["ticket"] * (T * len(levels)), 0, "one-shot", None)
+    assert [level["round"] for level in results["one_shot"]] == levels
+    for i, level in enumerate(results["one_shot"]):
+        assert level == {"round": levels[i], **{key: values[i * T:(i + 1) * T]
+                                                for key, values in summary["ticket"].items()}}
 
 
 def _run(checkpoint: Path, out: Path) -> subprocess.Popen:
@@ -220,7 +246,7 @@ def test_a_checkpoint_of_another_dataset_or_code_is_not_resumed(written_by, unin
     capsys.readouterr()
     results = MnistLottery(TINY, tiny_data(source_sha256=HASH), cpu, checkpoint, progress=False).run()
     assert "written by another config, dataset or code version; starting over" in capsys.readouterr().err
-    assert len(trainings) == imp_rounds(TINY, inputs=30) + 1 + 2     # every IMP round, the controls, the one-shot
+    assert len(trainings) == imp_rounds(TINY, inputs=30) + 1 + 1     # every IMP round, the controls and one-shot
     assert json.dumps(results, sort_keys=True) == uninterrupted
     trainings.clear()
     again = MnistLottery(TINY, tiny_data(source_sha256=HASH), cpu, checkpoint, progress=False).run()

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from lth.config import setting
+from lth.core.masks import Masks
 from lth.shared.lenet import MnistConfig, MnistLottery
 from lth.shared.lottery import concat_members, one_shot_masks, rewire
 from lth.shared.members import derive_seed, repeat_each, tile
@@ -41,34 +42,37 @@ class MnistV1Lottery(MnistLottery):
         state.setdefault("ticket_mask_bits", []).append(pack_masks(state["ticket_masks"], self.names))
         return summary
 
-    def _one_shot(self, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def _one_shot_members(self, state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], Masks, list[str]]:
         """Every one-shot level's tickets and (with ``one_shot_controls``) their reinit and rewiring controls,
-        in one population; per level a record like an IMP round's."""
+        in one population: all tickets, then all reinits, then all rewirings, each in level order."""
         config, T = self.config, self.trials
         levels = list(config.one_shot_rounds)
         masks = concat_members([one_shot_masks(state["dense_trained"], self.names, self.rates, r) for r in levels])
         parts, mask_parts, roles = [tile(self.init, len(levels))], [masks], ["ticket"] * (T * len(levels))
-        per_ticket = {"ticket": 1}
         if config.one_shot_controls and config.reinit_per_ticket:
-            R = per_ticket["reinit"] = config.reinit_per_ticket
+            R = config.reinit_per_ticket
             parts.append(concat_members([self._fresh_init(R, f"one-shot {r}") for r in levels]))
             mask_parts.append(repeat_each(masks, R))
             roles += ["reinit"] * (T * len(levels) * R)
         if config.one_shot_controls and config.rewire_per_ticket:
-            W = per_ticket["rewire"] = config.rewire_per_ticket
+            W = config.rewire_per_ticket
             seeds = [derive_seed(config.seed, "rewire", f"one-shot {r}", t, j)
                      for r in levels for t in range(T) for j in range(W)]
             params, rewired = rewire(repeat_each(tile(self.init, len(levels)), W), repeat_each(masks, W), seeds)
             parts.append(params), mask_parts.append(rewired)
             roles += ["rewire"] * (T * len(levels) * W)
-        _, summary = self.trainer.train(concat_members(parts), concat_members(mask_parts), roles, 0, "one-shot",
-                                        None)
+        return concat_members(parts), concat_members(mask_parts), roles
+
+    def _one_shot_records(self, summary: dict[str, Any]) -> list[dict[str, Any]]:
+        """Per level a record like an IMP round's: {round, ticket, reinit?, rewire?}."""
+        levels, T = list(self.config.one_shot_rounds), self.trials
         out = []
         for i, r in enumerate(levels):
             level: dict[str, Any] = {"round": r}
-            for role, count in per_ticket.items():
+            for role, records in summary.items():
+                count = len(records["pm"]) // (T * len(levels))
                 part = slice(i * T * count, (i + 1) * T * count)
-                level[role] = {key: values[part] for key, values in summary[role].items()}
+                level[role] = {key: values[part] for key, values in records.items()}
             out.append(level)
         return out
 

@@ -26,6 +26,10 @@ from lth.shared.members import derive_seed, repeat_each, tile
 from lth.shared.population import PopulationTrainer, fresh_init, ticket_init
 
 
+# Role prefix of the one-shot members when they train in the controls population.
+ONE_SHOT = "one-shot/"
+
+
 def rounds_needed(sizes: dict[str, int], rates: dict[str, float], min_remaining: float) -> int:
     """Number of IMP rounds until the overall fraction of weights remaining is <= ``min_remaining``."""
     total = sum(sizes.values())
@@ -262,8 +266,15 @@ class Lottery:
 
     def _controls_step(self, state: dict[str, Any]) -> None:
         """Every round's controls in one population (they need nothing of later rounds), each with its seed
-        from its round's layout; their summaries join their rounds' records."""
+        from its round's layout, and the one-shot levels (``_one_shot_members``) with their own seeds ahead of
+        them: one population ends with one tail of a few long trainings instead of two. The controls'
+        summaries join their rounds' records; the one-shot records become ``one_shot``."""
         parts, mask_parts, roles, seeds = [], [], [], []
+        if self._defers_controls() and self.controls.one_shot_rounds:
+            params, masks, one_shot_roles = self._one_shot_members(state)
+            parts.append(params), mask_parts.append(masks)
+            roles += [ONE_SHOT + role for role in one_shot_roles]
+            seeds += self.trainer.member_seeds("one-shot", 0, range(len(one_shot_roles)))
         for r in range(1, self.rounds + 1 if self._defers_controls() else 1):
             layout = self._layout(r)
             positions = [k for k, role in enumerate(layout) if role not in ("ticket", "han")]
@@ -276,23 +287,36 @@ class Lottery:
         if roles:
             _, summary = self.trainer.train(concat_members(parts), concat_members(mask_parts), roles, 0, "controls",
                                             None, seeds)
+            one_shot = {key[len(ONE_SHOT):]: record for key, record in summary.items() if key.startswith(ONE_SHOT)}
+            if one_shot:
+                state["one_shot"] = self._one_shot_records(one_shot)
             for key, record in summary.items():
-                role, r = key.split("@")
-                state["rounds"][int(r)][role] = record
+                if not key.startswith(ONE_SHOT):
+                    role, r = key.split("@")
+                    state["rounds"][int(r)][role] = record
         state["round_masks"] = {}
 
-    def _one_shot(self, state: dict[str, Any]) -> list[dict[str, Any]]:
-        """Prune the dense-trained tickets straight to every one-shot level, rewind and train (one population)."""
+    def _one_shot_members(self, state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], Masks, list[str]]:
+        """The one-shot levels' population (weights, masks, roles in order): the dense-trained tickets pruned
+        straight to every level and rewound, ``trials`` members per level."""
         levels = self.controls.one_shot_rounds
-        T = self.trials
         masks = concat_members([one_shot_masks(state["dense_trained"], self.names, self.rates, r) for r in levels])
-        params = tile(self.init, len(levels))
-        _, summary = self.trainer.train(params, masks, ["ticket"] * (T * len(levels)), 0, "one-shot", None)
-        out = []
-        for i, r in enumerate(levels):
+        return tile(self.init, len(levels)), masks, ["ticket"] * (self.trials * len(levels))
+
+    def _one_shot_records(self, summary: dict[str, Any]) -> list[dict[str, Any]]:
+        """Per one-shot level its record (round and the tickets' summary), from the population's summary."""
+        T, out = self.trials, []
+        for i, r in enumerate(self.controls.one_shot_rounds):
             part = slice(i * T, (i + 1) * T)
             out.append({"round": r, **{key: values[part] for key, values in summary["ticket"].items()}})
         return out
+
+    def _one_shot(self, state: dict[str, Any]) -> list[dict[str, Any]]:
+        """The one-shot levels trained as one population of their own (where the controls do not train after
+        the chain)."""
+        params, masks, roles = self._one_shot_members(state)
+        _, summary = self.trainer.train(params, masks, roles, 0, "one-shot", None)
+        return self._one_shot_records(summary)
 
     def _round_step(self, r: int, state: dict[str, Any]) -> None:
         """IMP round ``r`` as a driver step: its record appended to ``rounds`` (round 0's tickets are the dense
@@ -302,7 +326,9 @@ class Lottery:
             state["dense_trained"] = state["ticket_trained"]
 
     def _one_shot_step(self, state: dict[str, Any]) -> None:
-        state["one_shot"] = self._one_shot(state) if self.controls.one_shot_rounds else []
+        """The one-shot levels, unless they trained with the controls (``_controls_step``)."""
+        if state["one_shot"] is None:
+            state["one_shot"] = self._one_shot(state) if self.controls.one_shot_rounds else []
 
     def run(self) -> dict[str, Any]:
         """Every IMP round (resuming from the checkpoint if one matches this config), then one-shot."""
