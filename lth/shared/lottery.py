@@ -1,11 +1,12 @@
 """The generic lottery: IMP with rewinding, one-shot pruning, the controls (random reinit, random rewiring,
 random sparse mask) and Han et al.'s prune-and-continue baseline, for any population model.
 
-One training population per pruning round holds the tickets and all their controls (``PopulationTrainer``).
-Each round is a step of the study driver (``StudyDriver``): state is saved after every round (weights and
-masks needed for the next round plus results so far), so a killed run resumes from the last finished round
-and produces results identical to an uninterrupted run; a checkpoint of another config, dataset or code is
-set aside with a message.
+Each pruning round trains the tickets (and Han's baseline) as one population (``PopulationTrainer``); the
+round's controls train with them, or, where a member's bits do not depend on its population, later with every
+round's controls and the one-shot levels in one population (each member keeping its own seed). Each round is a
+step of the study driver (``StudyDriver``): state is saved after every round (weights and masks needed for the
+next round plus results so far), so a killed run resumes from the last finished round and produces results
+identical to an uninterrupted run; a checkpoint of another config, dataset or code is set aside with a message.
 """
 from __future__ import annotations
 
@@ -133,7 +134,8 @@ class Controls:
 
 class Lottery:
     """IMP with rewinding for one population model, with the controls ``spec`` asks for (``Controls``), then
-    one-shot pruning; a resumable study (``StudyDriver``: one step per IMP round, then the one-shot levels).
+    one-shot pruning; a resumable study (``StudyDriver``: one step per IMP round, then the deferred controls
+    with the one-shot levels, or the one-shot levels alone where the controls trained in their rounds).
 
     ``spec`` supplies seed, init, init_std, trials and curve_rounds, and the controls' fields it has.
     ``curve_test`` is the split the recorded test-accuracy curves are computed on (default the whole test
