@@ -12,7 +12,7 @@ import torch
 from lth.config import setting
 from lth.core.masks import Masks
 from lth.shared.lenet import MnistConfig, MnistLottery
-from lth.shared.lottery import concat_members, one_shot_masks, rewire
+from lth.shared.lottery import concat_members, rewire
 from lth.shared.members import derive_seed, repeat_each, tile
 from lth.shared.ticket_file import pack_masks
 
@@ -47,8 +47,8 @@ class MnistV1Lottery(MnistLottery):
         in one population: all tickets, then all reinits, then all rewirings, each in level order."""
         config, T = self.config, self.trials
         levels = list(config.one_shot_rounds)
-        masks = concat_members([one_shot_masks(state["dense_trained"], self.names, self.rates, r) for r in levels])
-        parts, mask_parts, roles = [tile(self.init, len(levels))], [masks], ["ticket"] * (T * len(levels))
+        tickets, masks, roles = super()._one_shot_members(state)
+        parts, mask_parts = [tickets], [masks]
         if config.one_shot_controls and config.reinit_per_ticket:
             R = config.reinit_per_ticket
             parts.append(concat_members([self._fresh_init(R, f"one-shot {r}") for r in levels]))

@@ -272,12 +272,13 @@ class Lottery:
         them: one population ends with one tail of a few long trainings instead of two. The controls'
         summaries join their rounds' records; the one-shot records become ``one_shot``."""
         parts, mask_parts, roles, seeds = [], [], [], []
-        if self._defers_controls() and self.controls.one_shot_rounds:
+        deferred = self._defers_controls()
+        if deferred and self.controls.one_shot_rounds:
             params, masks, one_shot_roles = self._one_shot_members(state)
             parts.append(params), mask_parts.append(masks)
             roles += [ONE_SHOT + role for role in one_shot_roles]
             seeds += self.trainer.member_seeds("one-shot", 0, range(len(one_shot_roles)))
-        for r in range(1, self.rounds + 1 if self._defers_controls() else 1):
+        for r in range(1, self.rounds + 1 if deferred else 1):
             layout = self._layout(r)
             positions = [k for k, role in enumerate(layout) if role not in ("ticket", "han")]
             if not positions:
