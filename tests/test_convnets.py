@@ -9,7 +9,7 @@ from torch import nn
 from lth.config import ConfigError
 from lth.core.augment import flip_and_crop
 from lth.core.convnets import make_convnet, population_conv2d
-from lth.core.engine import Split, TrainJob, TrainSettings, train_in_chunks, train_population
+from lth.core.engine import Split, TrainJob, TrainSettings, evaluate, train_in_chunks, train_population
 from lth.core.masks import dense_masks, remaining_fraction
 from lth.data import DeviceData
 from lth.experiments.cifar import CifarConfig, CifarLottery
@@ -270,6 +270,33 @@ def test_pruned_conv_and_fc_weights_stay_exactly_zero(arch, settings):
         assert (result.params[name][mask] != params[name][mask]).any(), name
 
 
+def test_test_accuracies_computed_where_members_train_equal_the_whole_populations_evaluation(tmp_path):
+    """Conv members trained one at a time in worker processes get their test accuracies (at early stop and at
+    the end) from their own worker: the same values as one evaluation of the whole trained population in this
+    process (the reference: the path taken where members train together)."""
+    from lth.shared.driver import StudyDriver
+    from lth.shared.population import PopulationTrainer
+    model, data = make_convnet("conv2", width=0.125), _tiny_data()
+    settings = TrainSettings(iterations=12, batch_size=8, optimizer="adam", lr=1e-2, eval_every=2, patience=4)
+    params = model.init_params([1, 2, 3])
+    masks = dense_masks(params, list(model.layer_kinds))
+    summaries, results = [], []
+    for split, chunk in ((True, 1), (False, None)):
+        driver = StudyDriver(tmp_path / f"{split}.pt", "t", "t", torch.device("cpu"), progress=False)
+        driver.start(dict)
+        trainer = PopulationTrainer(model, settings, data, list(model.layer_kinds), driver, 0, torch.device("cpu"),
+                                    chunk=chunk, split_over_processes=split)
+        result, summary = trainer.train(params, masks, ["ticket"] * 3, 0, "t", None)
+        summaries.append(summary), results.append(result)
+    in_workers, reference = results
+    assert in_workers.test_at_stop is not None and reference.test_at_stop is None
+    assert torch.equal(in_workers.test_at_stop, evaluate(model, reference.best_params, data.test)[1])
+    assert torch.equal(in_workers.final_test, evaluate(model, reference.params, data.test)[1])
+    assert summaries[0] == summaries[1]
+    tickets = summaries[0]["ticket"]      # some member's final weights are not its early-stop weights
+    assert any(best != stop for best, stop in zip(tickets["early_stop_iteration"], tickets["stopped_iteration"]))
+
+
 def test_train_validation_and_curve_examples_take_the_first_images_and_bad_counts_name_the_key(monkeypatch,
                                                                                               tmp_path):
     """``train_examples`` trains on the first N training images only; ``validation_examples`` stops early on the
@@ -287,16 +314,12 @@ def test_train_validation_and_curve_examples_take_the_first_images_and_bad_count
     monkeypatch.setattr(population, "train_in_processes", spy)
     config = CifarConfig(arch="conv2", width=0.125, trials=1, batch_size=8, iterations=4, eval_every=2, rounds=0,
                          train_examples=24, validation_examples=8, curve_examples=12, curve_rounds=[0])
-    evaluated = []
-    real_evaluate = population.evaluate
-    monkeypatch.setattr(population, "evaluate", lambda model, params, split: evaluated.append(len(split))
-                        or real_evaluate(model, params, split))
     CifarLottery(config, data, torch.device("cpu"), tmp_path / "c.pt", progress=False).run()
     job = seen[0]
     assert torch.equal(job.train.x, data.train.x[:24]) and torch.equal(job.train.y, data.train.y[:24])
     assert torch.equal(job.evaluations["test"].x, data.test.x[:12])
     assert torch.equal(job.evaluations["validation"].x, data.validation.x[:8])
-    assert set(evaluated) == {len(data.test)}                # accuracy at early stop and at the end: all of it
+    assert torch.equal(job.stop_test.x, data.test.x)          # accuracy at early stop and at the end: all of it
 
     with pytest.raises(ConfigError, match=r"conv2\.train_examples = 41: .* only 40 images"):
         CifarLottery(CifarConfig(arch="conv2", width=0.125, batch_size=8, train_examples=41), data,

@@ -70,7 +70,9 @@ class TrainJob:
     iterations (and at the end), giving curves [K, T]; ``eval_members[name]`` restricts a split's evaluation
     to some members (index tensor; curves then have one row per listed member). ``track_best`` names a split
     (evaluated for all members) whose minimum loss defines each member's early-stop point: the weights there
-    are kept in ``best_params``. ``progress`` labels a progress bar (None: no bar)."""
+    are kept in ``best_params``. ``stop_test``: a split whose accuracy at the early-stop point and at the end
+    each group computes as soon as it has trained (``TrainResult.test_at_stop`` / ``final_test``), in the
+    process that trained it. ``progress`` labels a progress bar (None: no bar)."""
     model: Any
     params: dict[str, torch.Tensor]
     masks: Masks
@@ -80,6 +82,7 @@ class TrainJob:
     evaluations: dict[str, Split] = field(default_factory=dict)
     eval_members: dict[str, torch.Tensor] = field(default_factory=dict)
     track_best: str | None = None
+    stop_test: Split | None = None
     progress: str | None = None
 
     @property
@@ -133,12 +136,15 @@ class TrainResult:
     best_params: dict[str, torch.Tensor] | None = None   # each member's weights at its minimum tracked loss
     best_iteration: torch.Tensor | None = None           # [K] iteration of that minimum (early stop)
     stopped_iteration: torch.Tensor | None = None        # [K] iterations each member trained (``patience``)
+    test_at_stop: torch.Tensor | None = None             # [K] accuracy on the job's ``stop_test`` at early stop
+    final_test: torch.Tensor | None = None               # [K] ... and with the final weights
 
     def to_state(self) -> dict[str, Any]:
         """Plain containers and tensors (for snapshots and worker pipes, loadable with weights_only)."""
         return {"params": self.params, "eval_iterations": list(self.eval_iterations), "curves": self.curves,
                 "diverged": self.diverged, "best_params": self.best_params, "best_iteration": self.best_iteration,
-                "stopped_iteration": self.stopped_iteration}
+                "stopped_iteration": self.stopped_iteration, "test_at_stop": self.test_at_stop,
+                "final_test": self.final_test}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "TrainResult":
@@ -531,7 +537,26 @@ def train_population(job: TrainJob, resume: dict[str, Any] | None = None,
                         if run.members:
                             clock.maybe(lambda: run.snapshot(done))
     bar.close()
-    return run.finish()
+    return accuracies_at_stop(job, run.finish())
+
+
+def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    """Whether two populations' tensors (weights and buffers) are equal bit for bit: every member's
+    early-stop point is its last iteration, so the final test accuracy is the one at early stop (a short
+    run evaluated only at its end, VGG-19 and ResNet-20 at ``quick``) and need not be computed twice."""
+    return a.keys() == b.keys() and all(torch.equal(a[name], b[name]) for name in a)
+
+
+def accuracies_at_stop(job: TrainJob, result: TrainResult) -> TrainResult:
+    """``result`` with its members' accuracies on ``job.stop_test`` at the early-stop point and with the final
+    weights (one evaluation where the two are the same weights), if the job asks for them."""
+    if job.stop_test is None:
+        return result
+    best = result.best_params if result.best_params is not None else result.params
+    result.test_at_stop = evaluate(job.model, best, job.stop_test)[1]
+    result.final_test = (result.test_at_stop if same_weights(best, result.params)
+                         else evaluate(job.model, result.params, job.stop_test)[1])
+    return result
 
 
 # ------------------------------------------------------------------------------------- groups of members
@@ -635,8 +660,9 @@ def join_results(parts: list[TrainResult], job: TrainJob) -> TrainResult:
     if job.track_best is not None:
         joined.best_params = {n: torch.cat([p.best_params[n] for p in parts]) for n in first.best_params}
         joined.best_iteration = torch.cat([p.best_iteration for p in parts])
-    if all(p.stopped_iteration is not None for p in parts):
-        joined.stopped_iteration = torch.cat([p.stopped_iteration for p in parts])
+    for name in ("stopped_iteration", "test_at_stop", "final_test"):
+        if all(getattr(p, name) is not None for p in parts):
+            setattr(joined, name, torch.cat([getattr(p, name) for p in parts]))
     return joined
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from lth.core.engine import TrainJob, TrainResult, TrainSettings, evaluate
+from lth.core.engine import TrainJob, TrainResult, TrainSettings, evaluate, same_weights
 from lth.core.masks import Masks, remaining_fraction
 from lth.core.processes import train_in_processes, worker_count
 from lth.data import DeviceData, Split
@@ -51,13 +51,6 @@ def role_summary(result: TrainResult, roles: list[str], pm: torch.Tensor, test_a
             "stopped_iteration": [int(result.stopped_iteration[k]) for k in index],
             "diverged": [bool(result.diverged[k]) for k in index]}
     return summary
-
-
-def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
-    """Whether two populations' tensors (weights and buffers) are equal bit for bit: every member's
-    early-stop point is its last iteration, so the final test accuracy is the one at early stop (a short
-    run evaluated only at its end, VGG-19 and ResNet-20 at ``quick``) and need not be computed twice."""
-    return a.keys() == b.keys() and all(torch.equal(a[name], b[name]) for name in a)
 
 
 def curve_summary(result: TrainResult) -> dict[str, Any]:
@@ -104,16 +97,28 @@ class PopulationTrainer:
             eval_members["test"] = curves_for
         job = TrainJob(model, params, masks, self.settings if settings is None else settings, self.data.train,
                        seeds, evaluations, eval_members, track_best="validation",
+                       stop_test=self.data.test if self._tests_where_trained() else None,
                        progress=f"{label} round {round_index}" if self.driver.progress else None)
         result = self._run(job, [label, round_index], len(roles))
-        _, test_at_stop = evaluate(model, result.best_params, self.data.test)
-        final_test = (test_at_stop if same_weights(result.best_params, result.params)
-                      else evaluate(model, result.params, self.data.test)[1])
+        if result.test_at_stop is not None:
+            test_at_stop, final_test = result.test_at_stop, result.final_test
+        else:
+            _, test_at_stop = evaluate(model, result.best_params, self.data.test)
+            final_test = (test_at_stop if same_weights(result.best_params, result.params)
+                          else evaluate(model, result.params, self.data.test)[1])
         pm = remaining_fraction(masks, self.names) if masks else torch.ones(len(roles), dtype=torch.float64)
         summary = role_summary(result, roles, pm, test_at_stop, final_test)
         if curves_for is not None:
             summary["curves"] = curve_summary(result)
         return result, summary
+
+    def _tests_where_trained(self) -> bool:
+        """Whether each member's test accuracies are computed by the worker process that trained it, right after
+        its training, rather than by this process over the whole population afterwards: where members train
+        one at a time in worker processes (the small conv nets on a CPU). The evaluation then overlaps the other
+        workers' training instead of holding every core after the population, and runs one member's
+        convolutions, the kernels of its validation evaluations (docs/measurements.md, session 23)."""
+        return self.split_over_processes and self.chunk == 1
 
     def member_seeds(self, label: str, round_index: Any, positions: Any) -> list[int]:
         """The batch-order seeds of the members at ``positions`` of population ``(label, round_index)``: what
