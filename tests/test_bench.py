@@ -75,3 +75,16 @@ def test_transformer_bench_tiny_json():
     report = json.loads(run.stdout)
     assert report["members"] == 2 and report["profile"] == "smoke"
     assert report["population_model_steps_per_s"] > 0 and report["plain_model_steps_per_s"] > 0
+
+
+def test_eval_chunk_bench_tiny_json():
+    """The evaluation bench times every asked chunk size of every net; a chunk size whose pass is one chunk
+    of all the images gives the same accuracy as smaller chunks (the same logits, summed otherwise)."""
+    run = _bench("eval_chunk.py", "--nets", "conv2", "conv4", "--images", "40", "--repeat", "1", "--chunks", "40",
+                 "10", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout)
+    assert set(report["nets"]) == {"conv2", "conv4"}
+    for rows in report["nets"].values():
+        assert [row["chunk"] for row in rows] == [40, 10]
+        assert all(row["best_ms"] > 0 and row["same_accuracy"] for row in rows)

@@ -157,12 +157,6 @@ class PopulationConvNet(_PopulationNet):
         return self.arch in VGGS
 
     @property
-    def eval_chunk(self) -> int:
-        """Examples per evaluation chunk: Conv-2/4/6 evaluate one member at a time on a CPU (as they train),
-        fastest in chunks of 125 (bench/README.md, session 23); VGG keeps the common 250."""
-        return _PopulationNet.eval_chunk if self.arch in VGGS else 125
-
-    @property
     def fc_sizes(self) -> list[int]:
         return [] if self.arch in VGGS else [_scaled(256, self.width), _scaled(256, self.width)]
 
