@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import lth.core.engine as engine
 import lth.shared.driver as driver
 import lth.shared.population as population
 from lth.core.masks import dense_masks, prune_by_rate
@@ -335,16 +336,16 @@ def test_a_population_evaluated_only_at_its_end_is_tested_once_with_the_same_res
     ResNet-20 at ``quick``) the test set is evaluated once per population, not twice, and the results are
     those of evaluating the early-stop and the final weights separately."""
     config = dataclasses.replace(TINY, iterations=50, eval_every=50, min_remaining=0.7, one_shot_rounds=[1])
-    calls, real_evaluate = [], population.evaluate
+    calls, real_evaluate = [], engine.evaluate
 
     def counting(model, params, split, *args, **kwargs):
         calls.append(len(split))
         return real_evaluate(model, params, split, *args, **kwargs)
 
-    monkeypatch.setattr(population, "evaluate", counting)
+    monkeypatch.setattr(engine, "evaluate", counting)
     shortcut = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "a.pt", progress=False).run()
     tests_once = calls.count(200)
-    monkeypatch.setattr(population, "same_weights", lambda a, b: False)
+    monkeypatch.setattr(engine, "same_weights", lambda a, b: False)
     calls.clear()
     both = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "b.pt", progress=False).run()
     assert json.dumps(shortcut, sort_keys=True) == json.dumps(both, sort_keys=True)

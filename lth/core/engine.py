@@ -547,15 +547,18 @@ def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool
     return a.keys() == b.keys() and all(torch.equal(a[name], b[name]) for name in a)
 
 
-def accuracies_at_stop(job: TrainJob, result: TrainResult) -> TrainResult:
-    """``result`` with its members' accuracies on ``job.stop_test`` at the early-stop point and with the final
-    weights (one evaluation where the two are the same weights), if the job asks for them."""
-    if job.stop_test is None:
-        return result
+def stop_and_final_accuracies(model: Any, result: TrainResult, split: Split) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every member's accuracy [K] on ``split`` at its early-stop point and with its final weights (one
+    evaluation where the two are the same weights)."""
     best = result.best_params if result.best_params is not None else result.params
-    result.test_at_stop = evaluate(job.model, best, job.stop_test)[1]
-    result.final_test = (result.test_at_stop if same_weights(best, result.params)
-                         else evaluate(job.model, result.params, job.stop_test)[1])
+    at_stop = evaluate(model, best, split)[1]
+    return at_stop, (at_stop if same_weights(best, result.params) else evaluate(model, result.params, split)[1])
+
+
+def accuracies_at_stop(job: TrainJob, result: TrainResult) -> TrainResult:
+    """``result`` with its members' ``stop_and_final_accuracies`` on ``job.stop_test``, if the job asks for them."""
+    if job.stop_test is not None:
+        result.test_at_stop, result.final_test = stop_and_final_accuracies(job.model, result, job.stop_test)
     return result
 
 

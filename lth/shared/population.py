@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from lth.core.engine import TrainJob, TrainResult, TrainSettings, evaluate, same_weights
+from lth.core.engine import TrainJob, TrainResult, TrainSettings, stop_and_final_accuracies
 from lth.core.masks import Masks, remaining_fraction
 from lth.core.processes import train_in_processes, worker_count
 from lth.data import DeviceData, Split
@@ -100,12 +100,8 @@ class PopulationTrainer:
                        stop_test=self.data.test if self._tests_where_trained() else None,
                        progress=f"{label} round {round_index}" if self.driver.progress else None)
         result = self._run(job, [label, round_index], len(roles))
-        if result.test_at_stop is not None:
-            test_at_stop, final_test = result.test_at_stop, result.final_test
-        else:
-            _, test_at_stop = evaluate(model, result.best_params, self.data.test)
-            final_test = (test_at_stop if same_weights(result.best_params, result.params)
-                          else evaluate(model, result.params, self.data.test)[1])
+        test_at_stop, final_test = ((result.test_at_stop, result.final_test) if result.test_at_stop is not None
+                                    else stop_and_final_accuracies(model, result, self.data.test))
         pm = remaining_fraction(masks, self.names) if masks else torch.ones(len(roles), dtype=torch.float64)
         summary = role_summary(result, roles, pm, test_at_stop, final_test)
         if curves_for is not None:
