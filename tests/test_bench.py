@@ -88,3 +88,13 @@ def test_eval_chunk_bench_tiny_json():
     for rows in report["nets"].values():
         assert [row["chunk"] for row in rows] == [40, 10]
         assert all(row["best_ms"] > 0 and row["same_accuracy"] for row in rows)
+
+
+def test_xor_step_bench_tiny_json():
+    """The XOR step bench trains both paths of every asked setup; their weights are the same bits."""
+    run = _bench("xor_step.py", "--members", "40", "--iterations", "15", "--widths", "3", "--setups", "tanh-adam",
+                 "sigmoid-adam", "--repeat", "1", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout)
+    assert [(row["setup"], row["width"]) for row in report["rows"]] == [("tanh-adam", 3), ("sigmoid-adam", 3)]
+    assert all(row["same_weights"] and row["torch_s"] > 0 and row["members_last_s"] > 0 for row in report["rows"])

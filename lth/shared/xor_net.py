@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from lth.core import tiny_mlp
 from lth.core.models import PopulationMLP, sample_weight
 from lth.data import Split
 from lth.shared.members import derive_seed
@@ -63,7 +64,12 @@ class XorNet:
                 grad_masks: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """The base net's output logit [K, B, 1], whose gradient is each member's own loss's."""
         weights = {n: p for n, p in params.items() if n != MSE_FLAG}
-        return _MseGradient.apply(self.base.forward(weights, x, training, grad_masks), params[MSE_FLAG])
+        base = self.base
+        if tiny_mlp.applies(base.sizes, base.activation, x, weights):
+            logits = tiny_mlp.forward(base.activation, weights, x, grad_masks)     # the same bits, faster on a CPU
+        else:
+            logits = base.forward(weights, x, training, grad_masks)
+        return _MseGradient.apply(logits, params[MSE_FLAG])
 
 
 def xor_net(hidden: int, activation: str) -> XorNet:
