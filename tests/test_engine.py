@@ -273,6 +273,70 @@ def test_adam_in_the_backward_pass_gives_the_bits_of_the_optimizer_step(monkeypa
     assert torch.equal(loss_fused[[0, 1, 2, 4]], loss_plain[[0, 1, 2, 4]]) and loss_fused[3].isnan().all()
 
 
+def test_direct_adam_step_gives_the_bits_of_torch_optim(monkeypatch):
+    """Adam's step without torch.optim's bookkeeping (``cpu_fastpath.direct_adam_step``) changes no bit: a
+    training with weight decay, a learning-rate schedule, in-backward updates, a diverged member and padded
+    tensors gives the weights, curves and optimizer state of ``torch.optim.Adam.step``."""
+    train, test = _problem(torch.float32)
+    model = PopulationMLP((20, 16, 8, 3))
+    seeds = [51, 52, 53]
+    params = model.init_params(seeds)
+    params["fc2.weight"][1] = float("inf")         # member 1 diverges at once
+    masks = _random_masks(model, params, 5)
+    settings = TrainSettings(iterations=30, batch_size=8, optimizer="adam", lr=3e-3, weight_decay=1e-3,
+                             eval_every=10, warmup_iterations=7)
+    steps = []
+    direct_adam_step = cpu_fastpath.direct_adam_step
+    monkeypatch.setattr(cpu_fastpath, "direct_adam_step", lambda optimizer: (steps.append(1),
+                                                                           direct_adam_step(optimizer)))
+    direct = _train(model, params, masks, settings, train, seeds, {"test": test})
+    assert len(steps) == 30
+    monkeypatch.setattr(cpu_fastpath, "direct_adam_qualifies", lambda optimizer: False)
+    plain = _train(model, params, masks, settings, train, seeds, {"test": test})
+    assert len(steps) == 30                        # the plain run stepped through torch.optim
+    for name in params:
+        assert torch.equal(direct.params[name].nan_to_num(), plain.params[name].nan_to_num()), name
+    loss_direct, loss_plain = direct.curves["test"]["loss"], plain.curves["test"]["loss"]
+    assert torch.equal(loss_direct.nan_to_num(), loss_plain.nan_to_num())
+
+
+def test_direct_adam_step_state_is_torch_optims():
+    """Moments and step counts after direct steps are those torch.optim's own steps leave, parameters without
+    a gradient are skipped, and anything but a plain fused Adam does not qualify."""
+    generator = torch.Generator().manual_seed(3)
+    values = [torch.randn(5, 7, generator=generator), torch.randn(33, generator=generator), torch.randn(4)]
+    optimizers = []
+    for _ in range(2):
+        tensors = [v.clone().requires_grad_() for v in values]
+        optimizers.append((tensors, torch.optim.Adam(tensors, lr=1e-2, weight_decay=1e-3, fused=True)))
+    for step in range(4):
+        for index, (tensors, optimizer) in enumerate(optimizers):
+            for t, v in zip(tensors, values):
+                t.grad = (v * (step + 1) + 0.5).clone() if t is not tensors[2] else None
+            optimizer.param_groups[0]["lr"] = 1e-2 / (step + 1)
+            assert cpu_fastpath.direct_adam_qualifies(optimizer)
+            if index == 0:
+                cpu_fastpath.direct_adam_step(optimizer)
+            else:
+                optimizer.step()
+    (direct, direct_opt), (plain, plain_opt) = optimizers
+    assert all(torch.equal(a, b) for a, b in zip(direct, plain))
+    saved_direct, saved_plain = direct_opt.state_dict(), plain_opt.state_dict()
+    assert saved_direct["state"].keys() == saved_plain["state"].keys() == {0, 1}
+    for index in (0, 1):
+        for key, value in saved_plain["state"][index].items():
+            assert torch.equal(saved_direct["state"][index][key], value) and \
+                saved_direct["state"][index][key].dtype == value.dtype, key
+    tensor = [torch.zeros(3, requires_grad=True)]
+    assert not cpu_fastpath.direct_adam_qualifies(torch.optim.Adam(tensor, amsgrad=True, fused=True))
+    assert not cpu_fastpath.direct_adam_qualifies(torch.optim.Adam(tensor, fused=False))
+    assert not cpu_fastpath.direct_adam_qualifies(torch.optim.AdamW(tensor, fused=True))
+    assert not cpu_fastpath.direct_adam_qualifies(torch.optim.SGD(tensor, lr=0.1))
+    hooked = torch.optim.Adam(tensor, fused=True)
+    hooked.register_step_post_hook(lambda *args: None)
+    assert not cpu_fastpath.direct_adam_qualifies(hooked)
+
+
 # ----------------------------------------------------------------------------------------- snapshots
 def _image_job(device="cpu"):
     """A tiny Conv-2 (8x8 images) with dropout, augmentation, batches and best-weight tracking: a snapshot

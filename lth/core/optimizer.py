@@ -68,6 +68,8 @@ class PopulationOptimizer:
         # CPU but stalls the whole queue on a GPU, so there every step takes the freezing path unasked.
         self.avoid_sync = bool(params) and next(iter(params.values())).device.type != "cpu"
         self.in_backward = None
+        # The engine changes only the learning rate (a float) between steps: qualifying once is enough.
+        self.direct_step = cpu_fastpath.direct_adam_qualifies(self.optimizer)
         if params and next(iter(params.values())).device.type == "cpu" and cpu_fastpath.fused_adam_available():
             self.in_backward = cpu_fastpath.InBackwardAdam(self.optimizer, self.trainable, lambda: self.frozen)
 
@@ -112,7 +114,10 @@ class PopulationOptimizer:
                 continue
             grad[:parameter.numel()].copy_(parameter.grad.flatten())
             storage.grad = grad
-        self.optimizer.step()
+        if self.direct_step:
+            cpu_fastpath.direct_adam_step(self.optimizer)
+        else:
+            self.optimizer.step()
         if frozen is not None:
             with torch.no_grad():
                 for name, parameter in self.trainable.items():
