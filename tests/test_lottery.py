@@ -304,31 +304,21 @@ def test_population_wide_draws_keep_each_rounds_controls_in_its_population(monke
     assert len(results["rounds"][1]["reinit"]["pm"]) == T * TINY.reinit_per_ticket
 
 
-def test_members_trained_one_at_a_time_take_their_rounds_controls_beside_the_tickets(monkeypatch, tmp_path):
-    """Where members train one at a time (chunk 1: the conv nets on a CPU) each round's controls train in the
-    round's population, beside the tickets and Han's baseline, instead of all together after the chain. Every
-    member's result and every recorded curve are those of the deferred layout (the reference: the same
-    lottery in groups of several members), including the curves of rounds whose controls outlast the chain."""
-    import lth.shared.lottery as lottery
-    config = dataclasses.replace(TINY, patience=50, iterations=800, han_baseline=False, min_remaining=0.5,
-                                 curve_rounds=[0, 3])
+def test_members_trained_one_at_a_time_defer_their_controls_with_the_same_results(monkeypatch, tmp_path):
+    """Where members train one at a time (chunk 1: the conv nets on a CPU) the chain's rounds hold only the
+    tickets and Han's baseline, and every round's controls train after the chain in one population (with the
+    one-shot levels), as in groups of several members; every member's result and every recorded curve are the
+    reference's (the same lottery in groups of several members)."""
+    config = dataclasses.replace(TINY, patience=50, iterations=800, min_remaining=0.5, curve_rounds=[0, 3])
     reference = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "ref.pt", progress=False).run()
-    trims, real_trim = [], lottery.curves_until
-
-    def trim(curves, last):
-        kept = real_trim(curves, last)
-        trims.append((len(curves["iterations"]), len(kept["iterations"])))
-        return kept
-
-    monkeypatch.setattr(lottery, "curves_until", trim)
     trainings = _count_trainings(monkeypatch)
     run = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False)
     run.trainer.chunk = 1
     results = run.run()
-    assert trainings[1] == len(run._layout(1)) > 2 * config.trials       # round 1: tickets, controls and Han
-    assert len(trainings) == run.rounds + 1 + 1                          # the rounds and the one-shot levels
+    assert trainings[1] == 2 * config.trials                              # round 1: tickets and Han only
+    assert len(trainings) == run.rounds + 1 + 1                          # the rounds, then controls + one-shot
+    assert trainings[-1] > len(config.one_shot_rounds) * config.trials   # the controls joined the one-shot levels
     assert json.dumps(results, sort_keys=True) == json.dumps(reference, sort_keys=True)   # as results files are
-    assert any(before > after for before, after in trims), trims         # a round's controls outlasted it
 
 
 def test_a_population_evaluated_only_at_its_end_is_tested_once_with_the_same_results(monkeypatch, tmp_path):

@@ -99,13 +99,6 @@ def random_masks_like(masks: Masks, seeds: list[int]) -> Masks:
     return new
 
 
-def curves_until(curves: dict[str, Any], last: int) -> dict[str, Any]:
-    """A round's recorded curves (``curve_summary``) without the evaluation points after iteration ``last``."""
-    keep = sum(1 for iteration in curves["iterations"] if iteration <= last)
-    return {"iterations": curves["iterations"][:keep],
-            **{name: [row[:keep] for row in rows] for name, rows in curves.items() if name != "iterations"}}
-
-
 def concat_members(parts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """One population from several (tickets, then each control): every tensor concatenated along members."""
     return {name: torch.cat([p[name] for p in parts]) for name in parts[0]}
@@ -220,19 +213,15 @@ class Lottery:
         return (concat_members(parts), concat_members(mask_parts)) if parts else ({}, {})
 
     def _defers_controls(self) -> bool:
-        """Whether the controls train after the ticket chain, all rounds' in one population: only when a
+        """Whether the controls train after the ticket chain, all rounds' in one population: whenever a
         member's training is independent of the population it trains in (its own batch order; no
-        population-wide draws for dropout or augmentation, which are seeded by the population's first
-        member), and only when populations train in groups of several members (a large group steps faster
-        per member). Where members train one at a time (``chunk`` 1: the conv nets on a CPU) a round's
-        controls train with its tickets instead: they fill the workers that a round's few tickets leave idle
-        (docs/measurements.md, session 19). Either way each member gets the same bits."""
-        return not draws_per_population(self.settings, self.model) and self.trainer.chunk != 1
-
-    def _controls_join_alone(self) -> bool:
-        """Whether a round's controls train beside its tickets only to fill the workers (members one at a
-        time, no population-wide draws): the round's curves then end where the chain's do, as if deferred."""
-        return not draws_per_population(self.settings, self.model) and self.trainer.chunk == 1
+        population-wide draws for dropout or augmentation, which are seeded by the population's first member).
+        The chain's rounds then hold only tickets (and Han's baseline), and the controls' one population
+        shares the workers out without a barrier per round. Where members train one at a time (the conv nets
+        on a CPU) a round of 3 tickets keeps both cores busy as 3 workers (``processes.workers_for``); the
+        controls once filled them instead (docs/measurements.md, sessions 19 and 24). Each member gets the
+        same bits either way."""
+        return not draws_per_population(self.settings, self.model)
 
     def _imp_round(self, r: int, state: dict[str, Any]) -> dict[str, Any]:
         """Round r: prune the previous tickets (and Han's baseline), rewind, train both (the ticket chain), with
@@ -255,9 +244,6 @@ class Lottery:
             positions += list(range(len(layout) - T, len(layout)))
         result, summary = self.trainer.train(concat_members(parts), concat_members(mask_parts), roles, r, "imp",
                                              curves, self.trainer.member_seeds("imp", r, positions))
-        if "curves" in summary and self._controls_join_alone():
-            chain = [k for k, role in enumerate(roles) if role in ("ticket", "han")]
-            summary["curves"] = curves_until(summary["curves"], int(result.stopped_iteration[chain].max()))
         state["ticket_masks"], state["ticket_trained"] = masks, members_slice(result.params, 0, T)
         if self._defers_controls():
             state.setdefault("round_masks", {})[r] = masks
