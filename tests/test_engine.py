@@ -337,6 +337,17 @@ def test_direct_adam_step_state_is_torch_optims():
     assert not cpu_fastpath.direct_adam_qualifies(hooked)
 
 
+def test_a_loaded_optimizer_state_decides_the_direct_step_again():
+    """Loading a state dict brings its groups' settings: an AMSGrad state turns the direct Adam step off."""
+    params = PopulationMLP((4, 3, 2)).init_params([0, 1])
+    optimizer = PopulationOptimizer(params, set(), TrainSettings(iterations=1, optimizer="adam", lr=1e-3))
+    assert optimizer.direct_step
+    state = optimizer.state_dict()
+    state["param_groups"][0]["amsgrad"] = True
+    optimizer.load_state_dict(state)
+    assert not optimizer.direct_step
+
+
 # ----------------------------------------------------------------------------------------- snapshots
 def _image_job(device="cpu"):
     """A tiny Conv-2 (8x8 images) with dropout, augmentation, batches and best-weight tracking: a snapshot

@@ -192,8 +192,9 @@ def direct_adam_step(optimizer: torch.optim.Optimizer) -> None:
 
 def direct_adam_qualifies(optimizer: torch.optim.Optimizer) -> bool:
     """Whether ``direct_adam_step`` can stand in for ``optimizer.step()``: a fused Adam with nothing but the
-    plain update (float learning rates, no AMSGrad, no maximising, no decoupled weight decay, no gradient
-    scaling, no step hooks) over float32 CPU parameters."""
+    plain update (float learning rates and betas, no AMSGrad, no maximising, no decoupled weight decay, no
+    gradient scaling, no step hooks) over float32 CPU parameters. Hooks registered later are not seen: the
+    engine registers none."""
     if type(optimizer) is not torch.optim.Adam or not fused_adam_available():
         return False
     if getattr(optimizer, "grad_scale", None) is not None or getattr(optimizer, "found_inf", None) is not None:
@@ -203,7 +204,8 @@ def direct_adam_qualifies(optimizer: torch.optim.Optimizer) -> bool:
     if any(hooks):
         return False
     for group in optimizer.param_groups:
-        if not group.get("fused") or isinstance(group["lr"], torch.Tensor) or any(
+        tensor_settings = any(isinstance(v, torch.Tensor) for v in (group["lr"], *group["betas"]))
+        if not group.get("fused") or tensor_settings or any(
                 group.get(flag) for flag in ("amsgrad", "maximize", "capturable", "differentiable",
                                              "decoupled_weight_decay", "foreach")):
             return False

@@ -149,5 +149,7 @@ class PopulationOptimizer:
         return {"state": state, "param_groups": saved["param_groups"]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a ``state_dict`` taken from an optimizer over the same population."""
+        """Restore a ``state_dict`` taken from an optimizer over the same population (its groups' settings
+        come with it, so whether the direct Adam step stands in is decided again)."""
         self.optimizer.load_state_dict(state)
+        self.direct_step = cpu_fastpath.direct_adam_qualifies(self.optimizer)

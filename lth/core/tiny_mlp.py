@@ -7,13 +7,16 @@ is a fixed ~0.1 us per member and product, which is most of a step of thousands 
 axis is innermost and each product is the same float32 multiplies and adds in the same order, as whole-tensor
 operations over the members, so every element is rounded exactly as torch's loop rounds it.
 
-Element-wise kernels whose vector and scalar paths round differently (``sigmoid``: an element's result then
-depends on where it sits in memory) run on a members-first copy laid out as torch's path lays it out; the
-others (``LAYOUT_FREE``, checked by tests/test_tiny_mlp.py for this torch) run members-last. Reductions that
-torch does itself (the bias gradients) are torch's own calls on views of the same values.
+Element-wise kernels whose vector and scalar paths round differently (``sigmoid`` on this torch: an element's
+result then depends on where it sits in memory) run on a members-first copy laid out as torch's path lays it out;
+the others run members-last. Which is which is checked once per process on this machine (``layout_free``), as is
+the host (x86-64: other builds may send tiny products elsewhere or fuse the loop's multiply-add). Reductions that
+torch does itself (the bias gradients) are torch's own calls on tensors laid out as in torch's path.
 """
 from __future__ import annotations
 
+import functools
+import platform
 from typing import Callable
 
 import torch
@@ -31,16 +34,37 @@ ACTIVATION_BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tens
     "tanh": torch.ops.aten.tanh_backward,
     "sigmoid": torch.ops.aten.sigmoid_backward,
 }
-# Activations whose forward kernel gives an element the same bits wherever it sits in memory (their backward
-# kernels all do); the others run members-first.
-LAYOUT_FREE = ("relu", "tanh")
+# Hosts whose torch computes products this small in the plain loop, without fused multiply-adds.
+PLAIN_LOOP_MACHINES = ("x86_64", "AMD64")
+
+
+def same_bits_at_every_offset(kernel: Callable[..., torch.Tensor], *inputs: torch.Tensor) -> bool:
+    """Whether an element-wise kernel gives each element the same bits wherever it sits in memory (in its vector
+    loop or its scalar tail): the kernel on the tensors and on each of them shifted by 1-16 elements."""
+    whole = kernel(*inputs)
+    return all(torch.equal(whole[shift:], kernel(*[t[shift:] for t in inputs])) for shift in range(1, 17))
+
+
+@functools.cache
+def layout_free(activation: str, direction: str) -> bool:
+    """Whether ``activation``'s ``forward`` or ``backward`` kernel is free of memory position on this machine
+    (``same_bits_at_every_offset`` on a fixed sample that spans its range), checked once per process."""
+    generator = torch.Generator().manual_seed(0)
+    z, grad = torch.randn(4099, generator=generator) * 4, torch.randn(4099, generator=generator)
+    forward = ACTIVATION_FORWARD[activation]
+    if direction == "forward":
+        return same_bits_at_every_offset(forward, z)
+    return same_bits_at_every_offset(ACTIVATION_BACKWARD[activation], grad, forward(z))
 
 
 def applies(sizes: tuple[int, ...], activation: str, x: torch.Tensor, params: dict[str, torch.Tensor]) -> bool:
-    """Whether a 2-layer population net's forward on ``x`` can take this path: a CPU, float32 everywhere, no
-    autocast, a batch shared by all members that needs no gradient, every product of the forward and backward
-    passes in torch's plain loop, and no optimizer update inside the backward pass (``cpu_fastpath``)."""
+    """Whether a 2-layer population net's forward on ``x`` can take this path: an x86-64 CPU, float32 everywhere,
+    no autocast, a batch shared by all members that needs no gradient, every product of the forward and backward
+    passes in torch's plain loop, an activation whose backward kernel is ``layout_free`` here, and no optimizer
+    update inside the backward pass (``cpu_fastpath``)."""
     if len(sizes) != 3 or activation not in ACTIVATION_FORWARD or x.dim() != 2 or x.requires_grad:
+        return False
+    if platform.machine() not in PLAIN_LOOP_MACHINES or not layout_free(activation, "backward"):
         return False
     inputs, hidden, outputs = sizes
     batch = x.shape[0]
@@ -82,7 +106,7 @@ def members_last(t: torch.Tensor) -> torch.Tensor:
 def _activate(activation: str, z: torch.Tensor) -> torch.Tensor:
     """The activation of members-last pre-activations [B, H, K], rounded as on torch's members-first tensor."""
     act = ACTIVATION_FORWARD[activation]
-    if activation in LAYOUT_FREE:
+    if layout_free(activation, "forward"):
         return act(z)
     return members_last(act(members_first(z).contiguous())).contiguous()
 
@@ -116,7 +140,8 @@ class _TinyMLP(torch.autograd.Function):
         grad_z = ACTIVATION_BACKWARD[ctx.activation](grad_h, h)
         products = grad_z.unsqueeze(2) * x.view(batch, 1, -1, 1)                # [B, H, in, K]
         grad_w0 = ordered_sum(products[b] for b in range(batch))                      # [H, in, K]
-        return (None, _weight_gradient(grad_w0, mask0), members_first(grad_z).sum(1).contiguous(),
+        # the bias gradient as torch sums it: its order depends on the layout (from 5 batch rows on)
+        return (None, _weight_gradient(grad_w0, mask0), members_first(grad_z).contiguous().sum(1),
                 _weight_gradient(grad_w1, mask1), grad.sum(1), None, None, None)
 
 
