@@ -41,6 +41,19 @@ def logits_and_gradients(forward, params, x, masks):
     return logits.detach(), {name: p.grad for name, p in leaves.items()}
 
 
+def assert_torchs_bits(activation, sizes, params, x, masks):
+    """The members-last path applies and gives torch's logits and gradients bit for bit; returns its gradients."""
+    net = PopulationMLP(sizes, activation)
+    assert tiny_mlp.applies(sizes, activation, x, params)
+    expected = logits_and_gradients(lambda p, x, m: net.forward(p, x, grad_masks=m), params, x, masks)
+    got = logits_and_gradients(lambda p, x, m: tiny_mlp.forward(activation, p, x, m), params, x, masks)
+    assert torch.equal(got[0], expected[0])
+    for name, grad in expected[1].items():
+        assert torch.equal(got[1][name], grad), name
+        assert got[1][name].is_contiguous()
+    return got[1]
+
+
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 @pytest.mark.parametrize("members,hidden", [(1, 1), (3, 10), (7, 3), (33, 5), (101, 2), (250, 13), (2400, 10)])
 def test_same_bits_as_population_mlp(activation, members, hidden):
@@ -48,16 +61,9 @@ def test_same_bits_as_population_mlp(activation, members, hidden):
     sizes = (2, hidden, 1)
     params = population(members, sizes, seed=members + hidden)
     masks = {"fc0.weight": (torch.rand(members, hidden, 2, generator=torch.Generator().manual_seed(1)) > 0.3).float()}
-    net = PopulationMLP(sizes, activation)
-    assert tiny_mlp.applies(sizes, activation, XOR_X, params)
-    expected = logits_and_gradients(lambda p, x, m: net.forward(p, x, grad_masks=m), params, XOR_X, masks)
-    got = logits_and_gradients(lambda p, x, m: tiny_mlp.forward(activation, p, x, m), params, XOR_X, masks)
-    assert torch.equal(got[0], expected[0])
-    for name, grad in expected[1].items():
-        assert torch.equal(got[1][name], grad), name
-        assert got[1][name].is_contiguous()
+    gradients = assert_torchs_bits(activation, sizes, params, XOR_X, masks)
     pruned = masks["fc0.weight"] == 0
-    assert torch.equal(got[1]["fc0.weight"][pruned], torch.zeros(int(pruned.sum())))
+    assert torch.equal(gradients["fc0.weight"][pruned], torch.zeros(int(pruned.sum())))
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
@@ -71,13 +77,7 @@ def test_same_bits_for_other_batches_and_outputs(activation, batch, hidden, outp
     sizes = (2, hidden, outputs)
     params = population(37, sizes, seed=batch)
     masks = {"fc1.weight": (torch.rand(37, outputs, hidden, generator=generator) > 0.4).float()}
-    net = PopulationMLP(sizes, activation)
-    assert tiny_mlp.applies(sizes, activation, x, params)
-    expected = logits_and_gradients(lambda p, x, m: net.forward(p, x, grad_masks=m), params, x, masks)
-    got = logits_and_gradients(lambda p, x, m: tiny_mlp.forward(activation, p, x, m), params, x, masks)
-    assert torch.equal(got[0], expected[0])
-    for name, grad in expected[1].items():
-        assert torch.equal(got[1][name], grad), name
+    assert_torchs_bits(activation, sizes, params, x, masks)
 
 
 @pytest.mark.parametrize("activation", sorted(tiny_mlp.ACTIVATION_FORWARD))

@@ -116,7 +116,7 @@ class InBackwardAdam:
         self.updated: set[str] = set()          # weights updated during this step's backward pass
         self.weights = {name: weight for name, weight in weights.items() if self._qualifies(weight)}
         for weight in self.weights.values():
-            self._initialise_state(weight)
+            adam_state(self.optimizer, weight)
 
     def _qualifies(self, weight: torch.Tensor) -> bool:
         group = self.optimizer.param_groups[0]
@@ -127,13 +127,6 @@ class InBackwardAdam:
         return (id(weight) in handed and weight.device.type == "cpu" and weight.dtype == torch.float32
                 and weight.is_contiguous() and weight[0].numel() % MEMBER_ALIGNMENT == 0)
 
-    def _initialise_state(self, weight: torch.Tensor) -> None:
-        """Adam's state for ``weight`` as ``torch.optim.Adam`` creates it at its first step (fused)."""
-        state = self.optimizer.state[weight]
-        if not state:
-            state["step"] = torch.zeros((), dtype=torch.float32, device=weight.device)
-            state["exp_avg"] = torch.zeros_like(weight, memory_format=torch.preserve_format)
-            state["exp_avg_sq"] = torch.zeros_like(weight, memory_format=torch.preserve_format)
 
     def updates(self) -> dict[torch.Tensor, MemberUpdate]:
         """weight tensor -> its block update, for ``updates_in_backward``."""
@@ -165,6 +158,17 @@ class InBackwardAdam:
                                eps=group["eps"], maximize=False, grad_scale=None, found_inf=None)
 
 
+def adam_state(optimizer: torch.optim.Optimizer, parameter: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``parameter``'s Adam state, created first as ``torch.optim.Adam`` (fused) creates it at its first step:
+    a float32 step count and zero moments."""
+    state = optimizer.state[parameter]
+    if not state:
+        state["step"] = torch.zeros((), dtype=torch.float32, device=parameter.device)
+        state["exp_avg"] = torch.zeros_like(parameter, memory_format=torch.preserve_format)
+        state["exp_avg_sq"] = torch.zeros_like(parameter, memory_format=torch.preserve_format)
+    return state
+
+
 def direct_adam_step(optimizer: torch.optim.Optimizer) -> None:
     """``optimizer.step()`` for an Adam that ``direct_adam_qualifies``: the state ``torch.optim.Adam`` creates at a
     parameter's first step, its step counts advanced by ``torch._foreach_add_``, and the one ``torch._fused_adam_``
@@ -174,12 +178,7 @@ def direct_adam_step(optimizer: torch.optim.Optimizer) -> None:
         params = [p for p in group["params"] if p.grad is not None]
         if not params:
             continue
-        states = [optimizer.state[p] for p in params]
-        for parameter, state in zip(params, states):
-            if not state:
-                state["step"] = torch.zeros((), dtype=torch.float32, device=parameter.device)
-                state["exp_avg"] = torch.zeros_like(parameter, memory_format=torch.preserve_format)
-                state["exp_avg_sq"] = torch.zeros_like(parameter, memory_format=torch.preserve_format)
+        states = [adam_state(optimizer, p) for p in params]
         steps = [state["step"] for state in states]
         beta1, beta2 = group["betas"]
         with torch.no_grad():

@@ -22,12 +22,12 @@ from typing import Callable
 import torch
 
 from lth.core import cpu_fastpath
+from lth.core.models import ACTIVATIONS
 
 # torch (aten's bmm / baddbmm on a CPU) takes its plain per-member loop below this many multiply-adds per member.
 PLAIN_LOOP_LIMIT = 400
 
-ACTIVATION_FORWARD: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+ACTIVATION_FORWARD = ACTIVATIONS            # the activations PopulationMLP applies
 # The backward formula autograd uses for each activation (torch's derivatives: of the activation's result).
 ACTIVATION_BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "relu": lambda grad, result: torch.ops.aten.threshold_backward(grad, result, 0),
