@@ -3,8 +3,7 @@ random sparse mask) and Han et al.'s prune-and-continue baseline, for any popula
 
 Each pruning round trains the tickets (and Han's baseline) as one population (``PopulationTrainer``); the
 round's controls train with them, or, where a member's bits do not depend on its population, later with every
-round's controls and the one-shot levels in one population (each member keeping its own seed), groups of which
-the chain's workers train whenever they have no ticket left to train (``_background``). Each round is a
+round's controls and the one-shot levels in one population (each member keeping its own seed). Each round is a
 step of the study driver (``StudyDriver``): state is saved after every round (weights and masks needed for the
 next round plus results so far), so a killed run resumes from the last finished round and produces results
 identical to an uninterrupted run; a checkpoint of another config, dataset or code is set aside with a message.
