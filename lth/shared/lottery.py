@@ -22,7 +22,6 @@ from lth.core.engine import TrainSettings, members_slice
 from lth.core.processes import Background, draws_per_population, population_ranges
 from lth.core.masks import Masks, dense_masks, prune_by_rate, prune_global, prune_lowest
 from lth.data import DeviceData, Split
-from lth.ranks import world
 from lth.shared.driver import StudyDriver, study_fingerprint
 from lth.shared.members import derive_seed, repeat_each, tile
 from lth.shared.population import PopulationTrainer, fresh_init, ticket_init
@@ -274,18 +273,17 @@ class Lottery:
             self._deferred_parts[r] = params, masks, roles, seeds
         return self._deferred_parts[r]
 
-    def _deferred_size(self, r: int, state: dict[str, Any]) -> int:
-        """How many members round ``r`` adds to the deferred population (0: the one-shot levels, built to be
-        counted: a subclass may add controls to them)."""
+    def _deferred_size(self, r: int) -> int:
+        """How many members round ``r`` adds to the deferred population (0: the one-shot levels)."""
         if r == 0:
-            return len(self._deferred_part(0, state)[2]) if self.controls.one_shot_rounds else 0
+            return self.trials * len(self.controls.one_shot_rounds)
         return sum(role not in ("ticket", "han") for role in self._layout(r))
 
     def _deferred_population(self, last: int, state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], Masks,
                                                                                 list[str], list[int]]:
         """The deferred population up to round ``last``: the one-shot levels, then every round's controls
         (in round order, each with its seed from its round's layout)."""
-        parts = [self._deferred_part(r, state) for r in range(last + 1) if self._deferred_size(r, state)]
+        parts = [self._deferred_part(r, state) for r in range(last + 1) if self._deferred_size(r)]
         if not parts:
             return {}, {}, [], []
         return (concat_members([p[0] for p in parts]), concat_members([p[1] for p in parts]),
@@ -296,11 +294,9 @@ class Lottery:
         deferred population whose members exist by round ``r`` (the one-shot levels and the controls of
         rounds 1..r), those that gave way earlier first, then the latest (longest-training) first. Their
         states live in ``state["background"]`` (saved with the study; ``_controls_step`` resumes from it).
-        None where nothing is deferred, the workers are not split over processes or several ranks train."""
-        if r == 0 or not self._defers_controls() or world()[1] > 1:
-            return None
-        total = sum(self._deferred_size(k, state) for k in range(self.rounds + 1))
-        if not total or self.trainer.processes(total) <= 1:
+        None where nothing is deferred or the workers are not split over processes."""
+        total = sum(self._deferred_size(k) for k in range(self.rounds + 1))
+        if r == 0 or not total or not self._defers_controls() or self.trainer.processes(total) <= 1:
             return None
         params, masks, roles, seeds = self._deferred_population(r, state)
         if not roles:
