@@ -5,7 +5,7 @@ import pytest
 import torch
 from results_compare import assert_same_result
 
-from lth.core import cpu_fastpath, engine
+from lth.core import cpu_fastpath
 from lth.core.convnets import PopulationConvNet
 from lth.core.cpu_fastpath import InBackwardAdam
 from lth.core.engine import (PopulationRun, Split, TrainJob, TrainSettings, early_stop, evaluate,
@@ -403,23 +403,3 @@ def test_train_result_state_round_trips():
     state = result.to_state()
     assert not any(dataclasses.is_dataclass(v) for v in state.values())
     _assert_same_result(result, type(result).from_state(state))
-
-
-@pytest.mark.parametrize("after", [1, 7, 37, 59])
-def test_a_preempted_training_resumes_to_the_uninterrupted_bits(after, tmp_path):
-    """``preempt`` stops a training after any step (evaluation point or not, before or after members retired
-    by patience) with a snapshot that, written and read back, continues to exactly the uninterrupted result."""
-    train, test = _problem(torch.float32)
-    model = PopulationMLP((20, 16, 8, 3))
-    params = model.init_params([1, 2, 3, 4])
-    settings = TrainSettings(iterations=60, batch_size=8, optimizer="adam", lr=3e-2, eval_every=5, patience=10)
-    job = TrainJob(model, params, _random_masks(model, params, 0), settings, train, [7, 8, 9, 10],
-                   {"validation": test}, track_best="validation")
-    whole = train_population(job)
-    assert len(set(whole.stopped_iteration.tolist())) > 1            # members retire at different points
-    steps = []
-    with pytest.raises(engine.Preempted) as gave_way:
-        train_population(job, preempt=lambda: steps.append(1) or len(steps) >= after)
-    assert gave_way.value.snapshot["iteration"] == after
-    torch.save(gave_way.value.snapshot, tmp_path / "preempted.pt")
-    _assert_same_result(whole, train_population(job, resume=load_torch(tmp_path / "preempted.pt")))

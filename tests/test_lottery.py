@@ -10,7 +10,6 @@ import pytest
 import torch
 
 import lth.core.engine as engine
-import lth.core.processes as processes
 import lth.shared.driver as driver
 import lth.shared.population as population
 from lth.core.masks import dense_masks, prune_by_rate
@@ -341,36 +340,3 @@ def test_a_population_evaluated_only_at_its_end_is_tested_once_with_the_same_res
     both = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "b.pt", progress=False).run()
     assert json.dumps(shortcut, sort_keys=True) == json.dumps(both, sort_keys=True)
     assert calls.count(200) == 2 * tests_once > 0
-
-
-def test_controls_trained_in_the_chains_idle_time_keep_their_results_and_resume(monkeypatch, tmp_path):
-    """The workers of a chain round that have no ticket left train groups of the deferred controls population
-    (``Lottery._background``): the results are byte for byte those of a run that trains every control after
-    the chain, some groups did train during the chain, and a run stopped after a round (its checkpoint holding
-    background groups part-trained or finished) resumes to the same results. Groups of one or two of these
-    small nets (the weight floor lowered), so that there is background to take."""
-    monkeypatch.setattr(processes, "MIN_GROUP_WEIGHTS", 1)
-    config = dataclasses.replace(TINY, patience=50, iterations=600, trials=3, min_remaining=0.5)
-    monkeypatch.setattr(MnistLottery, "_background", lambda self, r, state: None)
-    reference = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "ref.pt", progress=False).run()
-    monkeypatch.undo()
-    monkeypatch.setattr(processes, "MIN_GROUP_WEIGHTS", 1)
-    seen, real_controls_step = [], MnistLottery._controls_step
-
-    def spying(self, state):
-        seen.append([sorted(group) for group in (state["background"] or {}).get("groups", []) if group])
-        real_controls_step(self, state)
-
-    monkeypatch.setattr(MnistLottery, "_controls_step", spying)
-    results = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "ck.pt", progress=False).run()
-    assert any(seen[0]), "no group of the controls trained during the chain"
-    assert json.dumps(results, sort_keys=True) == json.dumps(reference, sort_keys=True)
-    stopped = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "stopped.pt", progress=False)
-    stopped.driver.start(lambda: {"rounds": [], "one_shot": None})
-    for r in range(3):
-        stopped._round_step(r, stopped.state)
-        stopped.state["done"].append(f"round {r}")
-        stopped.driver.save()
-    assert any(stopped.state["background"]["groups"])
-    resumed = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "stopped.pt", progress=False).run()
-    assert json.dumps(resumed, sort_keys=True) == json.dumps(reference, sort_keys=True)

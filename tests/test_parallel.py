@@ -1,4 +1,3 @@
-import dataclasses
 import os
 import signal
 import subprocess
@@ -15,7 +14,7 @@ from lth.core.engine import Split, TrainJob, TrainSettings, train_in_chunks
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.core.models import PopulationMLP
 import lth.core.processes as processes
-from lth.core.processes import (Background, draws_per_population, member_ranges, split_ranges, train_in_processes,
+from lth.core.processes import (draws_per_population, member_ranges, split_ranges, train_in_processes,
                                 worker_count, workers_for)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,40 +95,6 @@ def test_regrouped_split_equals_one_process(monkeypatch):
     assert snapshots and snapshots[-1]["ranges"] == [[0, 8], [8, 16], [16, 20], [20, 28], [28, 36], [36, 40]]
     assert {"result"} <= {key for group in snapshots[-1]["groups"] if group for key in group}
     _assert_same(train_in_chunks(job, 40), split)
-
-
-@pytest.mark.parametrize("background_iterations, finished", [(4000, False), (40, True)])
-def test_a_worker_left_without_a_group_trains_background_groups_until_the_training_is_done(
-        monkeypatch, background_iterations, finished):
-    """A worker with no group left takes groups of another population (``Background``) and gives its core
-    back, with a snapshot, as soon as the training's own groups are done; the training's members and, resumed
-    from the background's group states, the other population's get exactly their uninterrupted bits. The
-    training's second group is held back for a second (the workers are forked: the patch reaches them), so the
-    worker done with the first trains background groups meanwhile: one long one stopped in the middle, or two
-    short ones to their end."""
-    real_train_group = processes.train_group
-
-    def slow_second_group(job, ranges, index, *args, **kwargs):
-        if ranges == [[0, 1], [1, 5]] and index == 1:
-            time.sleep(1.0)
-        return real_train_group(job, ranges, index, *args, **kwargs)
-
-    monkeypatch.setattr(processes, "train_group", slow_second_group)
-    settings = TrainSettings(iterations=120, batch_size=8, optimizer="adam", lr=3e-3, eval_every=20)
-    job = _job(settings, [10, 11, 12, 13, 14], track_best="validation")
-    long_or_short = dataclasses.replace(settings, iterations=background_iterations)
-    other = _job(long_or_short, [30, 31, 32, 33], members=4, track_best="validation")
-    ranges, groups = [[0, 2], [2, 4]], [None, None]
-    primary = train_in_processes(job, 5, 2, resume={"ranges": [[0, 1], [1, 5]], "groups": [None, None]},
-                                 background=Background(other, ranges, groups, [1, 0]))
-    _assert_same(train_in_chunks(job, 5), primary)
-    if finished:
-        assert all(group is not None and "result" in group for group in groups)
-    else:
-        assert groups[0] is None and "snapshot" in groups[1]
-        assert 0 < groups[1]["snapshot"]["iteration"] < background_iterations
-    _assert_same(train_in_chunks(other, 4), train_in_processes(other, 4, 2, resume={"ranges": ranges,
-                                                                                   "groups": groups}))
 
 
 @pytest.mark.parametrize("shared", [False, True])

@@ -508,24 +508,14 @@ class SnapshotClock:
             self.last = time.monotonic()
 
 
-class Preempted(Exception):
-    """A training that gave way (``train_population``'s ``preempt``): ``snapshot`` continues it exactly."""
-
-    def __init__(self, snapshot: dict[str, Any]):
-        super().__init__("training preempted")
-        self.snapshot = snapshot
-
-
 def train_population(job: TrainJob, resume: dict[str, Any] | None = None,
                      on_snapshot: Callable[[dict[str, Any]], None] | None = None,
-                     snapshot_every_s: float = 600.0, preempt: Callable[[], bool] | None = None) -> TrainResult:
+                     snapshot_every_s: float = 600.0) -> TrainResult:
     """Train every member of ``job`` from its params (not modified) under its masks.
 
     Long trainings can be interrupted: at an evaluation point at least ``snapshot_every_s`` seconds after
     the previous snapshot, ``on_snapshot`` receives the loop's whole state (``PopulationRun.snapshot``);
-    passing it back as ``resume`` continues exactly where it stopped. ``preempt`` (asked after every step)
-    returning True stops the training there: it raises ``Preempted`` with the snapshot to resume from (a
-    background training giving its core back; ``lth.core.processes``)."""
+    passing it back as ``resume`` continues exactly where it stopped."""
     run = PopulationRun(job)
     done = run.restore(resume) if resume is not None else run.start()
     clock = SnapshotClock(on_snapshot, snapshot_every_s)
@@ -538,9 +528,6 @@ def train_population(job: TrainJob, resume: dict[str, Any] | None = None,
                 run.step(done)
                 done += 1
                 bar.update(1)
-                if preempt is not None and done < last and preempt():
-                    bar.close()
-                    raise Preempted(run.snapshot(done))
                 if run.is_eval_point(done):
                     run.record(done)
                     if done < last:
@@ -595,13 +582,12 @@ def group_label(job: TrainJob, start: int, stop: int, ranges: list[list[int]]) -
 
 def train_group(job: TrainJob, ranges: list[list[int]], index: int, saved: dict[str, Any] | None,
                 on_snapshot: Callable[[dict[str, Any]], None] | None, snapshot_every_s: float,
-                progress: bool = True, preempt: Callable[[], bool] | None = None) -> TrainResult:
-    """Train group ``index`` of ``ranges`` (from its snapshot ``saved`` if it has one; ``preempt`` as
-    ``train_population`` takes it)."""
+                progress: bool = True) -> TrainResult:
+    """Train group ``index`` of ``ranges`` (from its snapshot ``saved`` if it has one)."""
     start, stop = ranges[index]
     part = job.members_slice(start, stop, group_label(job, start, stop, ranges) if progress else None)
     return train_population(part, resume=saved["snapshot"] if saved and "snapshot" in saved else None,
-                            on_snapshot=on_snapshot, snapshot_every_s=snapshot_every_s, preempt=preempt)
+                            on_snapshot=on_snapshot, snapshot_every_s=snapshot_every_s)
 
 
 def train_in_groups(job: TrainJob, ranges: list[list[int]], resume: GroupSnapshot | None = None,

@@ -27,10 +27,8 @@ from typing import Any, Callable
 
 import torch
 
-from dataclasses import dataclass
-
-from lth.core.engine import (GroupSnapshot, Preempted, TrainJob, TrainResult, TrainSettings, check_ranges,
-                             chunk_ranges, join_results, train_group, train_in_groups, train_listed_groups)
+from lth.core.engine import (GroupSnapshot, TrainJob, TrainResult, TrainSettings, check_ranges, chunk_ranges,
+                             join_results, train_group, train_in_groups, train_listed_groups)
 from lth.core.optimizer import make_optimizer
 from lth.io import load_torch
 from lth.ranks import die_with_parent, exchange, share, world
@@ -91,32 +89,6 @@ def split_ranges(members: int, processes: int, chunk: int, regroup_weights: int 
     return [r for start, stop in member_ranges(members, processes) for r in chunk_ranges(start, stop, chunk)]
 
 
-def population_ranges(job: TrainJob, chunk: int, processes: int, members: int | None = None) -> list[list[int]]:
-    """The groups ``train_in_processes`` cuts a population of ``job``'s members (or of ``members`` such
-    members: one growing member by member) into on ``processes`` cores, fresh (not resumed): regrouped for load
-    sharing where a member's bits do not depend on its group, else one consecutive share per process (and
-    rank) in chunks."""
-    regroup = None if draws_per_population(job.settings, job.model) else member_weights(job)
-    # Where grouping changes a member's bits (regroup None), groups are cut as one rank would cut them.
-    shares = max(1, processes) * (world()[1] if regroup is not None else 1)
-    return split_ranges(job.members if members is None else members, shares, chunk, regroup)
-
-
-@dataclass
-class Background:
-    """Groups of another population that the workers of a training may train while they would otherwise
-    wait for its last groups (a lottery's controls during its ticket chain): ``job`` holds (at least) the
-    members of the ``ready`` groups of ``ranges``, in the order the workers take them; ``groups`` is that
-    population's group snapshot list (``GroupSnapshot``), updated in place as groups finish (``{"result":
-    ...}``) or give way (``{"snapshot": ...}``): whoever holds the list saves it with its own state. A
-    background group gives its core back as soon as the training's own groups are all done (``Preempted``)
-    and continues from its snapshot later; each member gets the same bits as in one uninterrupted population."""
-    job: TrainJob
-    ranges: list[list[int]]
-    groups: list[dict[str, Any] | None]
-    ready: list[int]
-
-
 def member_weights(job: TrainJob) -> int:
     """Weights (parameters) of one member of ``job``'s population."""
     return sum(p[0].numel() for p in job.params.values())
@@ -124,7 +96,7 @@ def member_weights(job: TrainJob) -> int:
 
 def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupSnapshot | None = None,
                        on_snapshot: Callable[[GroupSnapshot], None] | None = None,
-                       snapshot_every_s: float = 600.0, background: Background | None = None) -> TrainResult:
+                       snapshot_every_s: float = 600.0) -> TrainResult:
     """``train_in_groups`` with the groups spread over ``processes`` single-threaded worker processes; the
     same result as one process. A worker takes the next unfinished group whenever it is free, the last
     groups first (a lottery's population lists its longest-training members last), so a slow group does not
@@ -137,12 +109,13 @@ def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupS
 
     In a distributed job (``lth.ranks``) each rank trains its share of the unfinished groups (split over
     its own processes as above) and the ranks then exchange the results; every rank returns the whole result.
-    Its snapshots hold its own groups' states; a resumed run merges every rank's.
-
-    ``background`` (``Background``): groups of another population that a worker trains when no group of
-    this one is left to take, until this one's groups are all done (only split over processes on one rank)."""
+    Its snapshots hold its own groups' states; a resumed run merges every rank's."""
     members, (_, ranks) = job.members, world()
-    ranges = [list(r) for r in resume["ranges"]] if resume is not None else population_ranges(job, chunk, processes)
+    regroup = None if draws_per_population(job.settings, job.model) else member_weights(job)
+    # Where grouping changes a member's bits (regroup None), groups are cut as one rank would cut them.
+    shares = max(1, processes) * (ranks if regroup is not None else 1)
+    ranges = ([list(r) for r in resume["ranges"]] if resume is not None
+              else split_ranges(members, shares, chunk, regroup))
     check_ranges(ranges, members)
     if ranks == 1 and (processes <= 1 or members < 2):
         return train_in_groups(job, ranges, resume, on_snapshot, snapshot_every_s)
@@ -150,8 +123,7 @@ def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupS
     mine = share([i for i, g in enumerate(groups) if g is None or "result" not in g][::-1])
     if processes > 1:
         _import_what_optimizers_import(job.settings)
-        pool = _WorkerPool(job, ranges, groups, mine, on_snapshot, snapshot_every_s,
-                           background if ranks == 1 else None)
+        pool = _WorkerPool(job, ranges, groups, mine, on_snapshot, snapshot_every_s)
         try:
             for number in range(workers_for(len(mine), processes)):
                 pool.start(show_progress=number == 0)
@@ -171,16 +143,11 @@ class _WorkerPool:
     their pipes."""
 
     def __init__(self, job: TrainJob, ranges: list[list[int]], groups: list[dict[str, Any] | None],
-                 pending: list[int], on_snapshot: Callable[[GroupSnapshot], None] | None, snapshot_every_s: float,
-                 background: Background | None = None):
+                 pending: list[int], on_snapshot: Callable[[GroupSnapshot], None] | None, snapshot_every_s: float):
         self.job, self.ranges, self.groups, self.pending = job, ranges, groups, pending
         self.on_snapshot, self.snapshot_every_s = on_snapshot, snapshot_every_s
-        self.background = background
         self.context = multiprocessing.get_context("fork")
         self.taken = self.context.Value("i", 0)      # how many of ``pending`` workers have taken (shared memory)
-        self.background_taken = self.context.Value("i", 0)   # ... and of ``background.ready``
-        self.finished = self.context.Value("i", 0)           # how many of ``pending`` are trained
-        self.all_done = self.context.Value("b", 0, lock=False)   # set once every group of ``job`` is done
         self.parent = os.getpid()
         # per worker: its process and the group it trains now (None before its first)
         self.workers: dict[multiprocessing.connection.Connection, list[Any]] = {}
@@ -205,19 +172,9 @@ class _WorkerPool:
             self.taken.value += 1
         return self.pending[position] if position < len(self.pending) else None
 
-    def take_background(self) -> int | None:
-        """The next background group to train (None when there is none or this training's groups are done)."""
-        if self.background is None or self.all_done.value:
-            return None
-        with self.background_taken.get_lock():
-            position = self.background_taken.value
-            self.background_taken.value += 1
-        return self.background.ready[position] if position < len(self.background.ready) else None
-
     def work(self, show_progress: bool, connection: multiprocessing.connection.Connection) -> None:
         """The worker's whole life: train groups single-threaded as long as there are any (with a progress bar
-        for each when ``show_progress``), then background groups until this training is done; send snapshots
-        and results."""
+        for each when ``show_progress``), send snapshots and results."""
         die_with_parent(self.parent)
         _fresh_progress_bar_locks()
         torch.set_num_threads(1)
@@ -229,19 +186,6 @@ class _WorkerPool:
                 result = train_group(self.job, self.ranges, index, self.groups[index], send, self.snapshot_every_s,
                                      progress=show_progress)
                 connection.send_bytes(_pack(("done", index, result.to_state())))
-                with self.finished.get_lock():
-                    self.finished.value += 1
-                    if self.finished.value == len(self.pending):
-                        self.all_done.value = 1      # background groups give their cores back
-            while (index := self.take_background()) is not None:
-                connection.send_bytes(_pack(("start", -1, None)))
-                background = self.background
-                try:
-                    result = train_group(background.job, background.ranges, index, background.groups[index], None,
-                                         math.inf, progress=False, preempt=lambda: bool(self.all_done.value))
-                    connection.send_bytes(_pack(("background", index, {"result": result.to_state()})))
-                except Preempted as gave_way:
-                    connection.send_bytes(_pack(("background", index, {"snapshot": gave_way.snapshot})))
             connection.send_bytes(_pack(("finished", -1, None)))
         except BaseException:               # noqa: BLE001 - every failure must reach the parent
             connection.send_bytes(_pack(("error", -1, traceback.format_exc())))
@@ -264,10 +208,7 @@ class _WorkerPool:
                     raise RuntimeError(f"the worker process training members {self.members(index)} failed:\n"
                                        f"{payload}")
                 if kind == "start":
-                    self.workers[connection][1] = message_index if message_index >= 0 else None
-                    continue
-                if kind == "background":
-                    self.background.groups[message_index] = payload
+                    self.workers[connection][1] = message_index
                     continue
                 if kind == "finished":
                     del self.workers[connection]

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from lth.core.engine import TrainSettings, members_slice
-from lth.core.processes import Background, draws_per_population, population_ranges
+from lth.core.processes import draws_per_population
 from lth.core.masks import Masks, dense_masks, prune_by_rate, prune_global, prune_lowest
 from lth.data import DeviceData, Split
 from lth.shared.driver import StudyDriver, study_fingerprint
@@ -151,7 +151,6 @@ class Lottery:
         self.driver = StudyDriver(checkpoint, study_fingerprint(spec, data), label, device, progress)
         self.trainer = PopulationTrainer(model, settings, data, names, self.driver, spec.seed, device, chunk,
                                          split_over_processes, curve_test, snapshot_every_s)
-        self._deferred_parts: dict[int, tuple[dict[str, torch.Tensor], Masks, list[str], list[int]]] = {}
 
     @property
     def fingerprint(self) -> str:
@@ -232,8 +231,6 @@ class Lottery:
         masks = (dense_masks(self.init, self.names) if r == 0 else
                  self.prune({n: state["ticket_trained"][n].abs() for n in self.names}, state["ticket_masks"]))
         parts, mask_parts, roles, positions = [self.init], [masks], ["ticket"] * T, list(range(T))
-        if self._defers_controls():
-            state.setdefault("round_masks", {})[r] = masks
         if r > 0 and not self._defers_controls():
             controls, control_masks = self._control_members(r, masks)
             if controls:
@@ -246,85 +243,39 @@ class Lottery:
             roles += ["han"] * T
             positions += list(range(len(layout) - T, len(layout)))
         result, summary = self.trainer.train(concat_members(parts), concat_members(mask_parts), roles, r, "imp",
-                                             curves, self.trainer.member_seeds("imp", r, positions),
-                                             background=self._background(r, state))
+                                             curves, self.trainer.member_seeds("imp", r, positions))
         state["ticket_masks"], state["ticket_trained"] = masks, members_slice(result.params, 0, T)
+        if self._defers_controls():
+            state.setdefault("round_masks", {})[r] = masks
         if self.controls.han_baseline:
             state["han_masks"] = han_masks if "han" in layout else masks
             state["han_trained"] = members_slice(result.params, len(roles) - T, len(roles))
         return summary
 
-    def _deferred_part(self, r: int, state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], Masks, list[str],
-                                                                     list[int]]:
-        """The deferred population's members from round ``r`` (0: the one-shot levels, from the dense-trained
-        tickets): weights, masks, roles (``role@r``; one-shot roles prefixed ``ONE_SHOT``) and batch seeds
-        (their own populations' seeds). Built once per run: every chain round's background reuses them."""
-        if r not in self._deferred_parts:
-            if r == 0:
-                params, masks, one_shot_roles = self._one_shot_members(state)
-                roles = [ONE_SHOT + role for role in one_shot_roles]
-                seeds = self.trainer.member_seeds("one-shot", 0, range(len(one_shot_roles)))
-            else:
-                layout = self._layout(r)
-                positions = [k for k, role in enumerate(layout) if role not in ("ticket", "han")]
-                params, masks = self._control_members(r, state["round_masks"][r]) if positions else ({}, {})
-                roles = [f"{layout[k]}@{r}" for k in positions]
-                seeds = self.trainer.member_seeds("imp", r, positions)
-            self._deferred_parts[r] = params, masks, roles, seeds
-        return self._deferred_parts[r]
-
-    def _deferred_size(self, r: int) -> int:
-        """How many members round ``r`` adds to the deferred population (0: the one-shot levels)."""
-        if r == 0:
-            return self.trials * len(self.controls.one_shot_rounds)
-        return sum(role not in ("ticket", "han") for role in self._layout(r))
-
-    def _deferred_population(self, last: int, state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], Masks,
-                                                                                list[str], list[int]]:
-        """The deferred population up to round ``last``: the one-shot levels, then every round's controls
-        (in round order, each with its seed from its round's layout)."""
-        parts = [self._deferred_part(r, state) for r in range(last + 1) if self._deferred_size(r)]
-        if not parts:
-            return {}, {}, [], []
-        return (concat_members([p[0] for p in parts]), concat_members([p[1] for p in parts]),
-                [role for p in parts for role in p[2]], [seed for p in parts for seed in p[3]])
-
-    def _background(self, r: int, state: dict[str, Any]) -> Background | None:
-        """What the workers of chain round ``r`` train while they wait for its last tickets: the groups of the
-        deferred population whose members exist by round ``r`` (the one-shot levels and the controls of
-        rounds 1..r), those that gave way earlier first, then the latest (longest-training) first. Their
-        states live in ``state["background"]`` (saved with the study; ``_controls_step`` resumes from it).
-        None where nothing is deferred or the workers are not split over processes."""
-        total = sum(self._deferred_size(k) for k in range(self.rounds + 1))
-        if r == 0 or not total or not self._defers_controls() or self.trainer.processes(total) <= 1:
-            return None
-        params, masks, roles, seeds = self._deferred_population(r, state)
-        if not roles:
-            return None
-        job = self.trainer.job(params, masks, roles, 0, "controls", None, seeds)
-        if state.get("background") is None:
-            ranges = population_ranges(job, self.trainer.chunk or total, self.trainer.processes(total), total)
-            state["background"] = {"ranges": ranges, "groups": [None] * len(ranges)}
-        ranges, groups = state["background"]["ranges"], state["background"]["groups"]
-        ready = [i for i, (_, stop) in enumerate(ranges) if stop <= len(roles)
-                 and (groups[i] is None or "result" not in groups[i])]
-        order = [i for i in ready if groups[i] is not None] + [i for i in ready[::-1] if groups[i] is None]
-        return Background(job, ranges, groups, order)
-
     def _controls_step(self, state: dict[str, Any]) -> None:
         """Every round's controls in one population (they need nothing of later rounds), each with its seed
         from its round's layout, and the one-shot levels (``_one_shot_members``) with their own seeds ahead of
-        them: one population ends with one tail of a few long trainings instead of two. Groups of it that
-        trained in the chain's idle time (``_background``) continue from where they stopped. The controls'
+        them: one population ends with one tail of a few long trainings instead of two. The controls'
         summaries join their rounds' records; the one-shot records become ``one_shot``."""
+        parts, mask_parts, roles, seeds = [], [], [], []
         deferred = self._defers_controls()
-        params, masks, roles, seeds = self._deferred_population(self.rounds, state) if deferred else ({}, {}, [], [])
-        if state.get("background") is not None:
-            if state.get("partial") is None:
-                state["partial"] = {"key": ["controls", 0], "run": state["background"]}
-            state["background"] = None
+        if deferred and self.controls.one_shot_rounds:
+            params, masks, one_shot_roles = self._one_shot_members(state)
+            parts.append(params), mask_parts.append(masks)
+            roles += [ONE_SHOT + role for role in one_shot_roles]
+            seeds += self.trainer.member_seeds("one-shot", 0, range(len(one_shot_roles)))
+        for r in range(1, self.rounds + 1 if deferred else 1):
+            layout = self._layout(r)
+            positions = [k for k, role in enumerate(layout) if role not in ("ticket", "han")]
+            if not positions:
+                continue
+            params, masks = self._control_members(r, state["round_masks"][r])
+            parts.append(params), mask_parts.append(masks)
+            roles += [f"{layout[k]}@{r}" for k in positions]
+            seeds += self.trainer.member_seeds("imp", r, positions)
         if roles:
-            _, summary = self.trainer.train(params, masks, roles, 0, "controls", None, seeds)
+            _, summary = self.trainer.train(concat_members(parts), concat_members(mask_parts), roles, 0, "controls",
+                                            None, seeds)
             one_shot = {key[len(ONE_SHOT):]: record for key, record in summary.items() if key.startswith(ONE_SHOT)}
             if one_shot:
                 state["one_shot"] = self._one_shot_records(one_shot)

@@ -11,7 +11,7 @@ import torch
 
 from lth.core.engine import TrainJob, TrainResult, TrainSettings, stop_and_final_accuracies
 from lth.core.masks import Masks, remaining_fraction
-from lth.core.processes import Background, train_in_processes, worker_count
+from lth.core.processes import train_in_processes, worker_count
 from lth.data import DeviceData, Split
 from lth.shared.driver import StudyDriver
 from lth.shared.members import derive_seed
@@ -82,17 +82,24 @@ class PopulationTrainer:
 
     def train(self, params: dict[str, torch.Tensor], masks: Masks, roles: list[str], round_index: int, label: str,
               curves_for: torch.Tensor | None, seeds: list[int] | None = None, model: Any = None,
-              settings: TrainSettings | None = None,
-              background: Background | None = None) -> tuple[TrainResult, dict[str, Any]]:
+              settings: TrainSettings | None = None) -> tuple[TrainResult, dict[str, Any]]:
         """Train one population (members in ``roles`` order) and summarise each role's members. Member k's
         batch order comes from ``seeds[k]``, by default derived from its position in the population.
         ``model`` and ``settings`` replace the trainer's for this population (e.g. a model with frozen
         weights). A killed training resumes from the driver state's ``partial`` snapshot of the same
-        ``(label, round_index)``. ``background``: groups of another population its workers may train while
-        they wait for this one's last groups (``lth.core.processes.Background``)."""
+        ``(label, round_index)``."""
         model = self.model if model is None else model
-        job = self.job(params, masks, roles, round_index, label, curves_for, seeds, model, settings)
-        result = self._run(job, [label, round_index], len(roles), background)
+        if seeds is None:
+            seeds = self.member_seeds(label, round_index, range(len(roles)))
+        evaluations, eval_members = {"validation": self.data.validation}, {}
+        if curves_for is not None:
+            evaluations["test"] = self.curve_test if self.curve_test is not None else self.data.test
+            eval_members["test"] = curves_for
+        job = TrainJob(model, params, masks, self.settings if settings is None else settings, self.data.train,
+                       seeds, evaluations, eval_members, track_best="validation",
+                       stop_test=self.data.test if self._tests_where_trained() else None,
+                       progress=f"{label} round {round_index}" if self.driver.progress else None)
+        result = self._run(job, [label, round_index], len(roles))
         test_at_stop, final_test = ((result.test_at_stop, result.final_test) if result.test_at_stop is not None
                                     else stop_and_final_accuracies(model, result, self.data.test))
         pm = remaining_fraction(masks, self.names) if masks else torch.ones(len(roles), dtype=torch.float64)
@@ -100,27 +107,6 @@ class PopulationTrainer:
         if curves_for is not None:
             summary["curves"] = curve_summary(result)
         return result, summary
-
-    def job(self, params: dict[str, torch.Tensor], masks: Masks, roles: list[str], round_index: int, label: str,
-            curves_for: torch.Tensor | None, seeds: list[int] | None = None, model: Any = None,
-            settings: TrainSettings | None = None) -> TrainJob:
-        """The training ``train`` runs for these members (arguments as there): early stop on the validation
-        split, test curves for ``curves_for``, test accuracies where trained if members train one at a time."""
-        if seeds is None:
-            seeds = self.member_seeds(label, round_index, range(len(roles)))
-        evaluations, eval_members = {"validation": self.data.validation}, {}
-        if curves_for is not None:
-            evaluations["test"] = self.curve_test if self.curve_test is not None else self.data.test
-            eval_members["test"] = curves_for
-        return TrainJob(self.model if model is None else model, params, masks,
-                        self.settings if settings is None else settings, self.data.train, seeds, evaluations,
-                        eval_members, track_best="validation",
-                        stop_test=self.data.test if self._tests_where_trained() else None,
-                        progress=f"{label} round {round_index}" if self.driver.progress else None)
-
-    def processes(self, members: int) -> int:
-        """Worker processes a population of ``members`` trains in (1 unless split over processes)."""
-        return worker_count(self.device, members) if self.split_over_processes else 1
 
     def _tests_where_trained(self) -> bool:
         """Whether each member's test accuracies are computed by the worker process that trained it, right after
@@ -135,7 +121,7 @@ class PopulationTrainer:
         ``train`` gives them by default, so a member trained in another population keeps its batches."""
         return [derive_seed(self.seed, "data", label, round_index, k) for k in positions]
 
-    def _run(self, job: TrainJob, key: list[Any], members: int, background: Background | None = None) -> TrainResult:
+    def _run(self, job: TrainJob, key: list[Any], members: int) -> TrainResult:
         """The training itself, resumed from the driver state's snapshot of ``key`` if there is one, saving
         snapshots of its own (the state of the study plus the engine's state of this training)."""
         state = self.driver.state
@@ -145,9 +131,9 @@ class PopulationTrainer:
             state["partial"] = {"key": key, "run": progress}
             self.driver.save()
 
-        result = train_in_processes(job, self.chunk or members, self.processes(members),
+        processes = worker_count(self.device, members) if self.split_over_processes else 1
+        result = train_in_processes(job, self.chunk or members, processes,
                                     resume=partial["run"] if partial is not None and partial["key"] == key else None,
-                                    on_snapshot=save_partial, snapshot_every_s=self.snapshot_every_s,
-                                    background=background)
+                                    on_snapshot=save_partial, snapshot_every_s=self.snapshot_every_s)
         state["partial"] = None
         return result
