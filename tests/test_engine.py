@@ -403,3 +403,40 @@ def test_train_result_state_round_trips():
     state = result.to_state()
     assert not any(dataclasses.is_dataclass(v) for v in state.values())
     _assert_same_result(result, type(result).from_state(state))
+
+
+_FRESH_PROCESS_TRAINING = """
+import sys
+import torch
+from lth.core.engine import Split, TrainJob, TrainSettings, train_population
+from lth.core.models import PopulationMLP
+from lth.core.processes import _import_what_optimizers_import
+generator = torch.Generator().manual_seed(0)
+x = torch.randn(64, 20, generator=generator)
+split = Split(x, x[:, :3].argmax(1))
+model = PopulationMLP((20, 16, 3))
+settings = TrainSettings(iterations=30, batch_size=8, optimizer=sys.argv[1], lr=1e-2, momentum=0.9, eval_every=10)
+job = TrainJob(model, model.init_params([0, 1]), {}, settings, split, [0, 1], {"validation": split},
+               track_best="validation")
+_import_what_optimizers_import(settings)
+before_forking = "torch._dynamo" in sys.modules
+snapshots = []
+train_population(job, on_snapshot=snapshots.append, snapshot_every_s=0)
+train_population(job, resume=snapshots[0])
+print(before_forking, "torch._dynamo" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("optimizer, imported", [("adam", "False False"), ("sgd", "True True")])
+def test_adams_direct_step_never_imports_dynamo_and_sgd_imports_it_before_forking(optimizer, imported):
+    """A fresh process preparing to fork workers and training with Adam (a population, snapshots, a resume)
+    never imports ``torch._dynamo`` (~1.5 s per process: ``optimizer.skip_dynamo_import``); with SGD, whose
+    steps import it, ``_import_what_optimizers_import`` imports it before forking, so that the workers inherit
+    it instead of each importing it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    run = subprocess.run([sys.executable, "-c", _FRESH_PROCESS_TRAINING, optimizer], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split("\n")[-2] == imported

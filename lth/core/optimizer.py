@@ -15,9 +15,27 @@ import torch
 from lth.core import cpu_fastpath
 
 
+# The torch.optim.Optimizer methods that torch wraps in ``torch._disable_dynamo`` (torch/optim/optimizer.py).
+DYNAMO_DISABLED_METHODS = ("add_param_group", "state_dict", "load_state_dict", "zero_grad")
+
+
+def skip_dynamo_import() -> None:
+    """Let torch.optim run without importing ``torch._dynamo``: torch wraps some Optimizer methods in
+    ``torch._disable_dynamo``, whose first call imports ``torch._dynamo`` (~1.5 s per process, every stage and
+    worker paid it: docs/measurements.md) only to keep ``torch.compile`` out of them. Nothing here compiles, so
+    each wrapper is handed its own function as its disabled version up front (what it caches after that
+    import); eagerly the call is the same function either way."""
+    for name in DYNAMO_DISABLED_METHODS:
+        function = getattr(getattr(torch.optim.Optimizer, name), "__wrapped__", None)
+        if function is not None and getattr(function, "__dynamo_disable", None) is None:
+            setattr(function, "__dynamo_disable", function)
+
+
 def make_optimizer(params: list[torch.Tensor], settings: Any) -> torch.optim.Optimizer:
     """Adam or SGD over ``params`` (``settings``: optimizer, lr, momentum, weight_decay); fused where the
-    device supports it (fast, and no slowdown from zeros in Adam's state)."""
+    device supports it (fast, and no slowdown from zeros in Adam's state); without importing ``torch._dynamo``
+    (``skip_dynamo_import``)."""
+    skip_dynamo_import()
     device = params[0].device
     fused = device.type in ("cpu", "cuda") and params[0].dtype in (torch.float32, torch.float64, torch.float16,
                                                                      torch.bfloat16)

@@ -29,7 +29,7 @@ import torch
 
 from lth.core.engine import (GroupSnapshot, TrainJob, TrainResult, TrainSettings, check_ranges, chunk_ranges,
                              join_results, train_group, train_in_groups, train_listed_groups)
-from lth.core.optimizer import make_optimizer
+from lth.core.optimizer import PopulationOptimizer
 from lth.io import load_torch
 from lth.ranks import die_with_parent, exchange, share, world
 
@@ -228,10 +228,13 @@ class _WorkerPool:
 
 
 def _import_what_optimizers_import(settings: TrainSettings) -> None:
-    """Build a throwaway optimizer, so that the modules torch imports for the first one in a process
-    (``torch._dynamo``; bench/README.md) are imported once, before forking, instead of in every worker of
-    every population."""
-    make_optimizer([torch.zeros(16, requires_grad=True)], settings)
+    """Take one step of a throwaway population optimizer of ``settings``, so that what torch imports on a
+    first step (``torch._dynamo``, for any step through ``torch.optim``'s ``step``: SGD, or Adam where the
+    direct step does not qualify; bench/README.md) is imported once, before forking, instead of in every
+    worker of every population. Adam's direct step imports nothing (``optimizer.skip_dynamo_import``)."""
+    optimizer = PopulationOptimizer({"weight": torch.zeros(1, 16)}, set(), settings)
+    optimizer.state["weight"].sum().backward()
+    optimizer.step()
 
 
 def _pack(message: Any) -> bytes:
