@@ -325,35 +325,18 @@ def test_a_population_evaluated_only_at_its_end_is_tested_once_with_the_same_res
     """When every member's early-stop point is its last iteration (evaluated only at the end, as VGG-19 and
     ResNet-20 at ``quick``) the test set is evaluated once per population, not twice, and the results are
     those of evaluating the early-stop and the final weights separately."""
-    config = dataclasses.replace(TINY, iterations=50, eval_every=50, min_remaining=0.7, one_shot_rounds=[1],
-                                 curve_rounds=[])        # no test curves: only the accuracies at stop are counted
+    config = dataclasses.replace(TINY, iterations=50, eval_every=50, min_remaining=0.7, one_shot_rounds=[1])
     calls, real_evaluate = [], engine.evaluate
 
     def counting(model, params, split, *args, **kwargs):
         calls.append(len(split))
         return real_evaluate(model, params, split, *args, **kwargs)
 
-    def in_this_process(checkpoint):        # evaluations counted here, not in forked workers
-        lottery = MnistLottery(config, tiny_data(), torch.device("cpu"), checkpoint, progress=False)
-        lottery.trainer.split_over_processes = False
-        return lottery.run()
-
     monkeypatch.setattr(engine, "evaluate", counting)
-    shortcut = in_this_process(tmp_path / "a.pt")
+    shortcut = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "a.pt", progress=False).run()
     tests_once = calls.count(200)
     monkeypatch.setattr(engine, "same_weights", lambda a, b: False)
     calls.clear()
-    both = in_this_process(tmp_path / "b.pt")
+    both = MnistLottery(config, tiny_data(), torch.device("cpu"), tmp_path / "b.pt", progress=False).run()
     assert json.dumps(shortcut, sort_keys=True) == json.dumps(both, sort_keys=True)
     assert calls.count(200) == 2 * tests_once > 0
-
-
-def test_split_populations_test_their_members_where_they_trained_with_the_same_results(tmp_path):
-    """Split over worker processes, each group's test accuracies are computed by its worker right after it
-    trained; the results are byte for byte those of the lottery trained and tested in this one process."""
-    split = MnistLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "split.pt", progress=False)
-    assert split.trainer.split_over_processes and split.trainer._tests_where_trained()
-    alone = MnistLottery(TINY, tiny_data(), torch.device("cpu"), tmp_path / "alone.pt", progress=False)
-    alone.trainer.split_over_processes = False
-    assert not alone.trainer._tests_where_trained()
-    assert json.dumps(split.run(), sort_keys=True) == json.dumps(alone.run(), sort_keys=True)

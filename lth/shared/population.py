@@ -109,13 +109,12 @@ class PopulationTrainer:
         return result, summary
 
     def _tests_where_trained(self) -> bool:
-        """Whether each group's test accuracies are computed by the worker process that trained it, right after
-        its training, rather than by this process over the whole population afterwards: wherever populations
-        are split over worker processes. The evaluation then overlaps the other workers' training instead of
-        holding every core after the population (LeNet rounds: about 1.8 s each, measured in session 25), and
-        for the conv nets trained one member at a time it runs one member's convolutions, the kernels of its
-        validation evaluations (docs/measurements.md, sessions 23 and 25). The same bits either way (tests)."""
-        return self.split_over_processes
+        """Whether each member's test accuracies are computed by the worker process that trained it, right after
+        its training, rather than by this process over the whole population afterwards: where members train
+        one at a time in worker processes (the small conv nets on a CPU). The evaluation then overlaps the other
+        workers' training instead of holding every core after the population, and runs one member's
+        convolutions, the kernels of its validation evaluations (docs/measurements.md, session 23)."""
+        return self.split_over_processes and self.chunk == 1
 
     def member_seeds(self, label: str, round_index: Any, positions: Any) -> list[int]:
         """The batch-order seeds of the members at ``positions`` of population ``(label, round_index)``: what
