@@ -1,5 +1,8 @@
 import dataclasses
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -433,9 +436,6 @@ def test_adams_direct_step_never_imports_dynamo_and_sgd_imports_it_before_forkin
     never imports ``torch._dynamo`` (~1.5 s per process: ``optimizer.skip_dynamo_import``); with SGD, whose
     steps import it, ``_import_what_optimizers_import`` imports it before forking, so that the workers inherit
     it instead of each importing it."""
-    import subprocess
-    import sys
-    from pathlib import Path
     run = subprocess.run([sys.executable, "-c", _FRESH_PROCESS_TRAINING, optimizer], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -127,7 +127,6 @@ class InBackwardAdam:
         return (id(weight) in handed and weight.device.type == "cpu" and weight.dtype == torch.float32
                 and weight.is_contiguous() and weight[0].numel() % MEMBER_ALIGNMENT == 0)
 
-
     def updates(self) -> dict[torch.Tensor, MemberUpdate]:
         """weight tensor -> its block update, for ``updates_in_backward``."""
         return {weight: (lambda start, stop, grad, name=name: self.update_members(name, start, stop, grad))
