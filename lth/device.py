@@ -5,6 +5,7 @@ between machines does not invalidate DVC's cache; it is recorded in every result
 """
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import re
@@ -64,16 +65,24 @@ def device_description(device: torch.device) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
+def installed_version(package: str) -> str:
+    """``package``'s installed version without its local tag (``0.28.0+cu130`` -> ``0.28.0``), read from its
+    metadata: importing torchvision only for its version cost every stage ~1.5 s (it imports
+    ``torch._dynamo``); "-" where it is not installed."""
+    try:
+        return importlib.metadata.version(package).split("+")[0]
+    except importlib.metadata.PackageNotFoundError:
+        return "-"
+
+
 def environment_record(device: torch.device, numerics: dict[str, Any] | None = None) -> dict[str, Any]:
     """Device kind and library versions (recorded in every result); ``numerics`` adds the device's
     numerical settings where they matter (on CUDA: TF32, cuDNN determinism; see ``lth.device``)."""
     import numpy
-
-    from lth.torchvision_compat import torchvision
     record = {
         "device": device.type,
         "torch": torch.__version__.split("+")[0],
-        "torchvision": torchvision.__version__.split("+")[0],
+        "torchvision": installed_version("torchvision"),
         "numpy": numpy.__version__,
         "python": platform.python_version(),
     }

@@ -276,31 +276,34 @@ def test_adam_in_the_backward_pass_gives_the_bits_of_the_optimizer_step(monkeypa
     assert torch.equal(loss_fused[[0, 1, 2, 4]], loss_plain[[0, 1, 2, 4]]) and loss_fused[3].isnan().all()
 
 
-def test_direct_adam_step_gives_the_bits_of_torch_optim(monkeypatch):
-    """Adam's step without torch.optim's bookkeeping (``cpu_fastpath.direct_adam_step``) changes no bit: a
-    training with weight decay, a learning-rate schedule, in-backward updates, a diverged member and padded
-    tensors gives the weights, curves and optimizer state of ``torch.optim.Adam.step``."""
+@pytest.mark.parametrize("optimizer, momentum", [("adam", 0.0), ("sgd", 0.0), ("sgd", 0.9)])
+def test_direct_step_gives_the_bits_of_torch_optim(monkeypatch, optimizer, momentum):
+    """Adam's and SGD's steps without torch.optim's bookkeeping (``cpu_fastpath.direct_adam_step`` /
+    ``direct_sgd_step``) change no bit: a training with weight decay, a learning-rate schedule, momentum,
+    in-backward updates (Adam), a diverged member and padded tensors gives the weights and curves of
+    ``torch.optim``'s own step."""
     train, test = _problem(torch.float32)
     model = PopulationMLP((20, 16, 8, 3))
     seeds = [51, 52, 53]
     params = model.init_params(seeds)
     params["fc2.weight"][1] = float("inf")         # member 1 diverges at once
     masks = _random_masks(model, params, 5)
-    settings = TrainSettings(iterations=30, batch_size=8, optimizer="adam", lr=3e-3, weight_decay=1e-3,
-                             eval_every=10, warmup_iterations=7)
+    settings = TrainSettings(iterations=30, batch_size=8, optimizer=optimizer, lr=3e-3 if optimizer == "adam" else 0.05,
+                             momentum=momentum, weight_decay=1e-3, eval_every=10, warmup_iterations=7)
     steps = []
-    direct_adam_step = cpu_fastpath.direct_adam_step
-    monkeypatch.setattr(cpu_fastpath, "direct_adam_step", lambda optimizer: (steps.append(1),
-                                                                           direct_adam_step(optimizer)))
+    name = f"direct_{optimizer}_step"
+    direct_step = getattr(cpu_fastpath, name)
+    monkeypatch.setattr(cpu_fastpath, name, lambda optimizer: (steps.append(1), direct_step(optimizer)))
     direct = _train(model, params, masks, settings, train, seeds, {"test": test})
     assert len(steps) == 30
-    monkeypatch.setattr(cpu_fastpath, "direct_adam_qualifies", lambda optimizer: False)
+    monkeypatch.setattr(cpu_fastpath, f"direct_{optimizer}_qualifies", lambda optimizer: False)
     plain = _train(model, params, masks, settings, train, seeds, {"test": test})
     assert len(steps) == 30                        # the plain run stepped through torch.optim
     for name in params:
         assert torch.equal(direct.params[name].nan_to_num(), plain.params[name].nan_to_num()), name
     loss_direct, loss_plain = direct.curves["test"]["loss"], plain.curves["test"]["loss"]
     assert torch.equal(loss_direct.nan_to_num(), loss_plain.nan_to_num())
+    assert not torch.equal(direct.params["fc0.weight"][0], params["fc0.weight"][0])   # it trained
 
 
 def test_direct_adam_step_state_is_torch_optims():
@@ -338,6 +341,48 @@ def test_direct_adam_step_state_is_torch_optims():
     hooked = torch.optim.Adam(tensor, fused=True)
     hooked.register_step_post_hook(lambda *args: None)
     assert not cpu_fastpath.direct_adam_qualifies(hooked)
+
+
+@pytest.mark.parametrize("momentum, nesterov, dampening", [(0.0, False, 0.0), (0.9, False, 0.0), (0.9, True, 0.0),
+                                                          (0.5, False, 0.25)])
+def test_direct_sgd_step_state_is_torch_optims(momentum, nesterov, dampening):
+    """Weights and momentum buffers after direct SGD steps are those torch.optim's own steps leave (the first
+    step fills the buffers), parameters without a gradient are skipped, and anything but a plain fused SGD does
+    not qualify."""
+    generator = torch.Generator().manual_seed(4)
+    values = [torch.randn(5, 7, generator=generator), torch.randn(33, generator=generator), torch.randn(4)]
+    optimizers = []
+    for _ in range(2):
+        tensors = [v.clone().requires_grad_() for v in values]
+        optimizers.append((tensors, torch.optim.SGD(tensors, lr=0.1, momentum=momentum, nesterov=nesterov,
+                                                    dampening=dampening, weight_decay=1e-3, fused=True)))
+    for step in range(4):
+        for index, (tensors, optimizer) in enumerate(optimizers):
+            for t, v in zip(tensors, values):
+                t.grad = (v * (step + 1) + 0.5).clone() if t is not tensors[2] else None
+            optimizer.param_groups[0]["lr"] = 0.1 / (step + 1)
+            assert cpu_fastpath.direct_sgd_qualifies(optimizer) and not cpu_fastpath.direct_adam_qualifies(optimizer)
+            if index == 0:
+                cpu_fastpath.direct_sgd_step(optimizer)
+            else:
+                optimizer.step()
+    (direct, direct_opt), (plain, plain_opt) = optimizers
+    assert all(torch.equal(a, b) for a, b in zip(direct, plain)) and not torch.equal(direct[0], values[0])
+    assert torch.equal(direct[2], values[2])
+    saved_direct, saved_plain = direct_opt.state_dict(), plain_opt.state_dict()
+    assert saved_direct["state"].keys() == saved_plain["state"].keys() == ({0, 1} if momentum else set())
+    for index in saved_plain["state"]:
+        assert torch.equal(saved_direct["state"][index]["momentum_buffer"],
+                           saved_plain["state"][index]["momentum_buffer"])
+    tensor = [torch.zeros(3, requires_grad=True)]
+    assert not cpu_fastpath.direct_sgd_qualifies(torch.optim.SGD(tensor, lr=0.1, fused=False))
+    assert not cpu_fastpath.direct_sgd_qualifies(torch.optim.SGD(tensor, lr=0.1, maximize=True, fused=True))
+    assert not cpu_fastpath.direct_sgd_qualifies(torch.optim.Adam(tensor, fused=True))
+    assert not cpu_fastpath.direct_sgd_qualifies(torch.optim.SGD([torch.zeros(3, dtype=torch.float64,
+                                                                              requires_grad=True)], lr=0.1, fused=True))
+    hooked = torch.optim.SGD(tensor, lr=0.1, fused=True)
+    hooked.register_step_pre_hook(lambda *args: None)
+    assert not cpu_fastpath.direct_sgd_qualifies(hooked)
 
 
 def test_a_loaded_optimizer_state_decides_the_direct_step_again():
@@ -426,17 +471,20 @@ before_forking = "torch._dynamo" in sys.modules
 snapshots = []
 train_population(job, on_snapshot=snapshots.append, snapshot_every_s=0)
 train_population(job, resume=snapshots[0])
-print(before_forking, "torch._dynamo" in sys.modules)
+from lth.device import environment_record
+record = environment_record(torch.device("cpu"))
+print(before_forking, "torch._dynamo" in sys.modules, "torchvision" in sys.modules, record["torchvision"])
 """
 
 
-@pytest.mark.parametrize("optimizer, imported", [("adam", "False False"), ("sgd", "True True")])
-def test_adams_direct_step_never_imports_dynamo_and_sgd_imports_it_before_forking(optimizer, imported):
-    """A fresh process preparing to fork workers and training with Adam (a population, snapshots, a resume)
-    never imports ``torch._dynamo`` (~1.5 s per process: ``optimizer.skip_dynamo_import``); with SGD, whose
-    steps import it, ``_import_what_optimizers_import`` imports it before forking, so that the workers inherit
-    it instead of each importing it."""
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_direct_steps_never_import_dynamo(optimizer):
+    """A fresh process preparing to fork workers, training with Adam or SGD (a population, snapshots, a resume)
+    and recording its environment as every stage does never imports ``torch._dynamo`` (~1.5 s per process:
+    ``optimizer.skip_dynamo_import`` and the direct steps of ``cpu_fastpath``) nor torchvision (which imports
+    it), and records torchvision's version as torchvision gives it, without its local tag."""
     run = subprocess.run([sys.executable, "-c", _FRESH_PROCESS_TRAINING, optimizer], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.split("\n")[-2] == imported
+    from lth.torchvision_compat import torchvision
+    assert run.stdout.split("\n")[-2] == f"False False False {torchvision.__version__.split('+')[0]}"

@@ -193,13 +193,7 @@ def direct_adam_qualifies(optimizer: torch.optim.Optimizer) -> bool:
     plain update (float learning rates and betas, no AMSGrad, no maximising, no decoupled weight decay, no
     gradient scaling, no step hooks) over float32 CPU parameters. Hooks registered later are not seen: the
     engine registers none."""
-    if type(optimizer) is not torch.optim.Adam or not fused_adam_available():
-        return False
-    if getattr(optimizer, "grad_scale", None) is not None or getattr(optimizer, "found_inf", None) is not None:
-        return False
-    hooks = (optimizer._optimizer_step_pre_hooks, optimizer._optimizer_step_post_hooks,
-             _optimizer_module._global_optimizer_pre_hooks, _optimizer_module._global_optimizer_post_hooks)
-    if any(hooks):
+    if type(optimizer) is not torch.optim.Adam or not fused_adam_available() or _has_extras(optimizer):
         return False
     for group in optimizer.param_groups:
         tensor_settings = any(isinstance(v, torch.Tensor) for v in (group["lr"], *group["betas"]))
@@ -210,6 +204,52 @@ def direct_adam_qualifies(optimizer: torch.optim.Optimizer) -> bool:
         if any(p.device.type != "cpu" or p.dtype != torch.float32 for p in group["params"]):
             return False
     return True
+
+
+def direct_sgd_step(optimizer: torch.optim.Optimizer) -> None:
+    """``optimizer.step()`` for an SGD that ``direct_sgd_qualifies``: the one ``torch._fused_sgd_`` call over the
+    parameters that have a gradient, with their momentum buffers (made with ``torch.empty_like`` at the first
+    step, which the kernel fills) kept in the optimizer's state as ``torch.optim.SGD`` keeps them: same kernel,
+    same tensors, same bits, without the step wrapper that imports ``torch._dynamo``."""
+    for group in optimizer.param_groups:
+        params = [p for p in group["params"] if p.grad is not None]
+        if not params:
+            continue
+        momentum = group["momentum"]
+        buffers = [optimizer.state[p].get("momentum_buffer") for p in params] if momentum != 0 else []
+        first_step = momentum != 0 and all(b is None for b in buffers)
+        if first_step:
+            buffers = [torch.empty_like(p.grad) for p in params]
+        with torch.no_grad():
+            torch._fused_sgd_(params, [p.grad for p in params], buffers, weight_decay=group["weight_decay"],
+                              momentum=momentum, lr=group["lr"], dampening=group["dampening"],
+                              nesterov=group["nesterov"], maximize=False, is_first_step=first_step,
+                              grad_scale=None, found_inf=None)
+        for parameter, buffer in zip(params, buffers):
+            optimizer.state[parameter]["momentum_buffer"] = buffer
+
+
+def direct_sgd_qualifies(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``direct_sgd_step`` can stand in for ``optimizer.step()``: a fused SGD with the plain update (float
+    learning rate, no maximising, no gradient scaling, no step hooks) over float32 CPU parameters (their gradients
+    dense, as the engine's are). Hooks registered later are not seen: the engine registers none."""
+    if type(optimizer) is not torch.optim.SGD or not hasattr(torch, "_fused_sgd_") or _has_extras(optimizer):
+        return False
+    for group in optimizer.param_groups:
+        if not group.get("fused") or isinstance(group["lr"], torch.Tensor) or any(
+                group.get(flag) for flag in ("maximize", "differentiable", "foreach")):
+            return False
+        if any(p.device.type != "cpu" or p.dtype != torch.float32 for p in group["params"]):
+            return False
+    return True
+
+
+def _has_extras(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``optimizer`` has gradient scaling or step hooks (its own or global), which a direct step skips."""
+    if getattr(optimizer, "grad_scale", None) is not None or getattr(optimizer, "found_inf", None) is not None:
+        return True
+    return any((optimizer._optimizer_step_pre_hooks, optimizer._optimizer_step_post_hooks,
+                _optimizer_module._global_optimizer_pre_hooks, _optimizer_module._global_optimizer_post_hooks))
 
 
 def fused_adam_available() -> bool:

@@ -8,7 +8,7 @@ that neither momentum nor weight decay moves them.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -45,6 +45,17 @@ def make_optimizer(params: list[torch.Tensor], settings: Any) -> torch.optim.Opt
         return torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum,
                                weight_decay=settings.weight_decay, fused=fused)
     raise ValueError(f"unknown optimizer {settings.optimizer!r}; allowed: adam, sgd")
+
+
+def direct_step_of(optimizer: torch.optim.Optimizer) -> Callable[[torch.optim.Optimizer], None] | None:
+    """The step that stands in for ``optimizer.step()`` (``cpu_fastpath``'s direct Adam or SGD step: the same
+    kernel call without torch.optim's step wrapper, which imports ``torch._dynamo``), or None where neither
+    qualifies."""
+    if cpu_fastpath.direct_adam_qualifies(optimizer):
+        return cpu_fastpath.direct_adam_step
+    if cpu_fastpath.direct_sgd_qualifies(optimizer):
+        return cpu_fastpath.direct_sgd_step
+    return None
 
 
 def _member_view(flags: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -87,7 +98,7 @@ class PopulationOptimizer:
         self.avoid_sync = bool(params) and next(iter(params.values())).device.type != "cpu"
         self.in_backward = None
         # The engine changes only the learning rate (a float) between steps: qualifying once is enough.
-        self.direct_step = cpu_fastpath.direct_adam_qualifies(self.optimizer)
+        self.direct_step = direct_step_of(self.optimizer)
         if params and next(iter(params.values())).device.type == "cpu" and cpu_fastpath.fused_adam_available():
             self.in_backward = cpu_fastpath.InBackwardAdam(self.optimizer, self.trainable, lambda: self.frozen)
 
@@ -132,8 +143,8 @@ class PopulationOptimizer:
                 continue
             grad[:parameter.numel()].copy_(parameter.grad.flatten())
             storage.grad = grad
-        if self.direct_step:
-            cpu_fastpath.direct_adam_step(self.optimizer)
+        if self.direct_step is not None:
+            self.direct_step(self.optimizer)
         else:
             self.optimizer.step()
         if frozen is not None:
@@ -170,4 +181,4 @@ class PopulationOptimizer:
         """Restore a ``state_dict`` taken from an optimizer over the same population (its groups' settings
         come with it, so whether the direct Adam step stands in is decided again)."""
         self.optimizer.load_state_dict(state)
-        self.direct_step = cpu_fastpath.direct_adam_qualifies(self.optimizer)
+        self.direct_step = direct_step_of(self.optimizer)

@@ -229,10 +229,10 @@ class _WorkerPool:
 
 def _import_what_optimizers_import(settings: TrainSettings) -> None:
     """Take one step of a throwaway population optimizer of ``settings``, so that what torch imports on a
-    first step (``torch._dynamo``, for any step through ``torch.optim``'s ``step``: SGD, or Adam where the
-    direct step does not qualify; bench/README.md) is imported once, before forking, instead of in every
-    worker of every population. Adam's direct step imports nothing (``optimizer.skip_dynamo_import``). Once
-    it is imported, nothing is left to do."""
+    first step (``torch._dynamo``, for any step through ``torch.optim``'s ``step``: where neither direct step
+    of ``cpu_fastpath`` qualifies; bench/README.md) is imported once, before forking, instead of in every
+    worker of every population. The direct Adam and SGD steps import nothing (``optimizer.skip_dynamo_import``).
+    Once it is imported, nothing is left to do."""
     if "torch._dynamo" in sys.modules:
         return
     optimizer = PopulationOptimizer({"weight": torch.zeros(1, 16)}, set(), settings)
