@@ -61,14 +61,25 @@ def stage_module(name: str) -> ModuleType:
     return module
 
 
+class _ParamsHelpParser(argparse.ArgumentParser):
+    """An argument parser whose help ends with the experiment's params sections, read from the params file only
+    when the help is shown (reading them for every run cost each stage process ~0.5 s)."""
+
+    def __init__(self, params: Path, sections: dict[str, type], **kwargs):
+        super().__init__(**kwargs)
+        self.params, self.sections = params, sections
+
+    def format_help(self) -> str:
+        """The usual help, with the params sections as its epilog."""
+        self.epilog = "\n\n".join(params_table(self.params, s, schema) for s, schema in self.sections.items())
+        return super().format_help()
+
+
 def experiment_parser(name: str, module: ModuleType, params: str) -> argparse.ArgumentParser:
     """``lth run <name>``'s arguments: its items (positional, with their choices) and ``--params``; its help
     shows the module's description and its params sections with the papers' values."""
-    sections = getattr(module, "SECTIONS", {})
-    parser = argparse.ArgumentParser(prog=f"lth run {name}", description=module.__doc__,
-                                     epilog="\n\n".join(params_table(Path(params), s, schema)
-                                                        for s, schema in sections.items()),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _ParamsHelpParser(Path(params), getattr(module, "SECTIONS", {}), prog=f"lth run {name}",
+                               description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for item, choices, help_text in getattr(module, "ITEMS", ()):
         parser.add_argument(item, choices=choices, help=help_text)
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")

@@ -43,3 +43,14 @@ def test_experiment_help_shows_params_yaml_values_and_the_profile_override(capsy
 def test_items_are_checked_against_their_choices(capsys):
     code, _, err = _run(capsys, "run", "rewinding", "vgg16")
     assert code == 2 and "invalid choice: 'vgg16'" in err
+
+
+def test_a_run_reads_the_params_tables_only_for_its_help(capsys, monkeypatch):
+    """Parsing a run's arguments builds no params table (each reads the params file: ~0.1 s apiece, in every
+    stage process); asking for the help builds every section's."""
+    import lth.cli as cli
+    built = []
+    monkeypatch.setattr(cli, "params_table", lambda path, section, schema: built.append(section) or section)
+    parser = cli.experiment_parser("cifar", cli.stage_module("cifar"), "params.yaml")
+    assert vars(parser.parse_args(["conv2", "plain"]))["net"] == "conv2" and built == []
+    assert parser.format_help().rstrip().endswith("numerics") and built == ["conv2", "conv4", "conv6", "vgg19", "resnet20", "numerics"]
