@@ -75,6 +75,52 @@ def test_failed_figure_write_leaves_no_partial_or_temporary_file(tmp_path, monke
     assert sorted(p.name for p in figure.parent.iterdir()) == ["fig.png"]
 
 
+def _figures(folder, count):
+    """``count`` small figures saved into ``folder`` with ``save_figure`` (each with its own data)."""
+    from lth.report import common
+    for k in range(count):
+        fig, ax = common.plt.subplots(figsize=(3 + k % 3, 2))
+        ax.plot(range(10 + k), [(i * (k + 1)) % 7 for i in range(10 + k)], label=f"series {k}")
+        ax.set_title(f"figure {k}")
+        ax.legend()
+        common.save_figure(fig, folder / f"fig{k}.png")
+
+
+def test_figures_written_in_parallel_are_the_bytes_written_in_place(tmp_path):
+    """Figures handed to forked writers (``figures_in_parallel``, two at a time) have the bytes of the same
+    figures written where they are drawn, every one is on disk when the block ends, and no figure stays open."""
+    from lth.report import common
+    from lth.report.parallel_figures import figures_in_parallel
+    _figures(tmp_path / "in_place", 5)
+    with figures_in_parallel(2):
+        _figures(tmp_path / "parallel", 5)
+    for k in range(5):
+        name = f"fig{k}.png"
+        assert (tmp_path / "parallel" / name).read_bytes() == (tmp_path / "in_place" / name).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "parallel").iterdir()) == [f"fig{k}.png" for k in range(5)]
+    assert common.plt.get_fignums() == []
+
+
+def test_a_figure_failing_in_its_writer_is_an_error_naming_it(tmp_path, monkeypatch):
+    """A writer that fails leaves no partial file, the others are written, and the block ends with an error
+    naming the failed figure's file."""
+    from lth.report import common
+    from lth.report.parallel_figures import figures_in_parallel
+    savefig = common.plt.Figure.savefig
+
+    def fails_for_the_second(self, handle, **kwargs):
+        if "fig1.png" in handle.name:
+            handle.write(b"\x89PNG partial")
+            raise OSError("disk full")
+        return savefig(self, handle, **kwargs)
+
+    monkeypatch.setattr(common.plt.Figure, "savefig", fails_for_the_second)
+    with pytest.raises(RuntimeError, match=r"figure\(s\) not written: .*fig1\.png"):
+        with figures_in_parallel(2):
+            _figures(tmp_path, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig0.png", "fig2.png"]
+
+
 def test_trainings_cut_short_by_their_cap_are_counted_and_marked(tmp_path):
     """Read from a results file with patience 1000 at a 6,000-iteration cap: a member stopped by its patience
     (best + 1000) is not cut short; one stopped by the cap 600 iterations after its best is, as is one whose

@@ -20,6 +20,7 @@ from lth.registry import EXPERIMENTS
 from lth.report.common import Section
 from lth.report.data import data_section
 from lth.report.layout import Anchors, Heading, wrap_prose
+from lth.report.parallel_figures import figures_in_parallel
 from lth.report.ledger.markdown import summary_line
 from lth.report.metrics import claims_ledger, headline_metrics
 from lth.report.overview import first_screen, not_reproduced
@@ -86,7 +87,8 @@ def build_report(results: Path, reports: Path, commit: str, params: Path = Path(
     holds the paper's settings each run's scale is judged against."""
     figures = reports / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    sections, missing = _sections(results, figures)
+    with figures_in_parallel():
+        sections, missing = _sections(results, figures)
     extras = [extra.markdown for extra in (data_section(results), timing_section(results)) if extra is not None]
     paper = read_params(params) if sections else {}
     scales = {name: experiment_scale(section.scale, paper) for name, section in sections.items()}

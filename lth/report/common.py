@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from lth.io import ContentError, read_json_file, write_bytes_atomic  # noqa: E402
+from lth.report.parallel_figures import write_figure  # noqa: E402
 
 FIGURE_DPI = 110
 
@@ -185,9 +186,11 @@ def save_figure(fig: Any, path: Path) -> None:
     """Lay out ``fig``, write it as PNG atomically (a failed write leaves neither a partial figure nor a
     temporary file) and close it. The saved area is cropped to what is drawn, so a legend placed outside the
     axes, or a long title, is neither cut nor padded."""
-    try:
+    def write() -> None:
         fig.tight_layout()
         write_bytes_atomic(path, lambda handle: fig.savefig(handle, dpi=FIGURE_DPI, format="png",
                                                             bbox_inches="tight", pad_inches=0.1))
+    try:
+        write_figure(path, write)        # in a forked writer while the report builds on (parallel_figures)
     finally:
         plt.close(fig)
