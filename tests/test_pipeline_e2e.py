@@ -154,11 +154,18 @@ def test_a_queued_sweep_and_an_experiment_restored_on_another_machine(project, t
     _run(["git", "push", "-q", str(origin), "HEAD:main"], project, env)
     for seed in (1, 2):
         _dvc(project, env, "exp", "run", "--queue", "-S", f"mnist.seed={seed}", "-n", f"mnist-seed{seed}")
-    _dvc(project, env, "queue", "start", "-j", "2")
-    deadline = time.monotonic() + 600
-    while re.search(r"\b(Queued|Running)\b", status := _dvc(project, env, "queue", "status")):
-        assert time.monotonic() < deadline, status
-        time.sleep(2)
+    # The workers outlive `dvc queue start` and inherit its output: into a file, not a pipe that this call would
+    # wait on until they exit (a worker whose shutdown message arrived while it ran a task never exits: dvc-task).
+    with open(tmp_path / "queue.log", "w") as log:
+        subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "-j", "2"], cwd=project, env=env, stdout=log,
+                       stderr=subprocess.STDOUT, check=True)
+    try:
+        deadline = time.monotonic() + 600
+        while re.search(r"\b(Queued|Running)\b", status := _dvc(project, env, "queue", "status")):
+            assert time.monotonic() < deadline, status
+            time.sleep(2)
+    finally:
+        subprocess.run([sys.executable, "-m", "dvc", "queue", "stop"], cwd=project, env=env, capture_output=True)
     assert status.count("Success") == 2, status
     table = _dvc(project, env, "exp", "show", "--csv", "--only-changed", "--drop",
                  "Created|State|Executor|rev|typ|parent")
