@@ -458,7 +458,6 @@ import sys
 import torch
 from lth.core.engine import Split, TrainJob, TrainSettings, train_population
 from lth.core.models import PopulationMLP
-from lth.core.processes import _import_what_optimizers_import
 generator = torch.Generator().manual_seed(0)
 x = torch.randn(64, 20, generator=generator)
 split = Split(x, x[:, :3].argmax(1))
@@ -466,20 +465,19 @@ model = PopulationMLP((20, 16, 3))
 settings = TrainSettings(iterations=30, batch_size=8, optimizer=sys.argv[1], lr=1e-2, momentum=0.9, eval_every=10)
 job = TrainJob(model, model.init_params([0, 1]), {}, settings, split, [0, 1], {"validation": split},
                track_best="validation")
-_import_what_optimizers_import(settings)
-before_forking = "torch._dynamo" in sys.modules
+before_training = "torch._dynamo" in sys.modules
 snapshots = []
 train_population(job, on_snapshot=snapshots.append, snapshot_every_s=0)
 train_population(job, resume=snapshots[0])
 from lth.device import environment_record
 record = environment_record(torch.device("cpu"))
-print(before_forking, "torch._dynamo" in sys.modules, "torchvision" in sys.modules, record["torchvision"])
+print(before_training, "torch._dynamo" in sys.modules, "torchvision" in sys.modules, record["torchvision"])
 """
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_direct_steps_never_import_dynamo(optimizer):
-    """A fresh process preparing to fork workers, training with Adam or SGD (a population, snapshots, a resume)
+    """A fresh process training with Adam or SGD (a population, snapshots, a resume)
     and recording its environment as every stage does never imports ``torch._dynamo`` (~1.5 s per process:
     ``optimizer.skip_dynamo_import`` and the direct steps of ``cpu_fastpath``) nor torchvision (which imports
     it), and records torchvision's version as torchvision gives it, without its local tag."""

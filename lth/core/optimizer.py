@@ -179,6 +179,6 @@ class PopulationOptimizer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a ``state_dict`` taken from an optimizer over the same population (its groups' settings
-        come with it, so whether the direct Adam step stands in is decided again)."""
+        come with it, so whether a direct step stands in is decided again)."""
         self.optimizer.load_state_dict(state)
         self.direct_step = direct_step_of(self.optimizer)

@@ -29,7 +29,6 @@ import torch
 
 from lth.core.engine import (GroupSnapshot, TrainJob, TrainResult, TrainSettings, check_ranges, chunk_ranges,
                              join_results, train_group, train_in_groups, train_listed_groups)
-from lth.core.optimizer import PopulationOptimizer
 from lth.io import load_torch
 from lth.ranks import die_with_parent, exchange, share, world
 
@@ -122,7 +121,6 @@ def train_in_processes(job: TrainJob, chunk: int, processes: int, resume: GroupS
     groups: list[dict[str, Any] | None] = list(resume["groups"]) if resume is not None else [None] * len(ranges)
     mine = share([i for i, g in enumerate(groups) if g is None or "result" not in g][::-1])
     if processes > 1:
-        _import_what_optimizers_import(job.settings)
         pool = _WorkerPool(job, ranges, groups, mine, on_snapshot, snapshot_every_s)
         try:
             for number in range(workers_for(len(mine), processes)):
@@ -225,19 +223,6 @@ class _WorkerPool:
             process.kill()
             process.join()
             connection.close()
-
-
-def _import_what_optimizers_import(settings: TrainSettings) -> None:
-    """Take one step of a throwaway population optimizer of ``settings``, so that what torch imports on a
-    first step (``torch._dynamo``, for any step through ``torch.optim``'s ``step``: where neither direct step
-    of ``cpu_fastpath`` qualifies; bench/README.md) is imported once, before forking, instead of in every
-    worker of every population. The direct Adam and SGD steps import nothing (``optimizer.skip_dynamo_import``).
-    Once it is imported, nothing is left to do."""
-    if "torch._dynamo" in sys.modules:
-        return
-    optimizer = PopulationOptimizer({"weight": torch.zeros(1, 16)}, set(), settings)
-    optimizer.state["weight"].sum().backward()
-    optimizer.step()
 
 
 def _pack(message: Any) -> bytes:

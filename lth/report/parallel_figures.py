@@ -28,7 +28,8 @@ class _Writers:
         """Fork a process that runs ``write`` and exits, once fewer than ``limit`` are running."""
         while len(self.running) >= self.limit:
             self.reap()
-        sys.stdout.flush(), sys.stderr.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
         pid = os.fork()
         if pid == 0:                                    # the writer: never returns into the report
             code = 1
