@@ -8,7 +8,7 @@ from torch import nn
 
 from lth.config import ConfigError
 from lth.core.augment import flip_and_crop
-from lth.core.convnets import make_convnet, population_conv2d
+from lth.core.convnets import make_convnet, max_pool_2x2, population_conv2d
 from lth.core.engine import Split, TrainJob, TrainSettings, evaluate, train_in_chunks, train_population
 from lth.core.masks import dense_masks, remaining_fraction
 from lth.data import DeviceData
@@ -61,6 +61,36 @@ def test_population_forward_equals_plain_modules_for_shared_and_own_batches():
         reference = _reference_conv2(params, k)
         assert torch.allclose(shared_out[k], reference(x), atol=1e-10)
         assert torch.allclose(own_out[k], reference(own[k]), atol=1e-10)
+
+
+def test_evaluation_max_pool_gives_torchs_values_with_ties_and_nan_and_falls_back_elsewhere():
+    generator = torch.Generator().manual_seed(0)
+    maps = torch.relu(torch.randn(4, 6, 8, 10, generator=generator)).contiguous(memory_format=torch.channels_last)
+    maps[0, 0, :2, :2] = 1.5                                      # a window of four equal values
+    maps[1, 2, 2, 3] = float("nan")
+    expected = torch.nn.functional.max_pool2d(maps, 2)
+    with torch.no_grad():
+        pooled = max_pool_2x2(maps)
+        assert torch.equal(pooled.nan_to_num(-1.0), expected.nan_to_num(-1.0)) and pooled[1, 2, 1, 1].isnan()
+        assert pooled.is_contiguous(memory_format=torch.channels_last)
+        for other in (maps.contiguous(), maps[:, :, :7]):         # channels-first, odd height: torch's kernel
+            assert torch.equal(max_pool_2x2(other).nan_to_num(-1.0),
+                               torch.nn.functional.max_pool2d(other, 2).nan_to_num(-1.0))
+
+
+@pytest.mark.parametrize("arch", ["conv2", "conv4", "conv6", "vgg19", "resnet20"])
+def test_evaluation_without_gradients_gives_the_bits_of_the_training_kernels(arch):
+    """Without gradients the nets pool by elementwise maxima and apply ReLU in place: every logit is the same bits
+    as with torch's pooling kernel and out-of-place ReLU (the path a gradient-enabled forward takes)."""
+    model = make_convnet(arch, width=0.125, dropout=0.5 if arch == "conv2" else 0.0)
+    params = model.init_params([1, 2])
+    for p in params.values():
+        p.add_(0.01 * torch.randn_like(p))
+    images = torch.randn(12, 3, 32, 32)
+    with torch.enable_grad():
+        reference = model.forward(params, images)
+    with torch.no_grad():
+        assert torch.equal(model.forward(params, images), reference)
 
 
 @pytest.mark.parametrize("arch", ["vgg19", "resnet20"])

@@ -12,7 +12,7 @@ from lth.core import cpu_fastpath
 from lth.core.convnets import PopulationConvNet
 from lth.core.cpu_fastpath import InBackwardAdam
 from lth.core.engine import (PopulationRun, Split, TrainJob, TrainSettings, early_stop, evaluate,
-                             train_population)
+                             forward_in_row_blocks, train_population)
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.core.models import PopulationMLP
 from lth.core.optimizer import PopulationOptimizer
@@ -218,6 +218,34 @@ def test_evaluate_matches_direct_computation():
     direct = torch.nn.functional.cross_entropy(logits[1], train.y)
     assert torch.allclose(loss[1], direct)
     assert accuracy[0] == (logits[0].argmax(1) == train.y).double().mean()
+
+
+def test_evaluation_in_row_blocks_gives_the_bits_of_one_pass_of_plain_layers():
+    """LeNet-300-100's evaluation on a CPU runs 500 examples at a time; its logits, loss and accuracy are those of
+    plain float32 layers applied to the whole split at once."""
+    model = PopulationMLP((784, 300, 100, 10))
+    assert model.forward_rows == 500
+    generator = torch.Generator().manual_seed(0)
+    split = Split(torch.rand(1234, 784, generator=generator), torch.randint(0, 10, (1234,), generator=generator))
+    params = model.init_params([3, 4, 5])
+    calls = []
+    forward = model.forward
+    blocks = forward_in_row_blocks(type("Counted", (), {"forward_rows": 500, "forward": lambda self, p, x:
+                                                        calls.append(len(x)) or forward(p, x)})(), params, split.x)
+    assert calls == [500, 500, 234]
+    loss, accuracy = evaluate(model, params, split)
+    for k in range(3):
+        plain = torch.nn.Sequential(torch.nn.Linear(784, 300), torch.nn.ReLU(), torch.nn.Linear(300, 100),
+                                    torch.nn.ReLU(), torch.nn.Linear(100, 10))
+        with torch.no_grad():
+            for i, layer in enumerate(plain[::2]):
+                layer.weight.copy_(params[f"fc{i}.weight"][k])
+                layer.bias.copy_(params[f"fc{i}.bias"][k])
+            logits = plain(split.x)
+        assert torch.equal(blocks[k], logits)
+        per_example = torch.nn.functional.cross_entropy(logits, split.y, reduction="none")
+        assert torch.equal(loss[k], per_example.float().mean() * len(split) / len(split))
+        assert accuracy[k] == (logits.argmax(1) == split.y).sum().double() / len(split)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])

@@ -90,6 +90,25 @@ def enter_population(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
     return h.contiguous(memory_format=torch.channels_last), shared
 
 
+def max_pool_2x2(h: torch.Tensor) -> torch.Tensor:
+    """``F.max_pool2d(h, 2)``; where no gradient is wanted (evaluation) on a CPU, of channels-last maps of even
+    size, as two elementwise maxima over a view of the maps: the same values (tests/test_convnets.py), 3-4x
+    faster, since torch's kernel also records the argmax indices that only a backward pass needs."""
+    batch, channels, height, width = h.shape
+    if (torch.is_grad_enabled() or h.device.type != "cpu" or height % 2 or width % 2
+            or not h.is_contiguous(memory_format=torch.channels_last)):
+        return F.max_pool2d(h, 2)
+    pixels = h.permute(0, 2, 3, 1).reshape(batch, height // 2, 2, width // 2, 2, channels)
+    rows = torch.maximum(pixels[:, :, 0], pixels[:, :, 1])
+    return torch.maximum(rows[:, :, :, 0], rows[:, :, :, 1]).permute(0, 3, 1, 2)
+
+
+def relu_of_fresh(h: torch.Tensor) -> torch.Tensor:
+    """ReLU of a tensor that nothing else holds (a layer's fresh output): in place where no gradient is wanted
+    (evaluation), which saves writing a second copy of the maps; the same values either way."""
+    return torch.relu(h) if torch.is_grad_enabled() else torch.relu_(h)
+
+
 def masked(params: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], name: str) -> torch.Tensor:
     """Weight ``name``, whose gradient the backward pass multiplies by its mask (if it has one)."""
     return mask_gradient(params[name], masks.get(name))
@@ -201,13 +220,13 @@ class PopulationConvNet(_PopulationNet):
         index = 0
         for item in CONV_PLANS[self.arch]:
             if item == "M":
-                h = F.max_pool2d(h, 2)
+                h = max_pool_2x2(h)
                 continue
             h = population_conv2d(h, masked(params, masks, f"conv{index}.weight"), params.get(f"conv{index}.bias"),
                                   shared)
             if self.batch_norm:
                 h = population_batch_norm(h, params, f"bn{index}", training)
-            h = torch.relu(h)
+            h = relu_of_fresh(h)
             shared, index = False, index + 1
         if self.arch in VGGS:
             h = global_average_pool(h)
@@ -217,7 +236,7 @@ class PopulationConvNet(_PopulationNet):
             name = f"fc{i}.weight"
             h = population_linear(h, params[name], params[f"fc{i}.bias"], masks.get(name))
             if i < layers - 1:
-                h = torch.relu(h)
+                h = relu_of_fresh(h)
                 if self.dropout:
                     h = F.dropout(h, self.dropout, training)
         return h
@@ -284,16 +303,16 @@ class PopulationResNet(_PopulationNet):
         members = params["fc.weight"].shape[0]
         h, shared = enter_population(x)
         h = population_conv2d(h, weight("stem.conv.weight"), None, shared)
-        h = torch.relu(population_batch_norm(h, params, "stem.bn", training))
+        h = relu_of_fresh(population_batch_norm(h, params, "stem.bn", training))
         for prefix, inp, out, stride in self._blocks():
             y = population_conv2d(h, weight(f"{prefix}.conv1.weight"), None, False, stride=stride)
-            y = torch.relu(population_batch_norm(y, params, f"{prefix}.bn1", training))
+            y = relu_of_fresh(population_batch_norm(y, params, f"{prefix}.bn1", training))
             y = population_conv2d(y, weight(f"{prefix}.conv2.weight"), None, False)
             y = population_batch_norm(y, params, f"{prefix}.bn2", training)
             if f"{prefix}.shortcut.weight" in params:
                 h = population_conv2d(h, weight(f"{prefix}.shortcut.weight"), None, False, stride=stride, padding=0)
                 h = population_batch_norm(h, params, f"{prefix}.shortcut_bn", training)
-            h = torch.relu(y + h)
+            h = relu_of_fresh(y + h)
         h = to_member_features(global_average_pool(h), members)
         return population_linear(h, params["fc.weight"], params["fc.bias"], masks.get("fc.weight"))
 

@@ -161,12 +161,23 @@ def evaluate(model: Any, params: dict[str, torch.Tensor], split: Split,
     chunk = min(chunk, getattr(model, "eval_chunk", chunk))
     for start in range(0, len(split), chunk):
         x, y = split.x[start:start + chunk], split.y[start:start + chunk]
-        logits = model.forward(params, x)
+        logits = forward_in_row_blocks(model, params, x)
         loss = population_loss(logits, y) * len(y)
         hits = population_correct(logits, y)
         total_loss = loss if total_loss is None else total_loss + loss
         correct = hits if correct is None else correct + hits
     return total_loss / len(split), correct.double() / len(split)
+
+
+def forward_in_row_blocks(model: Any, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``model.forward(params, x)`` on a CPU computed ``model.forward_rows`` examples at a time (where the model
+    sets it) and joined: every example's logits are the same bits either way (tests/test_engine.py), while the
+    products of a few hundred rows keep their operands in cache (LeNet's validation pass 18-25% faster,
+    docs/measurements.md, session 27). The loss is then taken over the joined logits, as before."""
+    rows = getattr(model, "forward_rows", None)
+    if rows is None or x.device.type != "cpu" or x.dim() != 2 or len(x) <= rows:
+        return model.forward(params, x)
+    return torch.cat([model.forward(params, x[start:start + rows]) for start in range(0, len(x), rows)], dim=1)
 
 
 class BatchSampler:

@@ -64,6 +64,9 @@ class PopulationMLP:
     """
     sizes: tuple[int, ...]
     activation: str = "relu"
+    # Examples per forward pass when evaluating on a CPU (``engine.forward_in_row_blocks``): each example's logits
+    # are the same bits in any block, and a block's [K, rows, width] activations stay near the cache.
+    forward_rows = 500
 
     @property
     def layer_names(self) -> list[str]:
