@@ -90,6 +90,16 @@ def test_eval_chunk_bench_tiny_json():
         assert all(row["best_ms"] > 0 and row["same_accuracy"] for row in rows)
 
 
+def test_eval_chunk_bench_compares_torchs_kernels_bit_for_bit():
+    """With --torch-kernels every row is timed again with torch's pooling kernel and out-of-place ReLU, and the
+    evaluation's results are the same bits either way."""
+    run = _bench("eval_chunk.py", "--nets", "conv2", "--images", "30", "--repeat", "1", "--chunks", "30",
+                 "--torch-kernels", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    (row,) = json.loads(run.stdout)["nets"]["conv2"]
+    assert row["torch_kernels"]["best_ms"] > 0 and row["torch_kernels"]["same_bits"]
+
+
 def test_xor_step_bench_tiny_json():
     """The XOR step bench trains both paths of every asked setup; their weights are the same bits."""
     run = _bench("xor_step.py", "--members", "40", "--iterations", "15", "--widths", "3", "--setups", "tanh-adam",
