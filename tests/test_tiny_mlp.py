@@ -92,6 +92,15 @@ def test_layout_free_is_what_it_says_on_other_values(activation):
         assert tiny_mlp.same_bits_at_every_offset(backward, grad, forward(z))
 
 
+def test_a_kernel_whose_scalar_loop_rounds_otherwise_is_not_layout_free():
+    """A kernel that rounds differently off its vector loop (here: on any non-contiguous input) is caught even where
+    the elements of every shifted tail happen to agree; a kernel of one rounding everywhere passes."""
+    values = torch.randn(4099, generator=torch.Generator().manual_seed(3))
+    scalar_loop_differs = lambda t: t * 3 if t.is_contiguous() else t * 3 + 1e-3  # noqa: E731
+    assert not tiny_mlp.same_bits_at_every_offset(scalar_loop_differs, values)
+    assert tiny_mlp.same_bits_at_every_offset(lambda t: t * 3, values)
+
+
 def test_backward_formulas_are_autograds():
     """The backward formula of each activation is the gradient autograd computes for it."""
     z = torch.randn(64, generator=torch.Generator().manual_seed(2)) * 3
