@@ -92,8 +92,9 @@ def enter_population(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
 
 def max_pool_2x2(h: torch.Tensor) -> torch.Tensor:
     """``F.max_pool2d(h, 2)``; where no gradient is wanted (evaluation) on a CPU, of channels-last maps of even
-    size, as two elementwise maxima over a view of the maps: the same values (tests/test_convnets.py), 3-4x
-    faster, since torch's kernel also records the argmax indices that only a backward pass needs."""
+    size, as two elementwise maxima over a view of the maps: the same values (tests/test_convnets.py), and
+    faster, since torch's kernel also records the argmax indices that only a backward pass needs
+    (docs/measurements.md, session 27)."""
     batch, channels, height, width = h.shape
     if (torch.is_grad_enabled() or h.device.type != "cpu" or height % 2 or width % 2
             or not h.is_contiguous(memory_format=torch.channels_last)):

@@ -172,7 +172,7 @@ def evaluate(model: Any, params: dict[str, torch.Tensor], split: Split,
 def forward_in_row_blocks(model: Any, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """``model.forward(params, x)`` on a CPU computed ``model.forward_rows`` examples at a time (where the model
     sets it) and joined: every example's logits are the same bits either way (tests/test_engine.py), while the
-    products of a few hundred rows keep their operands in cache (LeNet's validation pass 18-25% faster,
+    products of a few hundred rows keep their operands near the cache (LeNet's validation pass is faster:
     docs/measurements.md, session 27). The loss is then taken over the joined logits, as before."""
     rows = getattr(model, "forward_rows", None)
     if rows is None or x.device.type != "cpu" or x.dim() != 2 or len(x) <= rows:

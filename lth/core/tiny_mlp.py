@@ -42,7 +42,8 @@ def same_bits_at_every_offset(kernel: Callable[..., torch.Tensor], *inputs: torc
     """Whether an element-wise kernel gives each element the same bits wherever it sits in memory (in its vector
     loop or its scalar tail): the kernel on the tensors, on strided copies of them (every element through the
     scalar loop: the shifts alone test only the few elements of a tail, and on a host without AVX-512 sigmoid's
-    two loops differ in about 4% of values, which a tail can miss) and on each of them shifted by 1-16 elements."""
+    two loops differ in a small share of values, which a tail can miss: docs/measurements.md, session 27) and on
+    each of them shifted by 1-16 elements."""
     whole = kernel(*inputs)
     if not torch.equal(whole, kernel(*[_strided(t) for t in inputs])):
         return False
