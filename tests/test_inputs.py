@@ -24,6 +24,7 @@ from lth.shared.lottery import last_level
 from lth.shared.ticket_file import pack_masks, read_tickets
 
 from fakedata import prepared_mnist
+from lth_cli import lth_run
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -260,6 +261,11 @@ def test_levels_beyond_the_pruning_schedule_are_refused(section, schema, key, va
 
 # ------------------------------------------------------------------------------------- through `lth run`
 def _lth(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """The stage in this process (tests/lth_cli.py); the truncated-dataset test runs one as a process."""
+    return lth_run(project, *args)
+
+
+def _lth_process(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "lth", "run", *args], cwd=project, capture_output=True, text=True,
                           env={**os.environ, "LTH_DEVICE": "cpu", "PYTHONPATH": str(ROOT)}, timeout=300)
 
@@ -283,7 +289,7 @@ def _refused(run: subprocess.CompletedProcess, kept: Path, start: str, end: str)
 def test_lth_run_refuses_a_truncated_dataset(tmp_path):
     project, kept = _project(tmp_path)
     damage(project / "data" / "mnist.pt", "truncated", prepared_mnist())
-    _refused(_lth(project, "mnist"), kept, "mnist: error: data/mnist.pt: not a complete torch file", DATA_FIX)
+    _refused(_lth_process(project, "mnist"), kept, "mnist: error: data/mnist.pt: not a complete torch file", DATA_FIX)
     assert not (project / "checkpoints").exists()
 
 

@@ -113,14 +113,14 @@ def test_repro_then_param_change_reruns_only_affected_stages(project):
     params = yaml.safe_load(original)
     params["xor"]["lr"] = 0.02                                       # a training stage's param
     params["anatomy"]["bins"] = 30                                   # reads the kept tickets, trains nothing
-    params["importance"]["repeat_metric"] = "layerwise"             # one study's param: that study only
+    params["mask_distance"]["threshold"] = 0.2                       # one study's param: that study only
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
-    assert _repro(project, env)[0] == {"xor", "anatomy", "importance", "report"}
+    assert _repro(project, env)[0] == {"xor", "anatomy", "mask_distance", "report"}
     assert (project / "results" / "xor" / "results.json").read_text() != first
 
     params_path.write_text(original)                                 # revert: all three come from the run-cache
     stages, out = _repro(project, env)
-    assert stages == {"report"} and "Stage 'xor' is cached" in out and "Stage 'importance' is cached" in out
+    assert stages == {"report"} and "Stage 'xor' is cached" in out and "Stage 'mask_distance' is cached" in out
     assert (project / "results" / "xor" / "results.json").read_text() == first
 
     shown = json.loads(_run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], project, env))

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from lth.registry import EXPERIMENTS
-from lth.report import assemble
+from lth.report import assemble, common
 from lth.report.assemble import build_report, write_report
 from lth.report.layout import wrap_prose
 from lth.report.scale import RunConfig, experiment_scale, scale_cell, scale_note
@@ -50,9 +50,13 @@ def first_table(text: str) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """The report of a copy of the committed results, with its JSON files and the results it was built from."""
+    """The report of a copy of the committed results, with its JSON files and the results it was built from.
+    Its figures are drawn but not written as PNG files (the text does not depend on them; test_report.py and
+    the end-to-end test check written figures): that was three quarters of the build's time."""
     if not (ROOT / "results" / "mnist" / "lenet.json").exists():
         pytest.skip("no committed results")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(common, "write_figure", lambda path, write: None)
     tmp = tmp_path_factory.mktemp("report")
     shutil.copytree(ROOT / "results", tmp / "results")
     built_sections = {}
@@ -65,6 +69,7 @@ def built(tmp_path_factory):
         write_report(tmp / "results", tmp / "reports", "abc", ROOT / "params.yaml")
     finally:
         assemble.build_report = original
+        patch.undo()
     text = (tmp / "reports" / "report.md").read_text()
     rows = {re.match(r"\[`(\w+)`\]", row[0]).group(1): row for row in first_table(text)}
     return {"text": text, "sections": built_sections, "rows": rows,
