@@ -23,17 +23,40 @@ def fake_mirror(tmp_path, monkeypatch):
     return mirror
 
 
-# The slowest test file first: with `--dist loadfile` (pyproject.toml) each file runs whole on one worker, in this
-# order, so the end-to-end `dvc repro` file (about 40% of the suite's work) starts at once beside the rest.
-SLOW_FIRST = ("test_pipeline_e2e.py",)
+# With `--dist loadfile` (pyproject.toml) each test file runs whole on one worker, handed out in this order: the
+# end-to-end file, whose first `dvc repro` (about 6 minutes on a 2-core host without AVX-512) is the longest path,
+# to one worker at once, the next-longest file to the other. xdist gives each worker two files to begin with, so the
+# third file waits behind the end-to-end one: a short one. The others follow in name order, to whichever worker is
+# free; the queued sweep, on a copy of the end-to-end project, sorts where the second worker reaches it about when
+# that first repro is done (it waits for it otherwise), with a minute or so of short files left for the first.
+FIRST = ("test_pipeline_e2e.py", "test_ranks.py", "test_io.py")
+SORTS_AFTER = {"test_pipeline_queue.py": "test_patience.py"}
 
 
 def pytest_collection_modifyitems(items):
-    """Order the collected tests so that the files in SLOW_FIRST come first (each file's own order kept)."""
+    """Order the collected tests: the files in FIRST, in that order, then the others by name (a file in
+    SORTS_AFTER just after the file it names); each file's own order kept."""
     def rank(item):
         name = Path(str(item.fspath)).name
-        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+        if name in FIRST:
+            return FIRST.index(name), ""
+        return len(FIRST), SORTS_AFTER[name] + "+" if name in SORTS_AFTER else name
     items.sort(key=rank)
+
+
+@pytest.fixture(scope="module")
+def reproduced_smoke(tmp_path_factory):
+    """This test file's own copy of the end-to-end project after its first real `dvc repro` at the smoke profile,
+    the environment for its commands, and the stages that repro ran (tests/e2e_project.py). Built once per test
+    session: in the folder all pytest-xdist workers share, under a lock, when the tests run in parallel."""
+    import os
+
+    from e2e_project import reproduced_copy
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = shared / "e2e-shared"
+    shared.mkdir(exist_ok=True)
+    return reproduced_copy(shared, tmp_path_factory.mktemp("e2e"))
 
 
 def pytest_configure(config):
