@@ -32,6 +32,7 @@ def repro(project, env):
 
 
 def dvc(project, env, *args):
+    """``dvc *args`` in ``project``: its stdout."""
     return run([sys.executable, "-m", "dvc", *args], project, env)
 
 
@@ -73,7 +74,9 @@ def reproduced_copy(shared: Path, private: Path) -> tuple[Path, dict[str, str], 
     in this process or another, copy it."""
     env = environment(shared)
     with FileLock(str(shared / "e2e.lock")):
-        if not (shared / "first_stages.json").exists():
+        if not (shared / "first_stages.json").exists():          # not built, or a build that failed: afresh
+            for folder in ("project", "mirror", "test_checksums"):
+                shutil.rmtree(shared / folder, ignore_errors=True)
             write_checksum_patch(shared / "test_checksums", make_mirror(shared / "mirror"))
             stages, _ = repro(copy_project(shared / "project", env), env)
             (shared / "first_stages.json").write_text(json.dumps(sorted(stages)))
