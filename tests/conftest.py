@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -49,8 +50,6 @@ def reproduced_smoke(tmp_path_factory):
     """This test file's own copy of the end-to-end project after its first real `dvc repro` at the smoke profile,
     the environment for its commands, and the stages that repro ran (tests/e2e_project.py). Built once per test
     session: in the folder all pytest-xdist workers share, under a lock, when the tests run in parallel."""
-    import os
-
     from e2e_project import reproduced_copy
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
@@ -65,7 +64,6 @@ def pytest_configure(config):
     contending for them, which slows every one of them several times over. A stage on one thread trains its
     populations in its own process (lth.core.processes.worker_count); tests of the split over processes ask for
     their process counts explicitly."""
-    import os
     if os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ["OMP_NUM_THREADS"] = "1"
         import torch

@@ -27,7 +27,7 @@ def run(cmd, cwd, env):
 
 def repro(project, env):
     """``dvc repro`` in ``project``: the stages it ran and its output."""
-    out = run([sys.executable, "-m", "dvc", "repro"], project, env)
+    out = dvc(project, env, "repro")
     return set(re.findall(r"Running stage '([^']+)'", out)), out
 
 

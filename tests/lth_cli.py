@@ -7,10 +7,13 @@ from __future__ import annotations
 import io
 import os
 import subprocess
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 from lth import cli
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def lth_run(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -32,3 +35,9 @@ def lth_run(project: Path, *args: str, env: dict[str, str] | None = None) -> sub
         os.environ.clear()
         os.environ.update(saved_env)
     return subprocess.CompletedProcess(["lth", "run", *args], status, out.getvalue(), err.getvalue())
+
+
+def lth_process(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """``lth run *args`` as a real process started in ``project`` (LTH_DEVICE=cpu, this project on the path)."""
+    return subprocess.run([sys.executable, "-m", "lth", "run", *args], cwd=project, capture_output=True, text=True,
+                          env={**os.environ, "LTH_DEVICE": "cpu", "PYTHONPATH": str(ROOT)}, timeout=300)

@@ -2,10 +2,8 @@
 errors for every kind of bad input (exit status 2, before any training, results untouched)."""
 import copy
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,7 @@ from lth.experiments.xor_sensitivity import XorSensitivityConfig
 from lth.shared.xor_tables import XorConfig
 
 from fakedata import write_prepared_mnist
-from lth_cli import lth_run
+from lth_cli import lth_process, lth_run
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -186,13 +184,8 @@ def _project(tmp_path: Path, params: dict) -> Path:
 
 
 def _stage(project: Path, script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The stage in this process (tests/lth_cli.py); test_stage_refuses_duplicate_keys runs one as a process."""
+    """The stage in this process (tests/lth_cli.py); test_stage_refuses_duplicate_keys runs a real one."""
     return lth_run(project, script.removesuffix(".py"), *args, env=env)
-
-
-def _stage_process(project: Path, script: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lth", "run", script.removesuffix(".py"), *args], cwd=project,
-                          capture_output=True, text=True, env={**os.environ, "LTH_DEVICE": "cpu"}, timeout=300)
 
 
 def _assert_refused(run: subprocess.CompletedProcess, line: str, kept: Path) -> None:
@@ -247,7 +240,7 @@ def test_stage_refuses_duplicate_keys(tmp_path):
     project = _project(tmp_path, COMMITTED)
     (project / "params.yaml").write_text((ROOT / "params.yaml").read_text() + "\nxor:\n  lr: 0.5\n")
     kept = _previous_results(project, "results/kept/results.json")
-    run = _stage_process(project, "xor.py")                          # a real process: its stderr is this line
+    run = lth_process(project, "xor")                                 # a real process: its stderr is this line
     assert run.returncode == 2 and run.stderr.startswith("xor: error: params.yaml: line ")
     assert run.stderr.count("\n") == 1
     assert "duplicate key 'xor'" in run.stderr and json.loads(kept.read_text()) == {"kept": True}

@@ -6,7 +6,6 @@ import copy
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from lth.shared.lottery import last_level
 from lth.shared.ticket_file import pack_masks, read_tickets
 
 from fakedata import prepared_mnist
-from lth_cli import lth_run
+from lth_cli import lth_process, lth_run
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -265,11 +264,6 @@ def _lth(project: Path, *args: str) -> subprocess.CompletedProcess:
     return lth_run(project, *args)
 
 
-def _lth_process(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lth", "run", *args], cwd=project, capture_output=True, text=True,
-                          env={**os.environ, "LTH_DEVICE": "cpu", "PYTHONPATH": str(ROOT)}, timeout=300)
-
-
 def _project(tmp_path: Path, params: dict | None = None) -> tuple[Path, Path]:
     """A project folder with params.yaml and a previous results file that a refused stage must keep."""
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params or COMMITTED, sort_keys=False))
@@ -289,7 +283,7 @@ def _refused(run: subprocess.CompletedProcess, kept: Path, start: str, end: str)
 def test_lth_run_refuses_a_truncated_dataset(tmp_path):
     project, kept = _project(tmp_path)
     damage(project / "data" / "mnist.pt", "truncated", prepared_mnist())
-    _refused(_lth_process(project, "mnist"), kept, "mnist: error: data/mnist.pt: not a complete torch file", DATA_FIX)
+    _refused(lth_process(project, "mnist"), kept, "mnist: error: data/mnist.pt: not a complete torch file", DATA_FIX)
     assert not (project / "checkpoints").exists()
 
 

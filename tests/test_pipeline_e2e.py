@@ -1,12 +1,11 @@
 """End to end: the real `dvc repro` on the smoke profile in a temporary copy of the project (tests/e2e_project.py
 builds it and runs the first repro), then what a param change re-runs."""
 import json
-import sys
 
 import yaml
 
 from e2e_project import repro as _repro
-from e2e_project import run as _run
+from e2e_project import dvc
 
 
 def test_repro_then_param_change_reruns_only_affected_stages(reproduced_smoke):
@@ -69,12 +68,12 @@ def test_repro_then_param_change_reruns_only_affected_stages(reproduced_smoke):
     assert stages == {"report"} and "Stage 'xor' is cached" in out and "Stage 'mask_distance' is cached" in out
     assert (project / "results" / "xor" / "results.json").read_text() == first
 
-    shown = json.loads(_run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], project, env))
+    shown = json.loads(dvc(project, env, "metrics", "show", "--json"))
     files = {path for revision in shown.values() for path in revision["data"]}
     assert files == {"reports/metrics.json"}                         # only the headline numbers are metrics
     numbers = [v for revision in shown.values() for data in revision["data"].values()
                for section in data["data"].values() for v in section.values()]
     assert 0 < len(numbers) <= 40 and all(isinstance(v, (int, float)) for v in numbers)
-    ledger = json.loads(_run([sys.executable, "-m", "dvc", "metrics", "show", "--json", "reports/claims.json"],
-                             project, env))                        # the full ledger: shown and diffed on request
+    ledger = json.loads(dvc(project, env, "metrics", "show", "--json",
+                            "reports/claims.json"))                  # the full ledger: shown and diffed on request
     assert "xor_random_2_units_db" in json.dumps(ledger) and '"verdict"' in json.dumps(ledger)
