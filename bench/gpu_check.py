@@ -78,7 +78,7 @@ class Sizes:
     engine_args: tuple[str, ...] = ()
 
 
-TINY = Sizes(examples=120, adam_steps=20, mnist_probe=20, conv_probe=4, round_cap=40,
+TINY = Sizes(examples=120, adam_steps=20, mnist_probe=10, conv_probe=2, round_cap=20,
              mnist_splits=(600, 100, 100), cifar_splits=(300, 100, 100), conv_width=0.0625,
              stages=STAGES[-1:],
              engine_args=("--tiny",))

@@ -3,12 +3,14 @@ to the library it measures (a moved module, a new engine rule) cannot break it s
 checked: speed targets belong to bench/README.md, never to a test."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from lth.config import read_params, resolve_section
@@ -32,10 +34,16 @@ def test_tiny_profile_trains_with_patience():
     assert any(config.patience > 0 for config in configs)
 
 
-def test_engine_bench_tiny_json():
+@pytest.fixture(scope="module")
+def engine_tiny_report() -> dict:
+    """``bench/engine.py --tiny --json``, run once for the tests below."""
     run = _bench("engine.py", "--tiny", "--json")
     assert run.returncode == 0, run.stderr[-3000:]
-    report = json.loads(run.stdout)
+    return json.loads(run.stdout)
+
+
+def test_engine_bench_tiny_json(engine_tiny_report):
+    report = engine_tiny_report
     assert {"device", "sgemm_gflops", "plain_loop_model_steps_per_s", "population", "best", "floors",
             "bfloat16_autocast", "conv", "pipeline_conv"} <= set(report)
     assert {(r["members"], r["shared_order"]) for r in report["population"]} >= {(1, False), (1, True), (2, True)}
@@ -45,12 +53,16 @@ def test_engine_bench_tiny_json():
     assert all(r["model_steps_per_s"] > 0 for r in rows)
 
 
-def test_engine_bench_table():
-    """Without --json the same measurements print as a table (the printing reads every row)."""
-    run = _bench("engine.py", "--tiny", "--members", "1", "--pipeline-nets", "conv2")
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "plain per-model loop" in run.stdout and "ceiling" in run.stdout
-    assert "conv2 as the smoke pipeline trains it" in run.stdout
+def test_engine_bench_table(engine_tiny_report, capsys):
+    """Without --json the measurements print as a table (``print_report``, what ``main`` prints then): here the
+    JSON run's measurements, every row of them read by the printing."""
+    spec = importlib.util.spec_from_file_location("bench_engine", ROOT / "bench" / "engine.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.print_report(engine_tiny_report)
+    table = capsys.readouterr().out
+    assert "plain per-model loop" in table and "ceiling" in table
+    assert all(f"{net:>8} as the smoke pipeline trains it" in table for net in CIFAR_NETS)
 
 
 def test_patience_effect_bench_tiny(tmp_path: Path):

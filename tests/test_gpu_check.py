@@ -47,7 +47,7 @@ def test_tiny_check_writes_every_section(tmp_path):
     for name in ("mnist_round", "conv2_round"):
         record = report[name]
         assert record["round_s"] > 0 and record["member_iterations_per_s"] > 0
-        assert record["iterations"] == 40 and record["probe_iterations"] < 40
+        assert record["iterations"] == 20 and record["probe_iterations"] < 20
 
 
 def test_comparison_fails_on_a_planted_difference():

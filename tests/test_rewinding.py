@@ -16,42 +16,42 @@ from lth.report.rewinding import instability
 
 
 def _data():
-    """Random 16x16 images (ResNet-20 pools globally; a quarter of CIFAR's pixels keeps the study test short)."""
+    """Random 8x8 images (ResNet-20 pools globally; a sixteenth of CIFAR's pixels keeps the study test short)."""
     g = torch.Generator().manual_seed(0)
-    split = lambda n: Split(torch.randn(n, 3, 16, 16, generator=g), torch.arange(n) % 10)     # noqa: E731
+    split = lambda n: Split(torch.randn(n, 3, 8, 8, generator=g), torch.arange(n) % 10)     # noqa: E731
     return DeviceData(train=split(64), validation=split(16), test=split(32))
 
 
-CONFIG = RewindingConfig(arch="resnet20", width=0.125, batch_size=8, iterations=24, lr_milestones=[16],
-                         rewind_iterations=[0, 4, 12], rounds=2, conv_rate=0.5, interpolation_points=3, trials=2)
+CONFIG = RewindingConfig(arch="resnet20", width=0.125, batch_size=8, iterations=12, lr_milestones=[8],
+                         rewind_iterations=[0, 2, 6], rounds=2, conv_rate=0.5, interpolation_points=3, trials=2)
 
 
 def test_recorded_weights_at_k_are_those_of_a_run_stopped_at_k():
     data = _data()
     model = make_convnet("resnet20", 0.125)
     init = model.init_params([1, 2], "glorot_normal")
-    job = TrainJob(model, init, {}, schedule_from(CONFIG, 0, 4), data.train, [5, 6])
+    job = TrainJob(model, init, {}, schedule_from(CONFIG, 0, 2), data.train, [5, 6])
     _, points = train_recording(job, lambda state, rows: dict(state), chunk=1)
-    stopped = TrainJob(model, init, {}, dataclasses.replace(schedule_from(CONFIG, 0, 4), iterations=12),
+    stopped = TrainJob(model, init, {}, dataclasses.replace(schedule_from(CONFIG, 0, 2), iterations=6),
                        data.train, [5, 6])
     result, _ = train_recording(stopped, lambda state, rows: {}, chunk=1)
     for name, value in result.params.items():
-        assert torch.equal(points[2][name], value), name           # point 3 = iteration 12
+        assert torch.equal(points[2][name], value), name           # point 3 = iteration 6
 
 
 def test_study_rewinds_to_the_recorded_k_and_continues_the_schedule(tmp_path):
     study = RewindingStudy(CONFIG, _data(), torch.device("cpu"), tmp_path / "r.pt", progress=False)
     dense = study._dense()
-    assert sorted(dense["at"]) == [0, 4, 12] and CONFIG.record_every == 4
+    assert sorted(dense["at"]) == [0, 2, 6] and CONFIG.record_every == 2
     assert all(torch.equal(dense["at"][0][n], study.init[n]) for n in study.init)
-    later = schedule_from(CONFIG, 12)
-    assert later.iterations == 12 and later.lr_milestones == (4,)
-    assert schedule_from(CONFIG, 20).lr_milestones == ()
+    later = schedule_from(CONFIG, 6)
+    assert later.iterations == 6 and later.lr_milestones == (2,)
+    assert schedule_from(CONFIG, 10).lr_milestones == ()
     result = study.run()
     assert [r["round"] for r in result["rounds"]] == [1, 2]
-    assert set(result["rounds"][0]["k"]["4"]) == {"ticket", "dense"} and set(result["rounds"][1]["k"]["4"]) == {"ticket"}
+    assert set(result["rounds"][0]["k"]["2"]) == {"ticket", "dense"} and set(result["rounds"][1]["k"]["2"]) == {"ticket"}
     assert result["rounds"][1]["pm"][0] < result["rounds"][0]["pm"][0]
-    path = result["rounds"][0]["k"]["12"]["ticket"]
+    path = result["rounds"][0]["k"]["6"]["ticket"]
     # the path's ends are the copies' own errors (on the same test images)
     assert path["path_error"][0] == [pytest.approx(100 * (1 - a), abs=1e-3) for a in path["accuracy"][0]]
     assert path["path_error"][-1] == [pytest.approx(100 * (1 - a), abs=1e-3) for a in path["accuracy"][1]]

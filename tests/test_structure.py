@@ -5,6 +5,7 @@ Imports are read from the source (every ``import`` statement, also those inside 
 anything, and followed through the project's modules.
 """
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,15 @@ def direct_imports(path: Path) -> set[str]:
     """Project modules that ``path`` imports anywhere in its source, and those it imports by name at run time
     (``DYNAMIC_IMPORTS``)."""
     found = set(DYNAMIC_IMPORTS[path]()) if path in DYNAMIC_IMPORTS else set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    return found | _imports_in_source(path.read_text())
+
+
+@functools.cache
+def _imports_in_source(source: str) -> frozenset[str]:
+    """Project modules imported anywhere in ``source`` (parsed once per distinct text: the closures below revisit
+    the same files many times)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -53,7 +62,7 @@ def direct_imports(path: Path) -> set[str]:
         for name in names:
             if module_file(name) is not None:
                 found.add(name)
-    return found
+    return frozenset(found)
 
 
 def project_modules(path: Path) -> set[Path]:
