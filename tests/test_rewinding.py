@@ -49,7 +49,8 @@ def test_study_rewinds_to_the_recorded_k_and_continues_the_schedule(tmp_path):
     assert schedule_from(CONFIG, 10).lr_milestones == ()
     result = study.run()
     assert [r["round"] for r in result["rounds"]] == [1, 2]
-    assert set(result["rounds"][0]["k"]["2"]) == {"ticket", "dense"} and set(result["rounds"][1]["k"]["2"]) == {"ticket"}
+    first, second = result["rounds"]
+    assert set(first["k"]["2"]) == {"ticket", "dense"} and set(second["k"]["2"]) == {"ticket"}
     assert result["rounds"][1]["pm"][0] < result["rounds"][0]["pm"][0]
     path = result["rounds"][0]["k"]["6"]["ticket"]
     # the path's ends are the copies' own errors (on the same test images)
