@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import time
 from pathlib import Path
@@ -237,8 +238,13 @@ def conv_rate(device: torch.device, arch: str, members: int, iterations: int) ->
 def section_at(profile: str, name: str, schema: type, variants: bool = False) -> Any:
     """Section ``name`` of params.yaml resolved for ``profile``, whichever profile the file selects (with
     ``variants``: variant name -> config)."""
-    raw = {**read_params(ROOT / "params.yaml"), "profile": profile}
-    return resolve_section(raw, name, schema, variants=variants).config
+    return resolve_section(_params_at(profile), name, schema, variants=variants).config
+
+
+@functools.cache
+def _params_at(profile: str) -> dict[str, Any]:
+    """params.yaml with ``profile`` selected, read once per run (each read parses the whole file)."""
+    return {**read_params(ROOT / "params.yaml"), "profile": profile}
 
 
 def pipeline_configs(profile: str, nets: list[str]) -> dict[str, tuple[str, CifarConfig]]:
