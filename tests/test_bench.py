@@ -3,7 +3,6 @@ to the library it measures (a moved module, a new engine rule) cannot break it s
 checked: speed targets belong to bench/README.md, never to a test."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -56,10 +55,8 @@ def test_engine_bench_tiny_json(engine_tiny_report):
 def test_engine_bench_table(engine_tiny_report, capsys):
     """Without --json the measurements print as a table (``print_report``, what ``main`` prints then): here the
     JSON run's measurements, every row of them read by the printing."""
-    spec = importlib.util.spec_from_file_location("bench_engine", ROOT / "bench" / "engine.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    bench.print_report(engine_tiny_report)
+    from bench.engine import print_report
+    print_report(engine_tiny_report)
     table = capsys.readouterr().out
     assert "plain per-model loop" in table and "ceiling" in table
     assert all(f"{net:>8} as the smoke pipeline trains it" in table for net in CIFAR_NETS)

@@ -51,8 +51,8 @@ def test_study_rewinds_to_the_recorded_k_and_continues_the_schedule(tmp_path):
     assert [r["round"] for r in result["rounds"]] == [1, 2]
     first, second = result["rounds"]
     assert set(first["k"]["2"]) == {"ticket", "dense"} and set(second["k"]["2"]) == {"ticket"}
-    assert result["rounds"][1]["pm"][0] < result["rounds"][0]["pm"][0]
-    path = result["rounds"][0]["k"]["6"]["ticket"]
+    assert second["pm"][0] < first["pm"][0]
+    path = first["k"]["6"]["ticket"]
     # the path's ends are the copies' own errors (on the same test images)
     assert path["path_error"][0] == [pytest.approx(100 * (1 - a), abs=1e-3) for a in path["accuracy"][0]]
     assert path["path_error"][-1] == [pytest.approx(100 * (1 - a), abs=1e-3) for a in path["accuracy"][1]]
