@@ -5,11 +5,12 @@ large allocations kept on the heap, the nets at the `quick` width): whether ``ev
 
     python bench/eval_chunk.py                      # 2,500 images, chunks 250 / 125 / 100 / 50, best of 6
     python bench/eval_chunk.py --images 200 --repeat 1 --chunks 100 50   # seconds (tests/test_bench.py)
-    python bench/eval_chunk.py --chunks 250 --torch-kernels   # also with torch's pooling kernel, ReLU out of place
+    python bench/eval_chunk.py --chunks 250 --torch-kernels   # also with torch's pooling kernel
 
-``--torch-kernels`` times each chunk size a second time, in turns, the way the nets evaluated before session 27
-(torch's pooling kernel, which also records argmax indices, and ReLU into a new tensor; ``convnets.max_pool_2x2``
-and ``relu_of_fresh`` take that path wherever gradients are enabled) and says whether the results are the same bits.
+``--torch-kernels`` times each chunk size a second time, in turns, with torch's pooling kernel, as the nets pooled
+in evaluations before session 27 (it also records argmax indices; ``convnets.max_pool_2x2`` takes that path
+wherever gradients are enabled; ReLU has been in place in both since session 30) and says whether the results are
+the same bits.
 
 Each row also says whether the mean loss and the accuracy are bit-identical to the first chunk size's: the loss is
 summed chunk by chunk, so its rounding may depend on the chunking; the accuracy (a count) may not.
@@ -41,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chunks", type=int, nargs="+", default=[250, 125, 100, 50], help="chunk sizes to time")
     parser.add_argument("--repeat", type=int, default=6, help="timed passes per chunk size (the best counts)")
     parser.add_argument("--torch-kernels", action="store_true",
-                        help="also time the evaluation with torch's pooling kernel and out-of-place ReLU")
+                        help="also time the evaluation with torch's pooling kernel (the path with gradients)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return parser.parse_args(argv)
 
@@ -84,7 +85,7 @@ def _timing(times: list[float]) -> dict[str, float]:
 
 class _Chunked:
     """A model evaluated in chunks of ``eval_chunk`` images (the forward pass is the wrapped model's), with torch's
-    pooling kernel and out-of-place ReLU if ``torch_kernels`` (gradients enabled; the parameters need none)."""
+    pooling kernel if ``torch_kernels`` (gradients enabled; the parameters need none)."""
 
     def __init__(self, model: PopulationConvNet, chunk: int, torch_kernels: bool = False):
         self.model, self.eval_chunk, self.torch_kernels = model, chunk, torch_kernels

@@ -99,6 +99,58 @@ def test_evaluation_without_gradients_gives_the_bits_of_torchs_kernels(arch, mon
         assert torch.equal(_bits(fast), _bits(model.forward(params, images)))
 
 
+def _papers_order_logits(model, params, images):
+    """Conv-2/4/6 or VGG as the papers write them, from torch's own operations: each convolution (and batch
+    norm), ReLU into a new tensor, then max-pooling with torch's kernel; the population's fc layers."""
+    h, shared = convnets.enter_population(images)
+    index = 0
+    for item in convnets.CONV_PLANS[model.arch]:
+        if item == "M":
+            h = torch.nn.functional.max_pool2d(h, 2)
+            continue
+        h = population_conv2d(h, params[f"conv{index}.weight"], params.get(f"conv{index}.bias"), shared)
+        if model.batch_norm:
+            h = convnets.population_batch_norm(h, params, f"bn{index}", True)
+        h, shared, index = torch.relu(h), False, index + 1
+    if model.batch_norm:
+        h = convnets.global_average_pool(h)
+    h = convnets.to_member_features(h, params["conv0.weight"].shape[0])
+    layers = len(model.fc_sizes) + 1
+    for i in range(layers):
+        h = convnets.population_linear(h, params[f"fc{i}.weight"], params[f"fc{i}.bias"], None)
+        h = torch.relu(h) if i < layers - 1 else h
+    return h
+
+
+@pytest.mark.parametrize("arch", ["conv2", "conv4", "vgg19"])
+def test_training_pass_pooling_before_relu_gives_the_bits_of_relu_then_pooling(arch):
+    """The nets pool a convolution's maps before its ReLU (a quarter of the elements) and apply ReLU in place:
+    logits and every gradient are the same bits as ReLU into a new tensor and then pooling, with windows of
+    equal values (constant image regions) and windows whose values are all negative (negative biases)."""
+    model = make_convnet(arch, width=0.125)
+    params = model.init_params([1, 2])
+    generator = torch.Generator().manual_seed(3)
+    for name, p in params.items():
+        if name.endswith("bias") or name.startswith("bn") and name.endswith("weight"):
+            p.copy_(torch.randn(p.shape, generator=generator))     # half the channels biased negative
+    images = torch.randn(6, 3, 32, 32, generator=generator)
+    images[:, :, 4:20, 8:28] = 0.25                                # constant regions: ties in the pooled windows
+    images = images.contiguous(memory_format=torch.channels_last)
+    weights = torch.randn(2, 6, 10, generator=generator)
+    outcomes = []
+    for forward in (model.forward, lambda p, x, training: _papers_order_logits(model, p, x)):
+        copies = {name: p.clone().requires_grad_(not name.endswith(("running_mean", "running_var")))
+                  for name, p in params.items()}
+        logits = forward(copies, images, training=True)
+        (logits * weights).sum().backward()
+        outcomes.append([logits.detach()] + [copies[n].grad for n in sorted(copies) if copies[n].requires_grad])
+    tied = torch.nn.functional.max_pool2d(torch.relu(population_conv2d(
+        images, params["conv0.weight"], params.get("conv0.bias"), True)), 2)
+    assert (tied == 0).any() and (tied > 0).any()
+    for ours, papers in zip(*outcomes):
+        assert torch.equal(_bits(ours), _bits(papers))
+
+
 @pytest.mark.parametrize("arch", ["vgg19", "resnet20"])
 def test_batch_norm_population_equals_separate_models(arch):
     """Members with batch norm trained together (grouped convs, per-member statistics) == each alone."""

@@ -70,6 +70,20 @@ def test_load_prepared_normalises_and_flattens(fake_mirror, tmp_path):
     assert torch.allclose(data.train.x[0].double(), expected, atol=1e-5)
 
 
+def test_cifar_images_load_channels_last_with_the_normalised_values(fake_mirror, tmp_path):
+    """The conv nets' images are held channels-last (their layout), with the values of the channels-first
+    normalisation; a gathered batch stays channels-last."""
+    prepared = prepare("cifar10", tmp_path / "root", validation_size=10, split_seed=0)
+    torch.save(prepared, tmp_path / "cifar10.pt")
+    data = load_prepared(tmp_path / "cifar10.pt", torch.device("cpu"), flatten=False)
+    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
+    std = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
+    expected = (prepared["test_images"].float() / 255.0 - mean) / std
+    for x in (data.train.x, data.validation.x, data.test.x, data.train.x[torch.tensor([3, 1, 4])]):
+        assert x.shape[1:] == (3, 32, 32) and x.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(data.test.x, expected, atol=1e-4)
+
+
 def test_mirror_missing_file_names_what_is_expected(fake_mirror, tmp_path):
     (fake_mirror / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz"):

@@ -105,9 +105,10 @@ def max_pool_2x2(h: torch.Tensor) -> torch.Tensor:
 
 
 def relu_of_fresh(h: torch.Tensor) -> torch.Tensor:
-    """ReLU of a tensor that nothing else holds (a layer's fresh output): in place where no gradient is wanted
-    (evaluation), which saves writing a second copy of the maps; the same values either way."""
-    return torch.relu(h) if torch.is_grad_enabled() else torch.relu_(h)
+    """ReLU of a tensor that nothing else holds (a layer's fresh output, which no backward pass reads: those of
+    convolutions, batch norms, poolings, sums and the fc products) in place, which saves writing a second copy
+    of the maps; the same values as into a new tensor, and the same gradient (ReLU's backward reads its output)."""
+    return torch.relu_(h)
 
 
 def masked(params: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], name: str) -> torch.Tensor:
@@ -218,15 +219,19 @@ class PopulationConvNet(_PopulationNet):
         masks = grad_masks or {}
         members = params["conv0.weight"].shape[0]
         h, shared = enter_population(x)
+        plan = CONV_PLANS[self.arch]
         index = 0
-        for item in CONV_PLANS[self.arch]:
+        for position, item in enumerate(plan):
             if item == "M":
-                h = max_pool_2x2(h)
-                continue
+                continue                 # pooled below, before the ReLU of the convolution it follows
             h = population_conv2d(h, masked(params, masks, f"conv{index}.weight"), params.get(f"conv{index}.bias"),
                                   shared)
             if self.batch_norm:
                 h = population_batch_norm(h, params, f"bn{index}", training)
+            if plan[position + 1:position + 2] == ("M",):
+                # Pooling before ReLU: the same maps as ReLU then pooling (both keep order) with ReLU, and its
+                # backward, on a quarter of the elements; the same gradients (tests/test_convnets.py).
+                h = max_pool_2x2(h)
             h = relu_of_fresh(h)
             shared, index = False, index + 1
         if self.arch in VGGS:
