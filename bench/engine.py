@@ -211,9 +211,10 @@ def plain_loop_rate(device: torch.device, data: Split, iterations: int) -> float
 
 
 def _images(device: torch.device, count: int = 2000) -> Split:
+    """Random CIFAR-sized images, held channels-last as the stages hold CIFAR-10 (``lth.data.load_prepared``)."""
     generator = torch.Generator().manual_seed(0)
-    return Split(torch.randn(count, 3, 32, 32, generator=generator).to(device),
-                 torch.randint(0, 10, (count,), generator=generator).to(device))
+    images = torch.randn(count, 3, 32, 32, generator=generator).contiguous(memory_format=torch.channels_last)
+    return Split(images.to(device), torch.randint(0, 10, (count,), generator=generator).to(device))
 
 
 def _conv_job(device: torch.device, model: Any, members: int, settings: TrainSettings) -> TrainJob:

@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     cpu_fastpath.keep_large_allocations_on_heap()          # as in a training worker
     generator = torch.Generator().manual_seed(0)
-    images = Split(torch.randn(args.images, 3, 32, 32, generator=generator),
+    pixels = torch.randn(args.images, 3, 32, 32, generator=generator)
+    images = Split(pixels.contiguous(memory_format=torch.channels_last),         # held as the stages hold CIFAR-10
                    torch.randint(0, 10, (args.images,), generator=generator))
     report = {net: time_chunks(net, args.width, images, args.chunks, args.repeat, args.torch_kernels)
               for net in args.nets}
