@@ -141,6 +141,21 @@ def test_duplicate_yaml_keys_are_refused_with_their_line(tmp_path):
         read_params(tmp_path / "params.yaml")
 
 
+def test_params_read_through_libyaml_equal_pyyamls_own_reading_and_keep_its_checks(tmp_path, monkeypatch):
+    """The project's params.yaml reads as PyYAML's pure-Python safe loader reads it; the libyaml path (where
+    PyYAML has it) refuses duplicate keys too, and a syntax error carries PyYAML's own wording."""
+    from lth import config
+    expected = yaml.load((ROOT / "params.yaml").read_text(), Loader=yaml.SafeLoader)
+    assert read_params(ROOT / "params.yaml") == expected
+    if hasattr(yaml, "CSafeLoader"):
+        assert issubclass(config._FastStrictLoader, yaml.CSafeLoader)
+        with pytest.raises(ConfigError, match=r"line 3: duplicate key 'a'"):
+            yaml.load("x:\n  a: 1\n  a: 2\n", Loader=config._FastStrictLoader)
+    (tmp_path / "params.yaml").write_text("profile: quick\n  xor: 1\n")
+    with pytest.raises(ConfigError, match=r"mapping values are not allowed here at line 2 column 6"):
+        read_params(tmp_path / "params.yaml")
+
+
 def test_yaml_syntax_error_is_one_line(tmp_path):
     (tmp_path / "params.yaml").write_text("xor: [unclosed\n")
     with pytest.raises(ConfigError) as error:
