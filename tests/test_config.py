@@ -141,7 +141,7 @@ def test_duplicate_yaml_keys_are_refused_with_their_line(tmp_path):
         read_params(tmp_path / "params.yaml")
 
 
-def test_params_read_through_libyaml_equal_pyyamls_own_reading_and_keep_its_checks(tmp_path, monkeypatch):
+def test_params_read_through_libyaml_equal_pyyamls_own_reading_and_keep_its_checks(tmp_path):
     """The project's params.yaml reads as PyYAML's pure-Python safe loader reads it; the libyaml path (where
     PyYAML has it) refuses duplicate keys too, and a syntax error carries PyYAML's own wording."""
     from lth import config

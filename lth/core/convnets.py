@@ -229,8 +229,8 @@ class PopulationConvNet(_PopulationNet):
             if self.batch_norm:
                 h = population_batch_norm(h, params, f"bn{index}", training)
             if plan[position + 1:position + 2] == ("M",):
-                # Pooling before ReLU: the same maps as ReLU then pooling (both keep order) with ReLU, and its
-                # backward, on a quarter of the elements; the same gradients (tests/test_convnets.py).
+                # Pooled before ReLU: the same maps as ReLU then pooling, since both keep order, but ReLU and its
+                # backward touch a quarter of the elements; the gradients are the same bits (tests/test_convnets.py).
                 h = max_pool_2x2(h)
             h = relu_of_fresh(h)
             shared, index = False, index + 1
