@@ -1,11 +1,14 @@
 """A study of one population trained through the lotteries' path (``PopulationTrainer`` with its driver and
 checkpoint), run by tests/test_ranks.py under ``torchrun`` on 1, 2 or 3 gloo ranks:
 
-    torchrun --nproc_per_node=N tests/ranks_job.py OUT CHECKPOINT ITERATIONS [shared]
+    torchrun --nproc_per_node=N tests/ranks_job.py OUT CHECKPOINT ITERATIONS [ORDER ...]
 
-Rank 0 writes the trained weights' bytes to OUT and prints how many groups it resumed with a saved
-state. Small groups (``MIN_GROUP_WEIGHTS`` = 1) so that every rank has groups to train; a snapshot at every
-evaluation; ``shared``: one batch order for the population (a member's bits then depend on its group)."""
+ORDER is ``own`` (the default: each member its own batch order) or ``shared`` (one batch order for the
+population: a member's bits then depend on its group); several orders train one study after another in the
+same launch (``shared`` checkpointed beside CHECKPOINT, with ``-shared`` in its name). Rank 0 writes the
+trained weights' bytes to OUT, the orders' one after another, and prints how many groups it resumed with a
+saved state. Small groups (``MIN_GROUP_WEIGHTS`` = 1) so that every rank has groups to train; a snapshot at
+every evaluation."""
 import sys
 from pathlib import Path
 
@@ -21,9 +24,23 @@ from lth.shared.driver import StudyDriver
 from lth.shared.population import PopulationTrainer
 
 
-def main(out: Path, checkpoint: Path, iterations: int, shared: bool) -> None:
+def main(out: Path, checkpoint: Path, iterations: int, orders: list[str]) -> None:
     ranks.start()
     lth.core.processes.MIN_GROUP_WEIGHTS = 1
+    assert set(orders) <= {"own", "shared"}, f"orders are 'own' and 'shared', not {orders}"
+    trained, resumed = b"", 0
+    for order in orders:
+        path = checkpoint if order == "own" else checkpoint.with_name(f"{checkpoint.stem}-shared{checkpoint.suffix}")
+        weights, groups = study(path, iterations, order == "shared")
+        trained, resumed = trained + weights, resumed + groups
+    if ranks.is_leader():
+        out.write_bytes(trained)
+        print(f"resumed groups: {resumed}", flush=True)
+
+
+def study(checkpoint: Path, iterations: int, shared: bool) -> tuple[bytes, int]:
+    """One population trained to the end through the driver and its checkpoint (deleted then): the weights'
+    bytes and how many groups started from a saved state."""
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(400, 20, generator=generator)
     y = x[:, :3].argmax(1)
@@ -48,10 +65,9 @@ def main(out: Path, checkpoint: Path, iterations: int, shared: bool) -> None:
     resumed = sum(g is not None for g in partial["run"]["groups"]) if partial else 0
     driver.run([("train", step)])
     if ranks.is_leader():
-        out.write_bytes(b"".join(state["params"][n].contiguous().numpy().tobytes() for n in sorted(state["params"])))
-        print(f"resumed groups: {resumed}", flush=True)
         checkpoint.unlink(missing_ok=True)
+    return b"".join(state["params"][n].contiguous().numpy().tobytes() for n in sorted(state["params"])), resumed
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4:] == ["shared"])
+    main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4:] or ["own"])

@@ -40,16 +40,17 @@ def _plain(out: Path, checkpoint: Path, *extra: str) -> bytes:
     return out.read_bytes()
 
 
-@pytest.mark.parametrize("order", ["own", "shared"])
-def test_same_bytes_on_one_and_three_ranks(tmp_path, order):
-    """One rank is the run without a launcher (torchrun with one process takes the same path: WORLD_SIZE 1).
-    Two ranks are checked by the resume test below (a 3-rank run resumed on 2 gives the one-rank bytes) and by
-    the torchrun smoke stage."""
-    extra = ("300", "shared") if order == "shared" else ("300",)
-    reference = _plain(tmp_path / "plain.pt", tmp_path / "p.ckpt", *extra)
+def test_same_bytes_on_one_and_three_ranks(tmp_path):
+    """Each member's own batch order, then one shared order, in one launch each. One rank is the run without a
+    launcher (torchrun with one process takes the same path: WORLD_SIZE 1). Two ranks are checked by the resume
+    test below (a 3-rank run resumed on 2 gives the one-rank bytes) and by the torchrun smoke stage."""
+    reference = _plain(tmp_path / "plain.pt", tmp_path / "p.ckpt", "300", "own", "shared")
     out = tmp_path / "ranks3.pt"
-    _finish(_torchrun(3, out, tmp_path / "r3.ckpt", *extra))
-    assert out.read_bytes() == reference
+    _finish(_torchrun(3, out, tmp_path / "r3.ckpt", "300", "own", "shared"))
+    half = len(reference) // 2                   # the two orders' weights, one after the other
+    assert reference[:half] != reference[half:]  # the orders train differently
+    assert out.read_bytes()[:half] == reference[:half], "each member's own order"
+    assert out.read_bytes()[half:] == reference[half:], "one shared order"
 
 
 def test_killed_on_three_ranks_resumes_on_two(tmp_path):
