@@ -47,10 +47,11 @@ def test_same_bytes_on_one_and_three_ranks(tmp_path):
     reference = _plain(tmp_path / "plain.pt", tmp_path / "p.ckpt", "300", "own", "shared")
     out = tmp_path / "ranks3.pt"
     _finish(_torchrun(3, out, tmp_path / "r3.ckpt", "300", "own", "shared"))
+    ranks3 = out.read_bytes()
     half = len(reference) // 2                   # the two orders' weights, one after the other
     assert reference[:half] != reference[half:]  # the orders train differently
-    assert out.read_bytes()[:half] == reference[:half], "each member's own order"
-    assert out.read_bytes()[half:] == reference[half:], "one shared order"
+    assert ranks3[:half] == reference[:half], "each member's own order"
+    assert ranks3[half:] == reference[half:], "one shared order"
 
 
 def test_killed_on_three_ranks_resumes_on_two(tmp_path):
