@@ -7,7 +7,7 @@ from lth.report.ledger.records import Claim
 ZHOU = "Zhou et al. 2019 (Deconstructing Lottery Tickets), follow-ups post"
 ZHOU_SEED = "Zhou et al. 2019, as the follow-ups post (seed 002) words it"
 _OVER_LEVELS = ("test accuracy at early stop, mean over every level and trial: {a} minus {b} (tolerance from the "
-                "trial spread of both at every level)")
+                "trial spread of every variant of the study, pooled within levels)")
 CLAIMS = [
     Claim("zhou_magnitude_increase_competitive", "deconstruct", "the mask criterion of weight magnitude increase "
           "from training is equally competitive [with large_final]", ZHOU, 0.0, "pp",
@@ -33,7 +33,8 @@ CLAIMS = [
     Claim("zhou_supermask_86", "deconstruct", "a randomly initialised network with sign masks applied obtains up to "
           "86% accuracy on MNIST", ZHOU, 86.0, "%",
           "untrained large_final_same_sign mask with signed constants: the largest mean test accuracy over the "
-          "supermask levels; 'up to' is a maximum: holds when it equals 86% within the tolerance"),
+          "supermask levels; 'up to' is a maximum: holds when it equals 86% within the tolerance (from that level's "
+          "trials)"),
     Claim("zhou_supermask_above_chance", "deconstruct", "... far out-performing random chance of 10%", ZHOU, 10.0,
           "%", "the same supermask's largest mean test accuracy (holds when above 10% beyond the tolerance)"),
 ]

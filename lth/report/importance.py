@@ -18,7 +18,7 @@ from lth.report.ledger.records import Claim, Verdict
 from lth.report.ledger.rules import at_least, at_most, unless_reduced, untestable
 from lth.report.ledger.statistics import Spread, difference, mean_tolerance
 from lth.report.net_studies import (COLORS, CONV_NETS, NET_TITLES, claims_for, compare, conv_reduced,
-                                    figure_name, not_run_note, study_scale)
+                                    figure_name, not_run_note, study_scale, variants_spread)
 from lth.report.scale import RunConfig
 
 METRICS_DEFINED = {
@@ -73,7 +73,9 @@ def importance_verdicts(result: dict[str, Any], net: str = "lenet") -> list[Verd
         out += [untestable(claims[k], "needs global magnitude and another metric") for k in
                 ("vo_performant", "vo_match_dense")]
         return out
-    metric, gap, tol = min(((m, *compare(rounds[1:], m, "magnitude")) for m in others), key=lambda item: item[1])
+    spread = variants_spread(rounds[1:], result["config"]["metrics"])
+    metric, gap, tol = min(((m, *compare(rounds[1:], m, "magnitude", spread)) for m in others),
+                           key=lambda item: item[1])
     out.append(at_least(claims["vo_performant"], gap, tol,
                         f"{metric} (the worst metric) is significantly less accurate than global magnitude"))
     out.append(_versus_dense(claims["vo_match_dense"], rounds))

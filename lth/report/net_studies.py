@@ -11,7 +11,7 @@ import numpy as np
 
 from lth.report.figures import Scale, run_scale
 from lth.report.ledger.rules import reduced_scale
-from lth.report.ledger.statistics import Spread, Tolerance, difference
+from lth.report.ledger.statistics import Spread, Tolerance, difference, pooled_difference
 from lth.report.rates import conv_rates_note
 
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray",
@@ -21,17 +21,35 @@ NET_TITLES = {"lenet": "LeNet-300-100 (MNIST)", "conv2": "Conv-2 (CIFAR-10)", "c
 CONV_NETS = ("conv2", "conv4", "conv6")
 
 
-def compare(rounds: list[dict[str, Any]], a: str, b: str) -> tuple[float | None, Tolerance | None]:
-    """Mean accuracy (pp) of role ``a`` minus role ``b`` over every level and trial, and its tolerance from
-    each role's trial spread pooled within levels (Welch, t quantile)."""
+def _accuracies(rounds: list[dict[str, Any]], role: str) -> list[list[float]]:
+    """Role ``role``'s test accuracies at early stop (pp), one group of trials per level."""
+    return [list(100 * np.asarray(r[role]["early_stop_accuracy"], dtype=float)) for r in rounds]
+
+
+def variants_spread(rounds: list[dict[str, Any]], roles: list[str]) -> Spread:
+    """The trial spread of a study's variants ``roles`` pooled over all of them within each level: every variant
+    trains the same net with the same optimizer and data and differs only in its mask or weights, so they share
+    one trial-to-trial spread. Each variant's own spread rests on a few trials per level and moved several-fold
+    between two draws of the study, flipping verdicts; the pooled one barely moved (docs/claims-ledger.md,
+    session 32)."""
+    groups = [g for role in roles for g in _accuracies(rounds, role)]
+    return Spread.of(groups, f"{len(roles)} variants' trials pooled within {len(rounds)} levels")
+
+
+def compare(rounds: list[dict[str, Any]], a: str, b: str,
+            spread: Spread | None = None) -> tuple[float | None, Tolerance | None]:
+    """Mean accuracy (pp) of role ``a`` minus role ``b`` over every level and trial, and its tolerance: from
+    ``spread`` (the study's variants pooled, ``variants_spread``) when given, else from each role's own trial
+    spread pooled within levels (Welch); a t quantile either way."""
     if not all(a in r and b in r for r in rounds):
         return None, None
-    values = {role: [list(100 * np.asarray(r[role]["early_stop_accuracy"], dtype=float)) for r in rounds]
-              for role in (a, b)}
-    spreads = {role: Spread.of(groups, f"{role.split('/')[-1]} trials pooled within {len(groups)} levels")
-               for role, groups in values.items()}
+    values = {role: _accuracies(rounds, role) for role in (a, b)}
     n = {role: sum(len(g) for g in groups) for role, groups in values.items()}
     gap = float(np.mean([v for g in values[a] for v in g]) - np.mean([v for g in values[b] for v in g]))
+    if spread is not None:
+        return gap, pooled_difference(spread, n[a], n[b])
+    spreads = {role: Spread.of(groups, f"{role.split('/')[-1]} trials pooled within {len(groups)} levels")
+               for role, groups in values.items()}
     return gap, difference(spreads[a], n[a], spreads[b], n[b])
 
 

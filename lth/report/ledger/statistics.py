@@ -2,7 +2,8 @@
 
 A tolerance is a 95% two-sided interval half-width: a Student t quantile at the spread's degrees of freedom
 times a standard error. A difference of two groups uses both groups' spreads (Welch: each side's own standard
-deviation, the degrees of freedom by Welch-Satterthwaite); "equals the paper's value" adds the paper's own
+deviation, the degrees of freedom by Welch-Satterthwaite), or, where every variant of a study is trained alike, one
+spread pooled over all of them (``pooled_difference``); "equals the paper's value" adds the paper's own
 sampling error at its trial count (our per-trial spread standing in for the paper's). Iteration counts vary
 multiplicatively, so their spread is taken on a log scale and a ratio's tolerance is its interval on that scale,
 carried to the ratio.
@@ -126,6 +127,16 @@ def difference(a: Spread, n_a: int, b: Spread, n_b: int, paper_trials: int | Non
              f"SD {a.sd:.3g} {unit} ({a.source})")
     return Tolerance(t * se, f"t({dof:.1f}) = {t:.2f} x SE of A - B{_paper(paper_trials)}; {sides}", dof,
                      f"{n_a} vs {n_b}" + (f" (paper {paper_trials})" if paper_trials else ""), min(a.dof, b.dof))
+
+
+def pooled_difference(spread: Spread, n_a: int, n_b: int, unit: str = "pp") -> Tolerance:
+    """The tolerance of a difference of two means (A - B) whose two sides share one trial spread (``spread``,
+    pooled over every variant of a study, as a one-way analysis of variance's error term): its degrees of
+    freedom are the spread's own, not Welch's combination of two."""
+    se = spread.sd * math.sqrt(1 / n_a + 1 / n_b)
+    t = t_quantile(spread.dof)
+    return Tolerance(t * se, f"t({spread.dof:g}) = {t:.2f} x SE of A - B; SD {spread.sd:.3g} {unit} "
+                     f"({spread.source})", spread.dof, f"{n_a} vs {n_b}", spread.dof)
 
 
 def ratio(value: float, a: Spread, n_a: int, b: Spread, n_b: int, paper_trials: int | None = None) -> Tolerance:
