@@ -86,6 +86,14 @@ def test_transformer_bench_tiny_json():
     assert report["population_model_steps_per_s"] > 0 and report["plain_model_steps_per_s"] > 0
 
 
+def test_sparse_lenet_bench_tiny_json():
+    run = _bench("sparse_lenet.py", "--tiny", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout)
+    assert report["members"] == 2 and [row["round"] for row in report["rows"]] == [0, 5, 7, 10, 13, 17]
+    assert all(row["dense_model_steps_per_s"] > 0 and row["sparse_model_steps_per_s"] > 0 for row in report["rows"])
+
+
 def test_eval_chunk_bench_tiny_json():
     """The evaluation bench times every asked chunk size of every net; a chunk size whose pass is one chunk
     of all the images gives the same accuracy as smaller chunks (the same logits, summed otherwise)."""

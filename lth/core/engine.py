@@ -24,7 +24,7 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from lth.core import cpu_fastpath
+from lth.core import cpu_fastpath, sparse_products
 from lth.core.augment import flip_and_crop
 from lth.core.masks import Masks, apply_masks
 from lth.core.models import population_correct, population_loss
@@ -53,6 +53,8 @@ class TrainSettings:
     mixed_precision: bool = False        # bfloat16 autocast of the training forward/backward pass
     patience: int = 0                    # a member stops once its tracked loss has not improved for this
                                          # many iterations (0 = every member trains all ``iterations``)
+    sparse_below: float = 0.0            # CPU: a member whose mask keeps at most this fraction of a layer
+                                         # takes sparse products there (``sparse_products``; 0 = never)
 
     def lr_factor(self, iteration: int) -> float:
         """Learning-rate multiplier at ``iteration`` (0-based): linear warmup, then step decay."""
@@ -252,6 +254,8 @@ class PopulationRun:
         # Masks as multipliers of the parameters' dtype: multiplying by a bool tensor takes a slow
         # type-promoting path.
         self.grad_masks = {name: mask.to(self.state[name].dtype) for name, mask in job.masks.items()}
+        self.sparse_layouts = (sparse_products.layouts_for(self.state, self.grad_masks, settings.sparse_below)
+                               if settings.sparse_below > 0 else {})
         # Dropout draws from torch's global generator and augmentation from its own: seed both from the
         # members' data seeds so that a run (and a resumed run) is reproducible.
         torch.manual_seed(job.data_seeds[0])
@@ -528,13 +532,15 @@ def train_population(job: TrainJob, resume: dict[str, Any] | None = None,
     the previous snapshot, ``on_snapshot`` receives the loop's whole state (``PopulationRun.snapshot``);
     passing it back as ``resume`` continues exactly where it stopped."""
     run = PopulationRun(job)
-    done = run.restore(resume) if resume is not None else run.start()
+    with sparse_products.registered(run.sparse_layouts):      # the evaluation at iteration 0 too
+        done = run.restore(resume) if resume is not None else run.start()
     clock = SnapshotClock(on_snapshot, snapshot_every_s)
     last = job.settings.iterations
     bar = run.progress_bar(done)
     while done < last and run.members:
         changed = False
-        with cpu_fastpath.updates_in_backward(run.optimizer.backward_updates()):
+        with cpu_fastpath.updates_in_backward(run.optimizer.backward_updates()), \
+                sparse_products.registered(run.sparse_layouts):
             while done < last and not changed:
                 run.step(done)
                 done += 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from lth.core import cpu_fastpath
+from lth.core import cpu_fastpath, sparse_products
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 
@@ -109,8 +109,10 @@ def population_linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor 
     ``grad_mask`` ([K, out, in], the weights' dtype) multiplies the weight gradient as it is computed
     (pruned weights get exactly zero gradient). On a CPU, an optimizer update registered for ``weight``
     (``cpu_fastpath.updates_in_backward``) takes the masked gradient during the backward pass, and the
-    weight then gets no ``.grad``."""
-    return PopulationLinear.apply(h, weight, bias, grad_mask, cpu_fastpath.update_for(weight))
+    weight then gets no ``.grad``; where the input needs no gradient, the members of a sparse layout
+    registered for ``weight`` (``sparse_products.registered``) take sparse products."""
+    return PopulationLinear.apply(h, weight, bias, grad_mask, cpu_fastpath.update_for(weight),
+                                  sparse_products.layout_for(weight))
 
 
 class PopulationLinear(torch.autograd.Function):
@@ -124,10 +126,14 @@ class PopulationLinear(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                grad_mask: torch.Tensor | None, update: cpu_fastpath.MemberUpdate | None) -> torch.Tensor:
+                grad_mask: torch.Tensor | None, update: cpu_fastpath.MemberUpdate | None,
+                layout: sparse_products.SparseLayout | None = None) -> torch.Tensor:
         ctx.save_for_backward(h, weight, grad_mask)
         ctx.has_bias = bias is not None
         ctx.update = update
+        ctx.layout = layout if sparse_products.applies(layout, h, weight) and not ctx.needs_input_grad[0] else None
+        if ctx.layout is not None:
+            return sparse_products.forward(h, weight, bias, ctx.layout)
         batch = h.expand(weight.shape[0], *h.shape) if h.dim() == 2 else h
         if bias is None:
             return torch.bmm(batch, weight.transpose(1, 2))
@@ -144,13 +150,15 @@ class PopulationLinear(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_h = torch.bmm(grad, weight.to(compute))
             grad_h = (grad_h.sum(0) if h.dim() == 2 else grad_h).to(h.dtype)
-        if ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1] and ctx.layout is not None:
+            grad_weight = sparse_products.weight_gradient(grad, h, grad_mask, ctx.layout, ctx.update)
+        elif ctx.needs_input_grad[1]:
             inputs = h.to(compute)
             inputs = inputs.expand(weight.shape[0], *h.shape) if h.dim() == 2 else inputs
             grad_weight = masked_weight_gradient(grad, inputs, grad_mask, weight.dtype, ctx.update)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = grad.sum(1).to(weight.dtype)
-        return grad_h, grad_weight, grad_bias, None, None
+        return grad_h, grad_weight, grad_bias, None, None, None
 
 
 def masked_weight_gradient(grad: torch.Tensor, inputs: torch.Tensor, mask: torch.Tensor | None,

@@ -54,6 +54,19 @@ class NumericsGroup:
 
 
 @dataclass(frozen=True)
+class SparseProductsGroup:
+    """Sparse products for the sparse members of a population (``lth.core.sparse_products``; CPU only)."""
+    sparse_below: float = setting(0.0, "on a CPU, a member whose mask keeps at most this fraction of its first "
+                                  "layer computes that layer's products over the kept weights only (faster at "
+                                  "low Pm: bench/README.md; the sums then round differently from dense products); "
+                                  "0 = dense products throughout", min=0, max=1)
+
+    def train_fields(self) -> dict[str, Any]:
+        """Engine settings this group sets."""
+        return {"sparse_below": self.sparse_below}
+
+
+@dataclass(frozen=True)
 class OptimizerGroup:
     """The optimizer and its (peak) learning rate."""
     optimizer: str = setting("adam", "optimizer", choices=("adam", "sgd"))

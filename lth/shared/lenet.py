@@ -10,7 +10,8 @@ import torch
 from lth.config import setting
 from lth.core.models import PopulationMLP
 from lth.data import DeviceData
-from lth.shared.groups import InitGroup, NumericsGroup, OptimizerGroup, ScheduleGroup, TrainingGroups, TrialsGroup
+from lth.shared.groups import (InitGroup, NumericsGroup, OptimizerGroup, ScheduleGroup, SparseProductsGroup,
+                               TrainingGroups, TrialsGroup)
 from lth.shared.lottery import Lottery, rounds_needed
 from lth.shared.settings import check_batches_fit, check_rounds, check_schedule
 
@@ -18,7 +19,8 @@ MNIST_INPUTS, MNIST_CLASSES = 28 * 28, 10
 
 
 @dataclass(frozen=True)
-class LenetSchedule(TrainingGroups, InitGroup, OptimizerGroup, ScheduleGroup, TrialsGroup, NumericsGroup):
+class LenetSchedule(TrainingGroups, InitGroup, OptimizerGroup, ScheduleGroup, TrialsGroup, NumericsGroup,
+                    SparseProductsGroup):
     """What every LeNet lottery on MNIST shares (the ``mnist`` run, v1's run, v1's sweeps, the mask studies): the
     network, its init and optimizer, the training schedule, trials and seed, and the IMP pruning rates."""
     hidden_sizes: list[int] = setting([300, 100], "hidden layer widths", min=1)
