@@ -31,13 +31,15 @@ def _layer_pass(h, weight, bias, masks, grad_out, below):
     return out.detach(), weight.grad
 
 
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta state")
 def test_layout_lists_sparse_members_and_dense_runs():
     weight, _, masks = _masked_layer()
     layout = sparse_products.layout_of(masks, 0.15)
     assert sorted(layout.patterns) == [2, 3, 5]
     assert layout.dense_runs == [(0, 2), (4, 5)]
     for k, pattern in layout.patterns.items():       # the CSR structure is exactly the mask
-        rebuilt = torch.sparse_csr_tensor(pattern.crow, pattern.col, torch.ones(len(pattern.flat)), masks[k].shape)
+        rebuilt = torch.sparse_csr_tensor(pattern.crow, pattern.col, torch.ones(len(pattern.flat)), masks[k].shape,
+                                          check_invariants=True)
         assert torch.equal(rebuilt.to_dense(), masks[k])
         assert torch.equal(pattern.matrix(weight[k]).to_dense(), weight[k])
     assert sparse_products.layout_of(masks, 0.01) is None
