@@ -13,8 +13,10 @@ import torch  # noqa: E402
 from lth.data import DeviceData, Split  # noqa: E402
 from lth.shared.lenet import MnistConfig, MnistLottery  # noqa: E402
 
+# sparse_below 0.5: the rounds from the fourth on (first layer at 41% and less) take sparse products
 TINY = MnistConfig(hidden_sizes=[24, 12], iterations=150, eval_every=25, trials=2, batch_size=16,
-                   min_remaining=0.3, one_shot_rounds=[1, 3], curve_rounds=[0, 2], reinit_per_ticket=2)
+                   min_remaining=0.3, one_shot_rounds=[1, 3], curve_rounds=[0, 2], reinit_per_ticket=2,
+                   sparse_below=0.5)
 
 
 def tiny_data(seed: int = 0, source_sha256: str = "") -> DeviceData:

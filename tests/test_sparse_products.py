@@ -1,5 +1,8 @@
 """Sparse products for sparse members (``lth.core.sparse_products``): checked against plain dense products of
 hand-masked weights, and for the members that stay dense against the dense path's own bits."""
+import copy
+import dataclasses
+
 import pytest
 import torch
 
@@ -134,3 +137,22 @@ def test_sparse_products_give_the_same_bits_on_one_or_two_threads():
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(one[0], two[0]) and torch.equal(one[1], two[1])
+
+
+def test_a_training_with_sparse_members_resumes_exactly_from_any_snapshot(monkeypatch):
+    """Snapshots taken mid-training (the layouts are rebuilt from the masks on resume) continue to the bits of
+    the uninterrupted run, with members stopping early (patience) in between."""
+    seeds = [3, 4, 5]
+    model, params, masks = _lenet_like(seeds, [0.95, 0.0, 0.9])
+    job = _job(model, params, masks, seeds, 0.2)
+    job = TrainJob(job.model, job.params, job.masks, dataclasses.replace(job.settings, patience=10), job.train,
+                   job.data_seeds, job.evaluations, track_best="validation")
+    snapshots = []
+    whole = train_population(job, on_snapshot=lambda s: snapshots.append(copy.deepcopy(s)), snapshot_every_s=0)
+    assert len(snapshots) >= 2
+    for snapshot in snapshots:
+        resumed = train_population(job, resume=snapshot)
+        for name in params:
+            assert torch.equal(whole.params[name], resumed.params[name]), name
+        loss, again = whole.curves["validation"]["loss"], resumed.curves["validation"]["loss"]
+        assert torch.equal(loss.nan_to_num(), again.nan_to_num())
