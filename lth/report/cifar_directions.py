@@ -70,7 +70,8 @@ def _dropout_directions(claims: dict[str, Claim], net: str, plain: dict[str, Any
     tol = difference(spreads_drop.accuracy[DENSE], len(dense_drop["pm"]),
                      LevelSpreads(plain["rounds"], dense_plain).accuracy[DENSE], len(dense_plain["pm"]))
     out = [_accuracy_direction(claims["dropout_raises_dense"], dense_drop, dense_plain, tol, "",
-                               "dropout's dense net is not significantly above the plain one")]
+                               "dropout's dense net is not significantly above the plain one at this width "
+                               "(docs/claims-ledger.md, session 33, measures the gap in wider nets)")]
     level = nearest_level(drop, PAPER_PM[net][1])
     tol = spreads_drop.accuracy_difference(level["ticket"], "ticket", dense_drop, DENSE)
     return out + [_accuracy_direction(claims["dropout_pruning_adds"], level["ticket"], dense_drop, tol, _at(level),
