@@ -1,7 +1,7 @@
 """Benchmark: sparse products for sparse LeNet-300-100 members (``lth/core/sparse_products.py``) against the
 dense path, at the first-layer densities of the ``mnist`` IMP ladder.
 
-    python bench/sparse_lenet.py                # 28 members, one thread, 300 iterations, fastest of 3 runs
+    python bench/sparse_lenet.py                # 28 members, one thread, 400 iterations, fastest of 3 runs
     python bench/sparse_lenet.py --json
     python bench/sparse_lenet.py --tiny         # seconds, toy sizes (tests/test_bench.py); rates meaningless
 

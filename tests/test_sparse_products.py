@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lth.core import cpu_fastpath, sparse_products
-from lth.core.engine import Split, TrainJob, TrainSettings, train_population
+from lth.core.engine import PopulationRun, Split, TrainJob, TrainSettings, train_population
 from lth.core.masks import dense_masks, prune_by_rate
 from lth.core.models import PopulationMLP, population_linear
 
@@ -110,8 +110,8 @@ def test_training_with_sparse_members_follows_the_dense_training(optimizer, monk
     dense = train_population(_job(model, params, masks, seeds, 0.0, optimizer))
     for name in params:
         assert torch.allclose(sparse.params[name], dense.params[name], atol=1e-4), name
-        assert torch.equal(sparse.params[name][masks[name] == 0] if name in masks else sparse.params[name][:0],
-                           torch.zeros(int((masks[name] == 0).sum())) if name in masks else sparse.params[name][:0])
+    for name, mask in masks.items():
+        assert torch.equal(sparse.params[name][mask == 0], torch.zeros(int((mask == 0).sum()))), name
     assert torch.equal(sparse.params["fc0.weight"][[0, 3]], dense.params["fc0.weight"][[0, 3]])
     assert not torch.equal(sparse.params["fc0.weight"][[1, 2]], dense.params["fc0.weight"][[1, 2]])
     for start, stop in [(0, 1), (1, 3), (2, 4)]:
@@ -143,16 +143,74 @@ def test_a_training_with_sparse_members_resumes_exactly_from_any_snapshot(monkey
     """Snapshots taken mid-training (the layouts are rebuilt from the masks on resume) continue to the bits of
     the uninterrupted run, with members stopping early (patience) in between."""
     seeds = [3, 4, 5]
-    model, params, masks = _lenet_like(seeds, [0.95, 0.0, 0.9])
-    job = _job(model, params, masks, seeds, 0.2)
-    job = TrainJob(job.model, job.params, job.masks, dataclasses.replace(job.settings, patience=10), job.train,
-                   job.data_seeds, job.evaluations, track_best="validation")
+    model, params, masks = _lenet_like(seeds, [0.85, 0.0, 0.9])     # member 2 stops at iteration 10, 0 goes on
+
+    def job(below):
+        plain = _job(model, params, masks, seeds, below)
+        return TrainJob(plain.model, plain.params, plain.masks, dataclasses.replace(plain.settings, patience=10),
+                        plain.train, plain.data_seeds, plain.evaluations, track_best="validation")
+
+    calls, at_start, real_forward, real_start = [], [], sparse_products.forward, PopulationRun.start
+
+    def forward(*args):                                     # every sparse forward product (steps, evaluations)
+        calls.append(args[1].shape[0])
+        return real_forward(*args)
+
+    def start(self):
+        before = len(calls)
+        done = real_start(self)
+        at_start.append(calls[before:])
+        return done
+
+    monkeypatch.setattr(sparse_products, "forward", forward)
+    monkeypatch.setattr(PopulationRun, "start", start)
     snapshots = []
-    whole = train_population(job, on_snapshot=lambda s: snapshots.append(copy.deepcopy(s)), snapshot_every_s=0)
+    whole = train_population(job(0.2), on_snapshot=lambda s: snapshots.append(copy.deepcopy(s)), snapshot_every_s=0)
+    assert at_start == [[3]]                                # the evaluation at iteration 0 took the sparse path
     assert len(snapshots) >= 2
+    assert (whole.stopped_iteration < 30).any()             # a member retired: the layouts were rebuilt
+    dense = train_population(job(0.0))
+    assert torch.equal(whole.curves["validation"]["loss"][1], dense.curves["validation"]["loss"][1])   # dense member
     for snapshot in snapshots:
-        resumed = train_population(job, resume=snapshot)
+        assert 0 in snapshot["members"] and 2 not in snapshot["members"]
+        calls.clear()
+        resumed = train_population(job(0.2), resume=snapshot)
+        assert len(calls) > 30 - snapshot["iteration"]      # after a resume: every step and evaluation sparse
         for name in params:
             assert torch.equal(whole.params[name], resumed.params[name]), name
         loss, again = whole.curves["validation"]["loss"], resumed.curves["validation"]["loss"]
         assert torch.equal(loss.nan_to_num(), again.nan_to_num())
+
+
+def test_no_bias_and_a_fully_pruned_member():
+    """A layer without bias, and a member whose mask keeps nothing (no stored weight at all): plain products."""
+    weight, _, masks = _masked_layer((0.0, 0.05, 1.0))
+    generator = torch.Generator().manual_seed(3)
+    h, grad_out = torch.randn(3, 60, 784, generator=generator), torch.randn(3, 60, 300, generator=generator)
+    layer = weight.clone().requires_grad_()
+    with sparse_products.registered(sparse_products.layouts_for({"w": layer}, {"w": masks}, 0.15)):
+        out = population_linear(h, layer, None, masks)
+        (out * grad_out).sum().backward()
+    assert sorted(sparse_products.layout_of(masks, 0.15).patterns) == [0, 1]
+    assert torch.equal(out[0], torch.zeros(60, 300)) and torch.equal(layer.grad[0], torch.zeros(300, 784))
+    for k in (1, 2):
+        assert torch.allclose(out[k], h[k] @ weight[k].t(), atol=1e-5)
+        assert torch.allclose(layer.grad[k], (grad_out[k].t() @ h[k]) * masks[k], atol=1e-5)
+
+
+def test_evaluation_takes_sparse_products_in_every_masked_layer():
+    """Without gradients (evaluation) no layer needs an input gradient, so a sparse hidden layer computes sparse
+    too: the logits match plain products of the masked weights."""
+    weight0, bias0, masks0 = _masked_layer((0.05, 1.0), out=32, inputs=64, seed=4)
+    weight1, bias1, masks1 = _masked_layer((1.0, 0.1), out=10, inputs=32, seed=5)
+    model = PopulationMLP((64, 32, 10))
+    params = {"fc0.weight": weight0, "fc0.bias": bias0, "fc1.weight": weight1, "fc1.bias": bias1}
+    masks = {"fc0.weight": masks0, "fc1.weight": masks1}
+    x = torch.randn(40, 64, generator=torch.Generator().manual_seed(6))
+    layouts = sparse_products.layouts_for(params, masks, 0.15)
+    assert {len(layout.patterns) for layout in layouts.values()} == {1}
+    with torch.no_grad(), sparse_products.registered(layouts):
+        logits = model.forward(params, x)
+    for k in range(2):
+        hidden = torch.relu(x @ weight0[k].t() + bias0[k])
+        assert torch.allclose(logits[k], hidden @ weight1[k].t() + bias1[k], atol=1e-5)

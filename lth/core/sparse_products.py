@@ -6,8 +6,11 @@ the layer's forward product and its weight gradient are computed over the surviv
 as a CSR matrix times the batch, the weight gradient sampled at the mask's positions (SDDMM) and scattered
 into the masked gradient the optimizer takes. The other members keep the dense path and its bits.
 
-Only layers whose input needs no gradient take this path (the first layer: its input is the data), so the
-input gradient, which would need the transposed sparse product, never arises. Sparse products sum in another
+Only layers whose input needs no gradient take this path, so the input gradient, which would need the
+transposed sparse product, never arises: while training the first layer (its input is the data), while evaluating
+(no gradients at all) every masked layer of a sparse member. Evaluations of listed members only (test curves,
+accuracies at the early stop) work on copies of the weights, which have no layout: dense products. Sparse products
+sum in another
 order than the dense ones: a member's numbers then differ from the dense path's in rounding (still the same
 in any population and on every run on one host). The engine registers the layouts of a training's masks
 (``registered``) when ``TrainSettings.sparse_below`` asks for it; models never see them.

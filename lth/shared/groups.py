@@ -56,10 +56,11 @@ class NumericsGroup:
 @dataclass(frozen=True)
 class SparseProductsGroup:
     """Sparse products for the sparse members of a population (``lth.core.sparse_products``; CPU only)."""
-    sparse_below: float = setting(0.0, "on a CPU, a member whose mask keeps at most this fraction of its first "
-                                  "layer computes that layer's products over the kept weights only (faster at "
-                                  "low Pm: bench/README.md; the sums then round differently from dense products); "
-                                  "0 = dense products throughout", min=0, max=1)
+    sparse_below: float = setting(0.0, "on a CPU, a member whose mask keeps at most this fraction of a layer "
+                                  "computes that layer's products over the kept weights only where no input "
+                                  "gradient is needed (the first layer in training, every layer in evaluation; "
+                                  "faster at low Pm: bench/README.md; the sums then round differently from dense "
+                                  "products); 0 = dense products throughout", min=0, max=1)
 
     def train_fields(self) -> dict[str, Any]:
         """Engine settings this group sets."""
