@@ -82,25 +82,42 @@ def blocked_weight_gradient(grad: torch.Tensor, inputs: torch.Tensor, mask: torc
     return None if update is not None else result
 
 
+# ------------------------------------------------------------------------------ per-weight registries
+class WeightRegistry:
+    """Something the engine attaches to exact weight tensors for the length of a training (an in-backward
+    update, a sparse layout), found by the layers that use those weights; models never see it."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[torch.Tensor, Any]] = {}
+
+    def get(self, weight: torch.Tensor) -> Any:
+        """What is registered for this exact tensor, or None."""
+        entry = self._entries.get(id(weight))
+        return entry[1] if entry is not None and entry[0] is weight else None
+
+    @contextlib.contextmanager
+    def registered(self, values: dict[torch.Tensor, Any]) -> Iterator[None]:
+        """Register ``values`` (weight tensor -> value) until the block ends."""
+        self._entries.update({id(weight): (weight, value) for weight, value in values.items()})
+        try:
+            yield
+        finally:
+            for weight in values:
+                self._entries.pop(id(weight), None)
+
+
 # ------------------------------------------------------------------------------ Adam in the backward pass
-_UPDATES: dict[int, tuple[torch.Tensor, MemberUpdate]] = {}
+_UPDATES = WeightRegistry()
 
 
 def update_for(weight: torch.Tensor) -> MemberUpdate | None:
     """The in-backward update registered for this exact weight tensor, if any (see ``updates_in_backward``)."""
-    entry = _UPDATES.get(id(weight))
-    return entry[1] if entry is not None and entry[0] is weight else None
+    return _UPDATES.get(weight)
 
 
-@contextlib.contextmanager
-def updates_in_backward(updates: dict[torch.Tensor, MemberUpdate]) -> Iterator[None]:
+def updates_in_backward(updates: dict[torch.Tensor, MemberUpdate]) -> contextlib.AbstractContextManager[None]:
     """Register in-backward updates for some weight tensors for the duration of a training."""
-    _UPDATES.update({id(weight): (weight, update) for weight, update in updates.items()})
-    try:
-        yield
-    finally:
-        for weight in updates:
-            _UPDATES.pop(id(weight), None)
+    return _UPDATES.registered(updates)
 
 
 class InBackwardAdam:

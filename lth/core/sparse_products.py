@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
 
@@ -38,16 +38,12 @@ class MemberPattern:
     crow: torch.Tensor
     col: torch.Tensor
     flat: torch.Tensor
-    zeros: torch.Tensor          # the pattern's values for SDDMM's ``input`` (ignored at beta 0, kept finite)
+    pattern: torch.Tensor        # the mask as a CSR matrix of zeros: where SDDMM samples the weight gradient
 
     def matrix(self, weight: torch.Tensor) -> torch.Tensor:
         """The member's [out, in] ``weight`` as a CSR matrix of its surviving weights."""
         return torch.sparse_csr_tensor(self.crow, self.col, weight.reshape(-1)[self.flat], weight.shape,
                                        check_invariants=False)
-
-    def pattern(self, shape: torch.Size) -> torch.Tensor:
-        """The mask as a CSR matrix of zeros: where SDDMM samples the weight gradient."""
-        return torch.sparse_csr_tensor(self.crow, self.col, self.zeros, shape, check_invariants=False)
 
 
 @dataclass
@@ -71,7 +67,10 @@ def layout_of(mask: torch.Tensor, below: float) -> SparseLayout | None:
         flat = kept[k].reshape(-1).nonzero().squeeze(1)
         rows = torch.zeros(mask.shape[1] + 1, dtype=torch.long)
         rows[1:] = kept[k].sum(1).cumsum(0)
-        patterns[k] = MemberPattern(rows, flat % mask.shape[2], flat, torch.zeros(len(flat), dtype=torch.float32))
+        col = flat % mask.shape[2]
+        zeros = torch.sparse_csr_tensor(rows, col, torch.zeros(len(flat), dtype=torch.float32), mask.shape[1:],
+                                        check_invariants=False)
+        patterns[k] = MemberPattern(rows, col, flat, zeros)
     runs, start = [], None
     for k in range(mask.shape[0] + 1):
         dense = k < mask.shape[0] and k not in patterns
@@ -97,24 +96,17 @@ def layouts_for(weights: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]
     return layouts
 
 
-_LAYOUTS: dict[int, tuple[torch.Tensor, SparseLayout]] = {}
+_LAYOUTS = cpu_fastpath.WeightRegistry()
 
 
 def layout_for(weight: torch.Tensor) -> SparseLayout | None:
     """The layout registered for this exact weight tensor, if any (see ``registered``)."""
-    entry = _LAYOUTS.get(id(weight))
-    return entry[1] if entry is not None and entry[0] is weight else None
+    return _LAYOUTS.get(weight)
 
 
-@contextlib.contextmanager
-def registered(layouts: dict[torch.Tensor, SparseLayout]) -> Iterator[None]:
+def registered(layouts: dict[torch.Tensor, SparseLayout]) -> contextlib.AbstractContextManager[None]:
     """Register sparse layouts for some weight tensors for the duration of a training."""
-    _LAYOUTS.update({id(weight): (weight, layout) for weight, layout in layouts.items()})
-    try:
-        yield
-    finally:
-        for weight in layouts:
-            _LAYOUTS.pop(id(weight), None)
+    return _LAYOUTS.registered(layouts)
 
 
 def applies(layout: SparseLayout | None, h: torch.Tensor, weight: torch.Tensor) -> bool:
@@ -169,7 +161,7 @@ def weight_gradient(grad: torch.Tensor, h: torch.Tensor, mask: torch.Tensor | No
         for k in range(start, stop):
             pattern = layout.patterns.get(k)
             if pattern is not None:
-                sampled = torch.sparse.sampled_addmm(pattern.pattern(shape), grad[k].t(), inputs[k], beta=0.0)
+                sampled = torch.sparse.sampled_addmm(pattern.pattern, grad[k].t(), inputs[k], beta=0.0)
                 part[k - start].zero_().view(-1)[pattern.flat] = sampled.values()
         if update is not None:
             update(start, stop, part)
